@@ -1,0 +1,87 @@
+package state
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+)
+
+const (
+	alnum       = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	upperAlnum  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	digits      = "0123456789"
+	appKeyLen   = 17 // like the docs' example XFbZY1rtTKo3UD4n1
+	tokenLen    = 56 // like the docs' example token
+	messageLen  = 18 // like the docs' message ids
+	accountDigs = 7  // IW + 7 digits, like IW2267527
+)
+
+// randomString draws n characters uniformly from alphabet with crypto/rand.
+// Bytes that would bias the draw (at or above the largest multiple of the
+// alphabet's length) are thrown away and drawn again.
+func randomString(alphabet string, n int) string {
+	limit := 256 - 256%len(alphabet)
+	out := make([]byte, 0, n)
+	buf := make([]byte, n+n/4+8)
+	for len(out) < n {
+		if _, err := rand.Read(buf); err != nil {
+			// crypto/rand does not fail on supported platforms; if it ever
+			// did, issuing a guessable secret would be worse than stopping.
+			panic(fmt.Sprintf("crypto/rand: %v", err))
+		}
+		for _, c := range buf {
+			if int(c) < limit {
+				out = append(out, alphabet[int(c)%len(alphabet)])
+				if len(out) == n {
+					break
+				}
+			}
+		}
+	}
+	return string(out)
+}
+
+// NewAppKey returns a fresh AppKey: 17 letters and digits.
+func NewAppKey() string { return randomString(alnum, appKeyLen) }
+
+// NewToken returns a fresh token: 56 upper-case letters and digits (about
+// 290 bits of entropy).
+func NewToken() string { return randomString(upperAlnum, tokenLen) }
+
+// HashToken is how tokens are kept: their SHA-256.
+func HashToken(token string) [32]byte { return sha256.Sum256([]byte(token)) }
+
+// Fingerprint is a short, safe-to-show name of a token hash.
+func Fingerprint(h [32]byte) string { return hex.EncodeToString(h[:6]) }
+
+// NewMessageID returns an 18-digit message id with a non-zero first digit.
+func NewMessageID() string { return randomString("123456789", 1) + randomString(digits, messageLen-1) }
+
+// NewAccountName returns "IW" and seven digits.
+func NewAccountName() string { return "IW" + randomString(digits, accountDigs) }
+
+// NewEventID returns a random (version 4) UUID.
+func NewEventID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// NewWamid returns a Meta-style message id ("wamid." and base64).
+func NewWamid() string {
+	var b [27]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return "wamid." + base64.StdEncoding.EncodeToString(b[:])
+}
+
+// NewHexID returns n random hex digits (inbound message ids are 24 hex digits).
+func NewHexID(n int) string { return randomString("0123456789abcdef", n) }

@@ -1,0 +1,114 @@
+package state
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps the sandbox's state. Implementations: memstore (throw-away,
+// in process), sqlite (the embedded default, one file) and postgres (shared
+// by several replicas). They must behave identically; storetest.Run holds
+// them to it.
+//
+// Every method is atomic. Methods that create return ErrConflict when the key
+// exists; methods that read, change or delete return ErrNotFound when it does
+// not. A store that cannot be reached returns an error wrapping ErrUnavailable.
+type Store interface {
+	// CreateAccount adds an account; its name must be unused.
+	CreateAccount(ctx context.Context, a Account) error
+	// GetAccount returns one account.
+	GetAccount(ctx context.Context, name string) (Account, error)
+	// ListAccounts returns all accounts ordered by name.
+	ListAccounts(ctx context.Context) ([]Account, error)
+	// DeleteAccount removes an account and everything it owns: apps, tokens,
+	// webhooks, bindings, messages, events and attempts.
+	DeleteAccount(ctx context.Context, name string) error
+	// SetDefaultApp makes appKey the account's default app; "" clears it.
+	// The app must belong to the account (ErrNotFound otherwise).
+	SetDefaultApp(ctx context.Context, account, appKey string) error
+	// ShiftClock adds d to the account's clock offset and moves the real
+	// NextAttemptAt of its pending events back by d, in one transaction,
+	// so events come due as if that much time had passed. It returns the
+	// updated account.
+	ShiftClock(ctx context.Context, account string, d time.Duration) (Account, error)
+
+	// CreateApp adds an app to an existing account.
+	CreateApp(ctx context.Context, a App) error
+	// GetApp returns one app by AppKey.
+	GetApp(ctx context.Context, key string) (App, error)
+	// ListApps returns an account's apps ordered by creation.
+	ListApps(ctx context.Context, account string) ([]App, error)
+	// DeleteApp removes an app with its tokens, webhooks and bindings, and
+	// clears it as its account's default app. Its events stay in the log.
+	DeleteApp(ctx context.Context, key string) error
+
+	// AuthContext returns, in one read, what authenticating a request needs:
+	// the app, its account (for the sandbox clock) and its current token
+	// (ErrNotFound for the token alone is reported as ok=false).
+	AuthContext(ctx context.Context, appKey string) (app App, account Account, current Token, ok bool, err error)
+	// IssueToken stores a new current token for t.AppKey and marks every
+	// earlier token of that app superseded (EndedAt = t.IssuedAt), atomically.
+	IssueToken(ctx context.Context, t Token) error
+	// RevokeToken marks the app's current token revoked at 'at';
+	// ErrNotFound when the app has no current token.
+	RevokeToken(ctx context.Context, appKey string, at time.Time) error
+	// TokenByHash finds a token of any app and state by its hash.
+	TokenByHash(ctx context.Context, hash [32]byte) (Token, error)
+	// ListTokens returns the app's tokens, newest first (hashes included).
+	ListTokens(ctx context.Context, appKey string) ([]Token, error)
+
+	// CreateWebhook adds the app's configuration for w.Product.
+	CreateWebhook(ctx context.Context, w Webhook) error
+	// UpdateWebhook replaces the app's configuration for w.Product.
+	UpdateWebhook(ctx context.Context, w Webhook) error
+	// GetWebhook returns the app's configuration for a product.
+	GetWebhook(ctx context.Context, appKey, product string) (Webhook, error)
+	// ListWebhooks returns the app's configurations ordered by product.
+	ListWebhooks(ctx context.Context, appKey string) ([]Webhook, error)
+	// DeleteWebhook removes the app's configuration for a product.
+	DeleteWebhook(ctx context.Context, appKey, product string) error
+
+	// CreateBinding binds a number or WABA id to an app; ErrConflict when the
+	// value is bound to any app of the account already.
+	CreateBinding(ctx context.Context, b Binding) error
+	// FindBinding returns the binding of a value within an account.
+	FindBinding(ctx context.Context, account string, kind BindingKind, value string) (Binding, error)
+	// ListBindings returns an app's bindings ordered by kind, then value.
+	ListBindings(ctx context.Context, appKey string) ([]Binding, error)
+	// DeleteBinding removes the binding of a value within an account.
+	DeleteBinding(ctx context.Context, account string, kind BindingKind, value string) error
+
+	// RecordSubmission writes a message, the sender binding (only if the
+	// number is not bound yet) and the events it causes, in one transaction.
+	RecordSubmission(ctx context.Context, s Submission) error
+	// GetMessage returns one message by id.
+	GetMessage(ctx context.Context, id string) (Message, error)
+	// AddEvents writes events (pending or dropped) in one transaction.
+	AddEvents(ctx context.Context, events []Event) error
+	// GetEvent returns an event with all its attempts, oldest first.
+	GetEvent(ctx context.Context, id string) (Event, []Attempt, error)
+	// ListEvents returns events matching f, newest first.
+	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
+
+	// ClaimDue leases up to limit pending events whose NextAttemptAt <= now
+	// and whose lease is free or has ended, oldest due first, to owner until
+	// leaseUntil. An event is leased to one owner at a time.
+	ClaimDue(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time) ([]Event, error)
+	// NextDue returns the earliest NextAttemptAt among pending events whose
+	// lease is free (ok=false when there is none).
+	NextDue(ctx context.Context) (at time.Time, ok bool, err error)
+	// RecordAttempt stores an attempt and the event's new status, and frees
+	// the lease. It returns ErrNotFound when the event is not leased to
+	// r.Owner any more (the lease ended and someone else took it).
+	RecordAttempt(ctx context.Context, r AttemptResult) error
+	// Requeue makes a delivered or failed event pending again, due at 'at'
+	// (real time), keeping its id, payload and attempts (a replay).
+	Requeue(ctx context.Context, id string, at time.Time) error
+
+	// Reset removes everything, leaving an empty store.
+	Reset(ctx context.Context) error
+	// Ping reports whether the store can be reached.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}

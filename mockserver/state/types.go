@@ -1,0 +1,206 @@
+// Package state is the sandbox's domain: accounts, apps, tokens, webhook
+// configurations, number bindings, submitted messages and the events (with
+// their delivery state) that InnoPaaS would push. It knows nothing of HTTP.
+//
+// Time: every account has its own sandbox clock, the real clock plus the
+// account's ClockOffset, so parallel users of one sandbox never move each
+// other's time. Values a user sees (token expiry, eventTime, dueAt) are in
+// sandbox time; Event.NextAttemptAt is in real time, so that the outbox can be
+// claimed with one index scan; advancing an account's clock shifts its pending
+// events' NextAttemptAt back by the same amount.
+package state
+
+import (
+	"errors"
+	"time"
+)
+
+// Products that can have webhook configurations.
+const (
+	ProductWhatsApp = "whatsapp"
+	ProductSMS      = "sms"
+	ProductOTP      = "otp"
+)
+
+// Sentinel errors every Store returns (wrapped, so use errors.Is).
+var (
+	// ErrNotFound: the named account, app, token, webhook, binding or event does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the thing being created exists already (or is bound elsewhere).
+	ErrConflict = errors.New("already exists")
+	// ErrUnavailable: the store cannot be reached; the caller should answer 503, never 401.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// Account is one InnoPaaS customer account: its apps, its one default app,
+// its bindings and its events. Name doubles as the accountName in payloads.
+type Account struct {
+	Name        string        // "IW" + 7 digits, unique
+	Label       string        // free text for people
+	DefaultApp  string        // AppKey of the default app, "" when none
+	ClockOffset time.Duration // sandbox clock = real clock + ClockOffset
+	CreatedAt   time.Time     // real time
+}
+
+// App is an InnoPaaS application: an AppKey that owns tokens and webhooks.
+type App struct {
+	Key       string // 17 letters and digits, unique across accounts
+	Account   string
+	Name      string
+	CreatedAt time.Time // real time
+}
+
+// TokenState says whether a token can still authenticate.
+type TokenState string
+
+// Token states. Only TokenCurrent authenticates, and only until it expires.
+const (
+	TokenCurrent    TokenState = "current"
+	TokenSuperseded TokenState = "superseded" // a newer token was issued for the app
+	TokenRevoked    TokenState = "revoked"    // revoked through the control API
+)
+
+// Token is what is kept of an issued token: never the secret, only its SHA-256.
+type Token struct {
+	Hash      [32]byte
+	AppKey    string
+	State     TokenState
+	IssuedAt  time.Time  // sandbox time of the app's account
+	ExpiresAt *time.Time // sandbox time; nil: never expires
+	EndedAt   *time.Time // sandbox time it was superseded or revoked
+}
+
+// Webhook is one app's callback configuration for one product.
+type Webhook struct {
+	AppKey        string
+	Product       string
+	URL           string
+	Events        []string
+	Method        string  // POST or PUT
+	Username      *string // sent as the UserName header; nil: header absent
+	Authorization *string // sent as the Authorization header; nil: header absent
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// BindingKind says what a binding attaches to an app.
+type BindingKind string
+
+// Binding kinds.
+const (
+	BindNumber BindingKind = "number" // a business (sender) phone number
+	BindWABA   BindingKind = "waba"   // a WhatsApp Business Account id
+)
+
+// Binding attaches a business number or WABA id to an app, so that inbound
+// events for it are routed to that app. Values are unique per account.
+type Binding struct {
+	Account   string
+	Kind      BindingKind
+	Value     string
+	AppKey    string
+	CreatedAt time.Time
+}
+
+// Message is one accepted send request.
+type Message struct {
+	ID          string // 18 digits, returned as data
+	Account     string
+	AppKey      string
+	Product     string
+	MessageType string
+	WabaID      string
+	SendNumber  string
+	Recipients  []string
+	Wamids      []string // Meta message id per recipient, same order as Recipients
+	UID         string
+	Request     []byte // the request body as received (JSON)
+	CreatedAt   time.Time
+}
+
+// EventStatus is where an event is in its delivery.
+type EventStatus string
+
+// Event statuses.
+const (
+	EventPending   EventStatus = "pending"   // waiting for its first or next attempt
+	EventDelivered EventStatus = "delivered" // a 2xx answer was received
+	EventFailed    EventStatus = "failed"    // attempts exhausted or 410 Gone: a dead letter
+	EventDropped   EventStatus = "dropped"   // never pushed: no app, no webhook, event not subscribed
+)
+
+// Target is where and how an event is pushed: a snapshot of the webhook
+// configuration taken when the event was routed, kept across retries.
+type Target struct {
+	URL           string
+	Method        string
+	Username      *string
+	Authorization *string
+}
+
+// Event is one push InnoPaaS would make, together with its delivery state
+// (the outbox row). One event has at most one target, because an app has at
+// most one webhook configuration per product.
+type Event struct {
+	ID            string // the payload's event id; kept across retries and replays
+	Account       string
+	Type          string
+	Product       string
+	AppKey        string // the app it was routed to; "" when no app matched
+	Route         string // how the app was chosen, e.g. "sender", "binding:number", "default-app"
+	Status        EventStatus
+	Reason        string // why dropped or failed; last error while pending
+	Payload       []byte // JSON, exactly what is sent
+	Target        *Target
+	Attempts      int
+	DueAt         time.Time // sandbox time of the first attempt (the event's eventTime)
+	NextAttemptAt time.Time // real time of the next attempt, while pending
+	LeaseOwner    string    // dispatcher holding a claim on it
+	LeaseUntil    time.Time // real time the claim ends
+	CreatedAt     time.Time // real time
+	UpdatedAt     time.Time // real time
+}
+
+// Attempt records one try at pushing an event.
+type Attempt struct {
+	EventID         string
+	N               int       // 1 for the first attempt
+	StartedAt       time.Time // real time
+	Latency         time.Duration
+	Method          string
+	URL             string
+	RequestHeaders  map[string][]string
+	RequestBody     []byte
+	ResponseStatus  int // 0 when no answer was received
+	ResponseHeaders map[string][]string
+	ResponseBody    []byte // an excerpt
+	Error           string
+	Outcome         string // "delivered", "retry", "failed" or "gone"
+}
+
+// AttemptResult is what the dispatcher decided after an attempt.
+type AttemptResult struct {
+	Attempt       Attempt
+	Owner         string      // the lease owner recording it; a stale owner's result is refused
+	Status        EventStatus // EventPending (retry), EventDelivered or EventFailed
+	NextAttemptAt time.Time   // real time, when Status is EventPending
+	Reason        string
+}
+
+// EventFilter narrows ListEvents. Empty fields match everything.
+type EventFilter struct {
+	Account string
+	AppKey  string
+	Type    string
+	Status  EventStatus
+	Limit   int // 0: a default of 100
+}
+
+// Submission is an accepted send with everything it causes, written at once.
+type Submission struct {
+	Message Message
+	// BindSender, when set, binds the sending number to the sending app
+	// unless that number is bound already.
+	BindSender *Binding
+	Events     []Event
+}

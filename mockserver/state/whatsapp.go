@@ -1,0 +1,284 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Event types the sandbox raises itself.
+const (
+	EventWAStatus = "whatsapp_message_status_updated"
+	EventWAMO     = "whatsapp_mo_message_received"
+)
+
+// MaxRecipients is the documented limit of numbers in one send.
+const MaxRecipients = 1000
+
+// Time formats of the payloads.
+const (
+	eventTimeLayout = "2006-01-02T15:04:05.000Z" // eventTime, sendTime
+	expireAtLayout  = "2006-01-02 15:04:05"      // conversation.expireAt
+)
+
+// BusinessError is a refusal InnoPaaS documents with its own code
+// (answered with the envelope, not as a malformed request).
+type BusinessError struct {
+	Code    string // e.g. "108"
+	Field   string // JSON pointer of the field at fault
+	Message string
+}
+
+func (e *BusinessError) Error() string { return e.Message }
+
+// Documented result codes the sandbox returns.
+const (
+	CodeBadNumber      = "108" // bad phone number format (fewer than 5 or more than 20 digits)
+	CodeRecipientCount = "109" // wrong number of phone numbers
+)
+
+// ParseRecipients splits a comma-separated recipient list and checks each
+// number (5 to 20 digits) and the count (1 to 1000).
+func ParseRecipients(field, list string) ([]string, error) {
+	parts := strings.Split(list, ",")
+	if len(parts) > MaxRecipients {
+		return nil, &BusinessError{Code: CodeRecipientCount, Field: field,
+			Message: fmt.Sprintf("%s: %d numbers given; at most %d are allowed", field, len(parts), MaxRecipients)}
+	}
+	out := make([]string, 0, len(parts))
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if !isNumber(p, 5, 20) {
+			return nil, &BusinessError{Code: CodeBadNumber, Field: field,
+				Message: fmt.Sprintf("%s: number %d (%q) must be 5 to 20 digits: country code and number, no + or spaces", field, i+1, p)}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func isNumber(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// WhatsAppSend is an accepted send request's fields the domain needs.
+type WhatsAppSend struct {
+	WabaID      string
+	MessageType string
+	SendNumber  string
+	Recipients  []string
+	UID         string
+	Request     []byte // the body as received
+}
+
+type waEnvelope struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	EventTime string `json:"eventTime"`
+	Body      any    `json:"body"`
+}
+
+type waConversation struct {
+	InitiateType string `json:"initiateType"`
+	ExpireAt     string `json:"expireAt"`
+}
+
+type waErrorData struct {
+	ErrorCode    string `json:"errorCode"`
+	ErrorMessage string `json:"errorMessage"`
+}
+
+type waStatusBody struct {
+	ID           string          `json:"id"`
+	AccountName  string          `json:"accountName"`
+	WabaID       string          `json:"wabaId"`
+	Status       string          `json:"status"`
+	Wamid        string          `json:"wamid"`
+	SendPhone    string          `json:"sendPhone"`
+	UID          string          `json:"uid,omitempty"`
+	Conversation *waConversation `json:"conversation,omitempty"`
+	ErrorData    *waErrorData    `json:"errorData,omitempty"`
+}
+
+type waText struct {
+	Body string `json:"body"`
+}
+
+type waContext struct {
+	From string `json:"from"`
+	ID   string `json:"id"`
+}
+
+type waProfile struct {
+	Name string `json:"name"`
+}
+
+type waMOBody struct {
+	ID              string     `json:"id"`
+	AccountName     string     `json:"accountName"`
+	WabaID          string     `json:"wabaId"`
+	Wamid           string     `json:"wamid"`
+	From            string     `json:"from"`
+	To              string     `json:"to"`
+	SendTime        string     `json:"sendTime"`
+	CustomerProfile *waProfile `json:"customerProfile,omitempty"`
+	Type            string     `json:"type"`
+	Text            *waText    `json:"text,omitempty"`
+	Context         *waContext `json:"context,omitempty"`
+}
+
+func marshalEnvelope(e *Event, body any) {
+	b, err := json.Marshal(waEnvelope{ID: e.ID, Type: e.Type, EventTime: e.DueAt.UTC().Format(eventTimeLayout), Body: body})
+	if err != nil {
+		panic(fmt.Sprintf("marshal %s payload: %v", e.Type, err)) // plain structs of strings cannot fail
+	}
+	e.Payload = b
+}
+
+// webhookFor returns the app's webhook for a product, nil when none.
+func (s *Sandbox) webhookFor(ctx context.Context, appKey, product string) (*Webhook, error) {
+	w, err := s.store.GetWebhook(ctx, appKey, product)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
+// applyRoute sets where e goes given the app's webhook w (nil: none).
+func applyRoute(e *Event, appKey, how string, w *Webhook) {
+	e.AppKey, e.Route = appKey, how
+	switch {
+	case w == nil:
+		e.Status, e.Reason = EventDropped, fmt.Sprintf("app %s has no %s webhook configured", appKey, e.Product)
+	case !slices.Contains(w.Events, e.Type):
+		e.Status, e.Reason = EventDropped, fmt.Sprintf("app %s's %s webhook does not subscribe to %s", appKey, e.Product, e.Type)
+	default:
+		e.Status = EventPending
+		e.Target = &Target{URL: w.URL, Method: w.Method, Username: w.Username, Authorization: w.Authorization}
+	}
+}
+
+// SubmitWhatsApp accepts a send: it records the message, binds the sending
+// number to the app if it is unbound, and schedules each recipient's status
+// reports (delivered, then read) for the sending app's webhook, all in one
+// transaction. Reports are routed when the message is accepted.
+func (s *Sandbox) SubmitWhatsApp(ctx context.Context, p Principal, send WhatsAppSend) (Message, error) {
+	now := s.Now(p.Account)
+	msg := Message{
+		ID: NewMessageID(), Account: p.Account.Name, AppKey: p.App.Key, Product: ProductWhatsApp,
+		MessageType: send.MessageType, WabaID: send.WabaID, SendNumber: send.SendNumber,
+		Recipients: send.Recipients, Wamids: make([]string, len(send.Recipients)), UID: send.UID,
+		Request: send.Request, CreatedAt: s.clock.Now(),
+	}
+	hook, err := s.webhookFor(ctx, p.App.Key, ProductWhatsApp)
+	if err != nil {
+		return Message{}, err
+	}
+	events := make([]Event, 0, 2*len(send.Recipients))
+	for i, to := range send.Recipients {
+		msg.Wamids[i] = NewWamid()
+		for _, st := range []struct {
+			status string
+			after  time.Duration
+		}{{"delivered", s.opts.DeliveredAfter}, {"read", s.opts.ReadAfter}} {
+			e := s.newEvent(p.Account, EventWAStatus, ProductWhatsApp, now.Add(st.after))
+			body := waStatusBody{ID: msg.ID, AccountName: p.Account.Name, WabaID: send.WabaID, Status: st.status,
+				Wamid: msg.Wamids[i], SendPhone: to, UID: send.UID}
+			if st.status == "delivered" {
+				body.Conversation = &waConversation{InitiateType: "business_initiated", ExpireAt: e.DueAt.Add(24 * time.Hour).UTC().Format(expireAtLayout)}
+			}
+			marshalEnvelope(&e, body)
+			applyRoute(&e, p.App.Key, "sender", hook)
+			events = append(events, e)
+		}
+	}
+	sub := Submission{Message: msg, Events: events,
+		BindSender: &Binding{Account: p.Account.Name, Kind: BindNumber, Value: send.SendNumber, AppKey: p.App.Key, CreatedAt: s.clock.Now()}}
+	if err := s.store.RecordSubmission(ctx, sub); err != nil {
+		return Message{}, err
+	}
+	s.notify()
+	return msg, nil
+}
+
+// Inbound is a simulated user message to a business number.
+type Inbound struct {
+	To           string // business number
+	From         string // user's number
+	WabaID       string // optional
+	CustomerName string // optional
+	Text         string
+	ReplyTo      string // optional: id of a message sent to From
+}
+
+// SimulateInbound raises whatsapp_mo_message_received for an account and
+// routes it: to the app bound to the business number, else to the WABA's
+// app, else to the default app, else it is dropped. The returned event says
+// which (Route, AppKey) or why not (Reason).
+func (s *Sandbox) SimulateInbound(ctx context.Context, acct Account, in Inbound) (Event, error) {
+	now := s.Now(acct)
+	e := s.newEvent(acct, EventWAMO, ProductWhatsApp, now)
+	body := waMOBody{ID: NewHexID(24), AccountName: acct.Name, WabaID: in.WabaID, Wamid: NewWamid(),
+		From: in.From, To: in.To, SendTime: now.UTC().Format(eventTimeLayout), Type: "text", Text: &waText{Body: in.Text}}
+	if in.CustomerName != "" {
+		body.CustomerProfile = &waProfile{Name: in.CustomerName}
+	}
+	if in.ReplyTo != "" {
+		m, err := s.store.GetMessage(ctx, in.ReplyTo)
+		if errors.Is(err, ErrNotFound) || (err == nil && m.Account != acct.Name) {
+			return Event{}, invalid("/replyTo", "message %s was not sent from account %s", in.ReplyTo, acct.Name)
+		} else if err != nil {
+			return Event{}, err
+		}
+		i := slices.Index(m.Recipients, in.From)
+		if i < 0 {
+			return Event{}, invalid("/replyTo", "message %s was not sent to %s", in.ReplyTo, in.From)
+		}
+		body.Context = &waContext{From: m.SendNumber, ID: m.Wamids[i]}
+		if body.WabaID == "" {
+			body.WabaID = m.WabaID
+		}
+	}
+	if err := s.routeUnmatched(ctx, &e, acct, in.To, in.WabaID); err != nil {
+		return Event{}, err
+	}
+	if body.WabaID == "" {
+		body.WabaID = s.wabaOf(ctx, acct, e.AppKey)
+	}
+	marshalEnvelope(&e, body)
+	if err := s.store.AddEvents(ctx, []Event{e}); err != nil {
+		return Event{}, err
+	}
+	s.notify()
+	return e, nil
+}
+
+// wabaOf names a WABA for an inbound payload that gave none: one bound to
+// the app, else a placeholder made from the account's digits.
+func (s *Sandbox) wabaOf(ctx context.Context, acct Account, appKey string) string {
+	if appKey != "" {
+		if bs, err := s.store.ListBindings(ctx, appKey); err == nil {
+			for _, b := range bs {
+				if b.Kind == BindWABA {
+					return b.Value
+				}
+			}
+		}
+	}
+	return "1101" + strings.TrimPrefix(acct.Name, "IW") + "0000"
+}
