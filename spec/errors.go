@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -55,7 +56,7 @@ func Violations(err error) []Violation {
 					return
 				}
 			}
-			v := Violation{Path: "/" + strings.Join(se.JSONPointer(), "/"), Rule: se.SchemaField, Reason: se.Reason}
+			v := violationOf(se)
 			key := v.Path + "\x00" + v.Reason
 			if !seen[key] {
 				seen[key] = true
@@ -72,6 +73,45 @@ func Violations(err error) []Violation {
 	walk(err)
 	sort.SliceStable(out, func(i, j int) bool { return strings.Count(out[i].Path, "/") > strings.Count(out[j].Path, "/") })
 	return out
+}
+
+// violationOf turns one schema error into a violation, rewording the two
+// rules whose kin-openapi reasons do not help a caller: a discriminator
+// (name the field and its allowed values) and "not" (say what it forbids).
+func violationOf(se *openapi3.SchemaError) Violation {
+	path := "/" + strings.Join(se.JSONPointer(), "/")
+	v := Violation{Path: path, Rule: se.SchemaField, Reason: se.Reason}
+	switch {
+	case se.SchemaField == "discriminator" && se.Schema != nil && se.Schema.Discriminator != nil:
+		d := se.Schema.Discriminator
+		allowed := make([]string, 0, len(d.Mapping))
+		for k := range d.Mapping {
+			allowed = append(allowed, k)
+		}
+		sort.Strings(allowed)
+		v.Path = strings.TrimSuffix(path, "/") + "/" + d.PropertyName
+		if se.Value == nil {
+			v.Reason = fmt.Sprintf("property %q is missing; one of %s", d.PropertyName, strings.Join(allowed, ", "))
+		} else {
+			v.Reason = fmt.Sprintf("value %v is not one of %s", jsonish(se.Value), strings.Join(allowed, ", "))
+		}
+	case se.SchemaField == "not" && se.Reason == "":
+		if se.Schema != nil && se.Schema.Description != "" {
+			v.Reason = se.Schema.Description
+		} else {
+			v.Reason = "matches a schema it must not match"
+		}
+	case v.Reason == "":
+		v.Reason = "breaks the rule " + se.SchemaField
+	}
+	return v
+}
+
+func jsonish(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprint(v)
 }
 
 // DescribeSchemaError renders a validation error as "path: reason" clauses

@@ -52,3 +52,13 @@ func (f *Fake) Set(t time.Time) {
 // Offset returns base's time shifted by d: the sandbox clock of an account is
 // the real clock plus that account's offset.
 func Offset(base Clock, d time.Duration) time.Time { return base.Now().Add(d) }
+
+// Stopwatch measures elapsed real time (monotonic), for latencies; it is not
+// moved by any sandbox clock.
+type Stopwatch struct{ start time.Time }
+
+// Start starts a stopwatch.
+func Start() Stopwatch { return Stopwatch{start: time.Now()} }
+
+// Elapsed returns the time since Start.
+func (s Stopwatch) Elapsed() time.Duration { return time.Since(s.start) }

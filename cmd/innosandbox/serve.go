@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/innosandbox/innosandbox/fixtures"
+	"github.com/innosandbox/innosandbox/mockserver"
+	"github.com/innosandbox/innosandbox/mockserver/dispatch"
+	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/spec"
+)
+
+// serveOptions are the flags of `innosandbox serve`.
+type serveOptions struct {
+	addr                string
+	store               string
+	specPath            string
+	controlSpecPath     string
+	seedPath            string
+	logFormat           string
+	logLevel            string
+	adminToken          string
+	controlOpen         bool
+	strict              bool
+	rejectUnknownFields bool
+	authFailureStatus   int
+	retryAttempts       int
+	retryInitial        time.Duration
+	retryMultiplier     float64
+	retryMaxInterval    time.Duration
+	webhookTimeout      time.Duration
+	deliveredAfter      time.Duration
+	readAfter           time.Duration
+	shutdownTimeout     time.Duration
+	quiet               bool
+}
+
+func newServeCmd() *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the stateful InnoPaaS sandbox (public API, control API, webhook dispatch)",
+		Long: `Run the sandbox. Point an InnoPaaS client at it instead of https://api.innopaas.com.
+
+Every flag can also be set from the environment: --admin-token from
+INNOSANDBOX_ADMIN_TOKEN, --store from INNOSANDBOX_STORE, and so on.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := envFallback(cmd.Flags()); err != nil {
+				return err
+			}
+			return runServe(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	f.StringVar(&o.store, "store", "memory", "where state lives: sqlite:FILE, memory, or postgres://...")
+	f.StringVar(&o.specPath, "spec", "", "use this InnoPaaS spec file instead of the embedded one")
+	f.StringVar(&o.controlSpecPath, "control-spec", "", "use this control API spec file instead of the embedded one")
+	f.StringVar(&o.seedPath, "seed", "", "use this seed file instead of the embedded one")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.adminToken, "admin-token", "", "require this token (X-Sandbox-Admin-Token) on every control call")
+	f.BoolVar(&o.controlOpen, "control-open", false, "open the control API to non-loopback callers without a token (trusted networks only)")
+	f.BoolVar(&o.strict, "strict", false, "validate every answer and pushed payload against the spec; answer 500 / refuse to push on a mismatch")
+	f.BoolVar(&o.rejectUnknownFields, "reject-unknown-fields", false, "refuse request fields the contract does not define (default: accept with an X-Sandbox-Warning)")
+	f.IntVar(&o.authFailureStatus, "auth-failure-status", http.StatusUnauthorized, "HTTP status of an authentication failure (200 mimics an endpoint that refuses with HTTP 200)")
+	f.IntVar(&o.retryAttempts, "retry-attempts", dispatch.DefaultSchedule.MaxAttempts, "webhook attempts in all, the first included")
+	f.DurationVar(&o.retryInitial, "retry-initial", dispatch.DefaultSchedule.Initial, "wait after the first failed attempt (sandbox clock)")
+	f.Float64Var(&o.retryMultiplier, "retry-multiplier", dispatch.DefaultSchedule.Multiplier, "growth of the wait after each further failure")
+	f.DurationVar(&o.retryMaxInterval, "retry-max-interval", dispatch.DefaultSchedule.MaxInterval, "longest wait between two attempts")
+	f.DurationVar(&o.webhookTimeout, "webhook-timeout", 5*time.Second, "how long one webhook attempt may take")
+	f.DurationVar(&o.deliveredAfter, "delivered-after", time.Second, "when a send's delivered report comes (sandbox clock)")
+	f.DurationVar(&o.readAfter, "read-after", 3*time.Second, "when a send's read report comes (sandbox clock)")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long to finish requests and webhook attempts in flight")
+	f.BoolVar(&o.quiet, "quiet", false, "do not print the start-up banner")
+	return cmd
+}
+
+// newLogger builds the slog logger the flags ask for.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+// buildServer turns serve options into a running-ready server.
+func buildServer(ctx context.Context, o *serveOptions, log *slog.Logger) (*mockserver.Server, state.Store, error) {
+	sp, err := spec.Load(ctx, spec.Sources{PublicPath: o.specPath, ControlPath: o.controlSpecPath})
+	if err != nil {
+		return nil, nil, err
+	}
+	seed, err := fixtures.LoadSeed(o.seedPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, kind, err := openStore(ctx, o.store)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := mockserver.New(ctx, mockserver.Config{
+		Spec: sp, Store: store, StoreKind: kind, Seed: seed, Logger: log, Strict: o.strict,
+		RejectUnknownFields: o.rejectUnknownFields, AdminToken: o.adminToken, ControlOpen: o.controlOpen,
+		AuthFailureStatus: o.authFailureStatus, DeliveredAfter: o.deliveredAfter, ReadAfter: o.readAfter,
+		Dispatch: mockserver.DispatchConfig{
+			Timeout: o.webhookTimeout,
+			Schedule: dispatch.Schedule{MaxAttempts: o.retryAttempts, Initial: o.retryInitial,
+				Multiplier: o.retryMultiplier, MaxInterval: o.retryMaxInterval},
+		},
+	})
+	if err != nil {
+		_ = store.Close()
+		return nil, nil, err
+	}
+	return srv, store, nil
+}
+
+func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) error {
+	log, err := newLogger(stderr, o.logFormat, o.logLevel)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("--addr %s: %w", o.addr, err)
+	}
+	srv, store, err := buildServer(ctx, o, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer store.Close()
+	if o.adminToken == "" && !o.controlOpen && !isLoopbackAddr(ln.Addr()) {
+		log.Warn("listening beyond loopback without --admin-token: the control API answers only loopback callers")
+	}
+
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+	dispatched := make(chan struct{})
+	go func() { srv.Run(dispatchCtx); close(dispatched) }()
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	if !o.quiet {
+		printBanner(stdout, ln.Addr(), srv.Seed(), o)
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "store", o.storeKindForLog())
+
+	select {
+	case err := <-served:
+		stopDispatch()
+		<-dispatched
+		return err
+	case <-ctx.Done():
+	}
+	// SIGTERM or SIGINT: stop accepting, finish requests in flight, then let
+	// the dispatcher finish (or hand back, through lease expiry) its attempts.
+	log.Info("shutting down", "timeout", o.shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("requests still in flight at shutdown", "err", err)
+	}
+	stopDispatch()
+	select {
+	case <-dispatched:
+	case <-sctx.Done():
+		log.Warn("webhook attempts still in flight at shutdown; their leases will expire and they will be retried")
+	}
+	return nil
+}
+
+// storeKindForLog names the store without any credentials in it.
+func (o *serveOptions) storeKindForLog() string {
+	if i := strings.Index(o.store, "://"); i >= 0 {
+		return o.store[:i]
+	}
+	return o.store
+}
+
+func isLoopbackAddr(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// printBanner tells a developer how to use the sandbox right away.
+func printBanner(w io.Writer, addr net.Addr, seed *fixtures.Seed, o *serveOptions) {
+	base := "http://" + bannerHost(addr)
+	fmt.Fprintf(w, "innosandbox %s listening on %s (store: %s)\n\n", version, base, o.storeKindForLog())
+	var app *fixtures.SeedApp
+	for i := range seed.Accounts[0].Apps {
+		if seed.Accounts[0].Apps[i].Token != "" {
+			app = &seed.Accounts[0].Apps[i]
+			break
+		}
+	}
+	if app == nil {
+		fmt.Fprintf(w, "The seed has no app with a fixed token; create one:\n  curl -s -X POST %s/_sandbox/apps -H 'Content-Type: application/json' -d '{\"name\":\"my app\"}'\n", base)
+		return
+	}
+	fmt.Fprintf(w, "Demo account %s, demo app (the account's default app):\n  AppKey:        %s\n  Authorization: %s\n", seed.Accounts[0].Name, app.AppKey, app.Token)
+	fmt.Fprintf(w, "(If you issued a new token for the demo app, this one no longer works: POST /_sandbox/reset restores it.)\n\n")
+	fmt.Fprintf(w, "Send a WhatsApp message:\n  curl -s %s/api/whatsapp/v3/msg/submit \\\n    -H 'Content-Type: application/json;charset=utf-8' \\\n    -H 'AppKey: %s' \\\n    -H 'Authorization: %s' \\\n    -d '{\"wabaId\":\"110129512080569\",\"messageType\":\"template\",\"sendNumber\":\"8618912123456\",\"recipientNumber\":\"6285234567899\",\"templateName\":\"otp_login\",\"language\":\"en_US\",\"bodyParams\":[\"245098\"]}'\n\n", base, app.AppKey, app.Token)
+	fmt.Fprintf(w, "Receive its status reports: configure a callback, then send again:\n  curl -s -X POST %s/_sandbox/apps/%s/webhooks -H 'Content-Type: application/json' \\\n    -d '{\"product\":\"whatsapp\",\"url\":\"http://127.0.0.1:9000/hook\",\"events\":[\"whatsapp_message_status_updated\",\"whatsapp_mo_message_received\"]}'\n", base, app.AppKey)
+	fmt.Fprintf(w, "See every push and its attempts: curl -s %s/_sandbox/deliveries\n\n", base)
+}
+
+func bannerHost(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	if ta.IP.IsUnspecified() {
+		return fmt.Sprintf("127.0.0.1:%d", ta.Port)
+	}
+	return ta.String()
+}

@@ -1,0 +1,603 @@
+package mockserver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/innosandbox/innosandbox/mockserver/state"
+)
+
+// controlHandlers binds the control API's operations.
+func (s *Server) controlHandlers() map[string]handlerFunc {
+	return map[string]handlerFunc{
+		"healthz":         s.healthz,
+		"reset":           s.reset,
+		"listAccounts":    s.listAccounts,
+		"createAccount":   s.createAccount,
+		"getAccount":      s.getAccount,
+		"deleteAccount":   s.deleteAccount,
+		"getDefaultApp":   s.getDefaultApp,
+		"setDefaultApp":   s.setDefaultApp,
+		"clearDefaultApp": s.clearDefaultApp,
+		"listApps":        s.listApps,
+		"createApp":       s.createApp,
+		"getApp":          s.getApp,
+		"deleteApp":       s.deleteApp,
+		"listTokens":      s.listTokens,
+		"issueToken":      s.issueToken,
+		"revokeToken":     s.revokeToken,
+		"listWebhooks":    s.listWebhooks,
+		"createWebhook":   s.createWebhook,
+		"getWebhook":      s.getWebhook,
+		"updateWebhook":   s.updateWebhook,
+		"deleteWebhook":   s.deleteWebhook,
+		"listBindings":    s.listBindings,
+		"createBinding":   s.createBinding,
+		"deleteBinding":   s.deleteBinding,
+		"simulateInbound": s.simulateInbound,
+		"listDeliveries":  s.listDeliveries,
+		"getDelivery":     s.getDelivery,
+		"replayDelivery":  s.replayDelivery,
+		"getClock":        s.getClock,
+		"setClock":        s.setClock,
+		"advanceClock":    s.advanceClock,
+	}
+}
+
+// decode reads a validated JSON body into v; an empty body leaves v as is.
+func decode(c *call, v any) *reply {
+	if len(c.body) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(c.body, v); err != nil {
+		r := fail(http.StatusBadRequest, "request body: "+err.Error())
+		return &r
+	}
+	return nil
+}
+
+// account resolves the account a call names in X-Sandbox-Account (the
+// default account when it names none).
+func (s *Server) account(c *call) (state.Account, *reply) {
+	name := c.r.Header.Get(HeaderAccount)
+	a, err := s.sandbox.ResolveAccount(c.ctx, name)
+	if err != nil {
+		if errors.Is(err, state.ErrNotFound) && name == "" {
+			r := fail(http.StatusNotFound, fmt.Sprintf("the default account %s does not exist (deleted?); name an account in %s or POST /_sandbox/reset", s.sandbox.DefaultAccount(), HeaderAccount))
+			return a, &r
+		}
+		r := fromError(err)
+		return a, &r
+	}
+	return a, nil
+}
+
+// app resolves the {appKey} of a path with its account.
+func (s *Server) app(c *call) (state.App, state.Account, *reply) {
+	app, err := s.store.GetApp(c.ctx, c.params["appKey"])
+	if err != nil {
+		r := fromError(err)
+		return app, state.Account{}, &r
+	}
+	acct, err := s.store.GetAccount(c.ctx, app.Account)
+	if err != nil {
+		r := fromError(err)
+		return app, acct, &r
+	}
+	return app, acct, nil
+}
+
+func (s *Server) healthz(c *call) reply {
+	if err := s.store.Ping(c.ctx); err != nil {
+		return fail(http.StatusServiceUnavailable, MsgUnavailable)
+	}
+	return ok(http.StatusOK, map[string]string{"status": "ok", "store": s.storeKind})
+}
+
+func (s *Server) reset(c *call) reply {
+	if err := s.sandbox.Reset(c.ctx); err != nil {
+		return fromError(err)
+	}
+	if err := s.applySeed(c.ctx); err != nil {
+		return fromError(err)
+	}
+	accounts, err := s.store.ListAccounts(c.ctx)
+	if err != nil {
+		return fromError(err)
+	}
+	apps := 0
+	for _, a := range accounts {
+		list, err := s.store.ListApps(c.ctx, a.Name)
+		if err != nil {
+			return fromError(err)
+		}
+		apps += len(list)
+	}
+	return ok(http.StatusOK, map[string]int{"accounts": len(accounts), "apps": apps})
+}
+
+// ---------------------------------------------------------------- accounts
+
+func (s *Server) listAccounts(c *call) reply {
+	list, err := s.store.ListAccounts(c.ctx)
+	if err != nil {
+		return fromError(err)
+	}
+	out := make([]accountView, len(list))
+	for i, a := range list {
+		out[i] = s.accountView(a)
+	}
+	return ok(http.StatusOK, out)
+}
+
+func (s *Server) createAccount(c *call) reply {
+	var in struct {
+		Name  string `json:"name"`
+		Label string `json:"label"`
+	}
+	if r := decode(c, &in); r != nil {
+		return *r
+	}
+	a, err := s.sandbox.CreateAccount(c.ctx, in.Name, in.Label)
+	if err != nil {
+		return fromError(err)
+	}
+	return ok(http.StatusCreated, s.accountView(a))
+}
+
+func (s *Server) getAccount(c *call) reply {
+	a, err := s.store.GetAccount(c.ctx, c.params["accountName"])
+	if err != nil {
+		return fromError(err)
+	}
+	return ok(http.StatusOK, s.accountView(a))
+}
+
+func (s *Server) deleteAccount(c *call) reply {
+	if err := s.store.DeleteAccount(c.ctx, c.params["accountName"]); err != nil {
+		return fromError(err)
+	}
+	return reply{status: http.StatusNoContent}
+}
+
+// -------------------------------------------------------------------- apps
+
+func (s *Server) getDefaultApp(c *call) reply {
+	a, r := s.account(c)
+	if r != nil {
+		return *r
+	}
+	return ok(http.StatusOK, map[string]*string{"appKey": strPtr(a.DefaultApp)})
+}
+
+func (s *Server) setDefaultApp(c *call) reply {
+	a, r := s.account(c)
+	if r != nil {
+		return *r
+	}
+	var in struct {
+		AppKey *string `json:"appKey"`
+	}
+	if r := decode(c, &in); r != nil {
+		return *r
+	}
+	key := ""
+	if in.AppKey != nil {
+		key = *in.AppKey
+	}
+	if err := s.store.SetDefaultApp(c.ctx, a.Name, key); err != nil {
+		if errors.Is(err, state.ErrNotFound) {
+			return fail(http.StatusNotFound, fmt.Sprintf("app %q is not an app of account %s", key, a.Name))
+		}
+		return fromError(err)
+	}
+	return ok(http.StatusOK, map[string]*string{"appKey": strPtr(key)})
+}
+
+func (s *Server) clearDefaultApp(c *call) reply {
+	a, r := s.account(c)
+	if r != nil {
+		return *r
+	}
+	if err := s.store.SetDefaultApp(c.ctx, a.Name, ""); err != nil {
+		return fromError(err)
+	}
+	return reply{status: http.StatusNoContent}
+}
+
+func (s *Server) appView(c *call, app state.App, acct state.Account) (appView, error) {
+	v := appView{AppKey: app.Key, Name: app.Name, Account: app.Account, Default: acct.DefaultApp == app.Key, CreatedAt: ts(app.CreatedAt)}
+	st, tok, err := s.sandbox.TokenStatus(c.ctx, app.Key)
+	if err != nil {
+		return v, err
+	}
+	v.Token.State = st
+	if tok != nil {
+		v.Token.IssuedAt = tsPtr(&tok.IssuedAt)
+		v.Token.ExpiresAt = tsPtr(tok.ExpiresAt)
+	}
+	return v, nil
+}
+
+func (s *Server) listApps(c *call) reply {
+	a, r := s.account(c)
+	if r != nil {
+		return *r
+	}
+	apps, err := s.store.ListApps(c.ctx, a.Name)
+	if err != nil {
+		return fromError(err)
+	}
+	out := make([]appView, 0, len(apps))
+	for _, app := range apps {
+		v, err := s.appView(c, app, a)
+		if err != nil {
+			return fromError(err)
+		}
+		out = append(out, v)
+	}
+	return ok(http.StatusOK, out)
+}
+
+func (s *Server) createApp(c *call) reply {
+	a, r := s.account(c)
+	if r != nil {
+		return *r
+	}
+	var in struct {
+		Name    string `json:"name"`
+		Default bool   `json:"default"`
+		AppKey  string `json:"appKey"`
+	}
+	if r := decode(c, &in); r != nil {
+		return *r
+	}
+	app, err := s.sandbox.CreateApp(c.ctx, a.Name, in.Name, in.AppKey, in.Default)
+	if err != nil {
+		return fromError(err)
+	}
+	if in.Default {
+		a.DefaultApp = app.Key
+	}
+	v, err := s.appView(c, app, a)
+	if err != nil {
+		return fromError(err)
+	}
+	return ok(http.StatusCreated, v)
+}
+
+func (s *Server) getApp(c *call) reply {
+	app, acct, r := s.app(c)
+	if r != nil {
+		return *r
+	}
+	v, err := s.appView(c, app, acct)
+	if err != nil {
+		return fromError(err)
+	}
+	return ok(http.StatusOK, v)
+}
+
+func (s *Server) deleteApp(c *call) reply {
+	if err := s.store.DeleteApp(c.ctx, c.params["appKey"]); err != nil {
+		return fromError(err)
+	}
+	return reply{status: http.StatusNoContent}
+}
+
+// ------------------------------------------------------------------ tokens
+
+func (s *Server) listTokens(c *call) reply {
+	_, acct, r := s.app(c)
+	if r != nil {
+		return *r
+	}
+	list, err := s.store.ListTokens(c.ctx, c.params["appKey"])
+	if err != nil {
+		return fromError(err)
+	}
+	out := make([]tokenInfoView, len(list))
+	for i, t := range list {
+		st := string(t.State)
+		if t.State == state.TokenCurrent && s.sandbox.IsExpired(t, acct) {
+			st = "expired"
+		}
+		out[i] = tokenInfoView{Fingerprint: state.Fingerprint(t.Hash), State: st, IssuedAt: ts(t.IssuedAt), ExpiresAt: tsPtr(t.ExpiresAt), EndedAt: tsPtr(t.EndedAt)}
+	}
+	return ok(http.StatusOK, out)
+}
+
+func (s *Server) issueToken(c *call) reply {
+	var in struct {
+		ExpiresAt *string `json:"expiresAt"`
+	}
+	if r := decode(c, &in); r != nil {
+		return *r
+	}
+	var exp *time.Time
+	if in.ExpiresAt != nil {
+		t, err := time.Parse(time.RFC3339, *in.ExpiresAt)
+		if err != nil {
+			return fail(http.StatusBadRequest, fmt.Sprintf("request body: /expiresAt: %q is not an RFC 3339 time", *in.ExpiresAt))
+		}
+		exp = &t
+	}
+	key := c.params["appKey"]
+	plain, tok, err := s.sandbox.IssueToken(c.ctx, key, exp)
+	if err != nil {
+		return fromError(err)
+	}
+	// The secret goes to the caller once; it is never logged.
+	return ok(http.StatusCreated, issuedTokenView{AppKey: key, Token: plain, ExpiresAt: tsPtr(tok.ExpiresAt), IssuedAt: ts(tok.IssuedAt)})
+}
+
+func (s *Server) revokeToken(c *call) reply {
+	if err := s.sandbox.RevokeToken(c.ctx, c.params["appKey"]); err != nil {
+		return fromError(err)
+	}
+	return reply{status: http.StatusNoContent}
+}
+
+// ---------------------------------------------------------------- webhooks
+
+type webhookIn struct {
+	Product       string   `json:"product"`
+	URL           string   `json:"url"`
+	Events        []string `json:"events"`
+	Method        string   `json:"method"`
+	Username      *string  `json:"username"`
+	Authorization *string  `json:"authorization"`
+}
+
+func (in webhookIn) webhook(appKey string) state.Webhook {
+	return state.Webhook{AppKey: appKey, Product: in.Product, URL: in.URL, Events: in.Events, Method: in.Method,
+		Username: in.Username, Authorization: in.Authorization}
+}
+
+func (s *Server) listWebhooks(c *call) reply {
+	list, err := s.store.ListWebhooks(c.ctx, c.params["appKey"])
+	if err != nil {
+		return fromError(err)
+	}
+	out := make([]webhookView, len(list))
+	for i, w := range list {
+		out[i] = webhookOf(w)
+	}
+	return ok(http.StatusOK, out)
+}
+
+func (s *Server) createWebhook(c *call) reply {
+	var in webhookIn
+	if r := decode(c, &in); r != nil {
+		return *r
+	}
+	w, err := s.sandbox.CreateWebhook(c.ctx, in.webhook(c.params["appKey"]))
+	if errors.Is(err, state.ErrConflict) {
+		return fail(http.StatusConflict, fmt.Sprintf("app %s has a %s webhook already; replace it with PUT /_sandbox/apps/%s/webhooks/%s", c.params["appKey"], in.Product, c.params["appKey"], in.Product))
+	}
+	if err != nil {
+		return fromError(err)
+	}
+	return ok(http.StatusCreated, webhookOf(w))
+}
+
+func (s *Server) getWebhook(c *call) reply {
+	w, err := s.store.GetWebhook(c.ctx, c.params["appKey"], c.params["product"])
+	if err != nil {
+		return fromError(err)
+	}
+	return ok(http.StatusOK, webhookOf(w))
+}
+
+func (s *Server) updateWebhook(c *call) reply {
+	var in webhookIn
+	if r := decode(c, &in); r != nil {
+		return *r
+	}
+	in.Product = c.params["product"]
+	w, err := s.sandbox.UpdateWebhook(c.ctx, in.webhook(c.params["appKey"]))
+	if err != nil {
+		return fromError(err)
+	}
+	return ok(http.StatusOK, webhookOf(w))
+}
+
+func (s *Server) deleteWebhook(c *call) reply {
+	if err := s.store.DeleteWebhook(c.ctx, c.params["appKey"], c.params["product"]); err != nil {
+		return fromError(err)
+	}
+	return reply{status: http.StatusNoContent}
+}
+
+// ---------------------------------------------------------------- bindings
+
+func (s *Server) listBindings(c *call) reply {
+	list, err := s.store.ListBindings(c.ctx, c.params["appKey"])
+	if err != nil {
+		return fromError(err)
+	}
+	out := make([]bindingView, len(list))
+	for i, b := range list {
+		out[i] = bindingOf(b)
+	}
+	return ok(http.StatusOK, out)
+}
+
+func (s *Server) createBinding(c *call) reply {
+	var in struct {
+		Kind  string `json:"kind"`
+		Value string `json:"value"`
+	}
+	if r := decode(c, &in); r != nil {
+		return *r
+	}
+	b, err := s.sandbox.Bind(c.ctx, c.params["appKey"], state.BindingKind(in.Kind), in.Value)
+	if err != nil {
+		return fromError(err)
+	}
+	return ok(http.StatusCreated, bindingOf(b))
+}
+
+func (s *Server) deleteBinding(c *call) reply {
+	if err := s.sandbox.Unbind(c.ctx, c.params["appKey"], state.BindingKind(c.params["kind"]), c.params["value"]); err != nil {
+		return fromError(err)
+	}
+	return reply{status: http.StatusNoContent}
+}
+
+// ------------------------------------------------------------------ events
+
+func (s *Server) simulateInbound(c *call) reply {
+	a, r := s.account(c)
+	if r != nil {
+		return *r
+	}
+	var in struct {
+		To           string `json:"to"`
+		From         string `json:"from"`
+		WabaID       string `json:"wabaId"`
+		CustomerName string `json:"customerName"`
+		Text         *struct {
+			Body string `json:"body"`
+		} `json:"text"`
+		ReplyTo string `json:"replyTo"`
+	}
+	if r := decode(c, &in); r != nil {
+		return *r
+	}
+	text := "Hello"
+	if in.Text != nil {
+		text = in.Text.Body
+	}
+	e, err := s.sandbox.SimulateInbound(c.ctx, a, state.Inbound{To: in.To, From: in.From, WabaID: in.WabaID,
+		CustomerName: in.CustomerName, Text: text, ReplyTo: in.ReplyTo})
+	if err != nil {
+		return fromError(err)
+	}
+	res := map[string]any{
+		"routed":   e.AppKey != "",
+		"appKey":   strPtr(e.AppKey),
+		"route":    strPtr(e.Route),
+		"reason":   strPtr(e.Reason),
+		"delivery": deliveryOf(e, a.ClockOffset),
+	}
+	return ok(http.StatusCreated, res)
+}
+
+func (s *Server) listDeliveries(c *call) reply {
+	a, r := s.account(c)
+	if r != nil {
+		return *r
+	}
+	q := c.r.URL.Query()
+	f := state.EventFilter{Account: a.Name, AppKey: q.Get("appKey"), Type: q.Get("type"), Status: state.EventStatus(q.Get("status"))}
+	if l := q.Get("limit"); l != "" {
+		f.Limit, _ = strconv.Atoi(l) // validated by the spec: 1..1000
+	}
+	list, err := s.sandbox.ListEvents(c.ctx, f)
+	if err != nil {
+		return fromError(err)
+	}
+	out := make([]deliveryView, len(list))
+	for i, e := range list {
+		out[i] = deliveryOf(e, a.ClockOffset)
+	}
+	return ok(http.StatusOK, out)
+}
+
+// eventOfAccount loads an event and its account's clock offset.
+func (s *Server) eventOfAccount(c *call) (state.Event, []state.Attempt, state.Account, *reply) {
+	e, attempts, err := s.store.GetEvent(c.ctx, c.params["eventId"])
+	if err != nil {
+		r := fromError(err)
+		return e, nil, state.Account{}, &r
+	}
+	acct, err := s.store.GetAccount(c.ctx, e.Account)
+	if err != nil {
+		r := fromError(err)
+		return e, nil, acct, &r
+	}
+	return e, attempts, acct, nil
+}
+
+func (s *Server) getDelivery(c *call) reply {
+	e, attempts, acct, r := s.eventOfAccount(c)
+	if r != nil {
+		return *r
+	}
+	v := deliveryDetailView{deliveryView: deliveryOf(e, acct.ClockOffset), AttemptLog: make([]attemptView, len(attempts))}
+	for i, a := range attempts {
+		v.AttemptLog[i] = attemptOf(a)
+	}
+	return ok(http.StatusOK, v)
+}
+
+func (s *Server) replayDelivery(c *call) reply {
+	_, _, acct, r := s.eventOfAccount(c)
+	if r != nil {
+		return *r
+	}
+	e, err := s.sandbox.Replay(c.ctx, c.params["eventId"])
+	if err != nil {
+		return fromError(err)
+	}
+	return ok(http.StatusAccepted, deliveryOf(e, acct.ClockOffset))
+}
+
+// ------------------------------------------------------------------- clock
+
+func (s *Server) getClock(c *call) reply {
+	a, r := s.account(c)
+	if r != nil {
+		return *r
+	}
+	return ok(http.StatusOK, s.clockOf(a))
+}
+
+func (s *Server) setClock(c *call) reply {
+	a, r := s.account(c)
+	if r != nil {
+		return *r
+	}
+	var in struct {
+		Now string `json:"now"`
+	}
+	if r := decode(c, &in); r != nil {
+		return *r
+	}
+	t, err := time.Parse(time.RFC3339, in.Now)
+	if err != nil {
+		return fail(http.StatusBadRequest, fmt.Sprintf("request body: /now: %q is not an RFC 3339 time", in.Now))
+	}
+	a, err = s.sandbox.SetClock(c.ctx, a.Name, t)
+	if err != nil {
+		return fromError(err)
+	}
+	return ok(http.StatusOK, s.clockOf(a))
+}
+
+func (s *Server) advanceClock(c *call) reply {
+	a, r := s.account(c)
+	if r != nil {
+		return *r
+	}
+	var in struct {
+		By string `json:"by"`
+	}
+	if r := decode(c, &in); r != nil {
+		return *r
+	}
+	d, err := time.ParseDuration(in.By)
+	if err != nil {
+		return fail(http.StatusBadRequest, fmt.Sprintf("request body: /by: %q is not a duration; write it like 90s, 25h or 1h30m", in.By))
+	}
+	a, err = s.sandbox.AdvanceClock(c.ctx, a.Name, d)
+	if err != nil {
+		return fromError(err)
+	}
+	return ok(http.StatusOK, s.clockOf(a))
+}

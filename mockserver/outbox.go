@@ -1,0 +1,69 @@
+package mockserver
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/innosandbox/innosandbox/mockserver/dispatch"
+	"github.com/innosandbox/innosandbox/mockserver/state"
+)
+
+// outbox shows the store's events to the dispatcher as plain deliveries, so
+// that dispatch never imports state.
+type outbox struct{ store state.Store }
+
+var _ dispatch.Queue = outbox{}
+
+// Claim implements dispatch.Queue.
+func (o outbox) Claim(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time) ([]dispatch.Delivery, error) {
+	events, err := o.store.ClaimDue(ctx, now, limit, owner, leaseUntil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]dispatch.Delivery, 0, len(events))
+	for _, e := range events {
+		if e.Target == nil {
+			continue // a pending event always has a target; nothing to send otherwise
+		}
+		h := http.Header{}
+		// Exactly as configured, absent when not configured. Set directly:
+		// canonicalising would turn "UserName" into "Username".
+		if u := e.Target.Username; u != nil {
+			h["UserName"] = []string{*u}
+		}
+		if a := e.Target.Authorization; a != nil {
+			h["Authorization"] = []string{*a}
+		}
+		out = append(out, dispatch.Delivery{
+			ID: e.ID, Account: e.Account, EventType: e.Type, Attempt: e.Attempts + 1,
+			URL: e.Target.URL, Method: e.Target.Method, Header: h, Body: e.Payload,
+		})
+	}
+	return out, nil
+}
+
+// NextDue implements dispatch.Queue.
+func (o outbox) NextDue(ctx context.Context) (time.Time, bool, error) { return o.store.NextDue(ctx) }
+
+// Record implements dispatch.Queue.
+func (o outbox) Record(ctx context.Context, r dispatch.Result) error {
+	a := r.Attempt
+	res := state.AttemptResult{
+		Owner: r.Owner, Reason: r.Reason, NextAttemptAt: r.NextAttemptAt,
+		Attempt: state.Attempt{
+			EventID: r.DeliveryID, N: a.N, StartedAt: a.StartedAt, Latency: a.Latency, Method: a.Method, URL: a.URL,
+			RequestHeaders: a.RequestHeader, RequestBody: a.RequestBody, ResponseStatus: a.ResponseStatus,
+			ResponseHeaders: a.ResponseHeader, ResponseBody: a.ResponseExcerpt, Error: a.Error, Outcome: a.Outcome,
+		},
+	}
+	switch r.Outcome {
+	case "delivered":
+		res.Status = state.EventDelivered
+	case "retry":
+		res.Status = state.EventPending
+	default:
+		res.Status = state.EventFailed
+	}
+	return o.store.RecordAttempt(ctx, res)
+}

@@ -1,0 +1,202 @@
+// Package mockserver is the stateful InnoPaaS sandbox as an http.Handler: the
+// public API (same paths and bodies as api.innopaas.com) and the control API
+// under /_sandbox/, each validated by kin-openapi against its spec, on top of
+// the state domain and the webhook dispatcher.
+package mockserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/innosandbox/innosandbox/fixtures"
+	"github.com/innosandbox/innosandbox/internal/clock"
+	"github.com/innosandbox/innosandbox/mockserver/dispatch"
+	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/spec"
+)
+
+// Config is everything a Server needs. Spec and Store are required.
+type Config struct {
+	Spec      *spec.Spec
+	Store     state.Store
+	StoreKind string         // shown by /healthz, e.g. "sqlite"
+	Clock     clock.Clock    // (clock.Real)
+	Seed      *fixtures.Seed // (the embedded seed)
+	Logger    *slog.Logger   // (discards)
+	// Strict validates every answer against the spec (a mismatch becomes a
+	// 500) and refuses to push payloads that break their schema. For tests
+	// and CI; a running sandbox logs such bugs instead.
+	Strict bool
+	// RejectUnknownFields refuses request fields the contract does not
+	// define; by default they are accepted with an X-Sandbox-Warning.
+	RejectUnknownFields bool
+	// AdminToken, when set, is required on every control call.
+	AdminToken string
+	// ControlOpen opens the control API to non-loopback callers without a token.
+	ControlOpen bool
+	// AuthFailureStatus is the HTTP status of an authentication failure
+	// (401). Set 200 to mimic an endpoint that refuses with HTTP 200.
+	AuthFailureStatus int
+	// Dispatch tunes webhook delivery.
+	Dispatch DispatchConfig
+	// DeliveredAfter and ReadAfter place a send's status reports on the
+	// sandbox clock (1s and 3s).
+	DeliveredAfter, ReadAfter time.Duration
+}
+
+// DispatchConfig tunes webhook delivery; zero values take dispatch's defaults.
+type DispatchConfig struct {
+	Schedule     dispatch.Schedule
+	Timeout      time.Duration
+	Workers      int
+	PerHost      int
+	PollInterval time.Duration
+	Client       *http.Client
+	Owner        string
+}
+
+// Validate reports a configuration that cannot work, naming the setting.
+func (c *Config) Validate() error {
+	switch {
+	case c.Spec == nil:
+		return errors.New("config: Spec is required")
+	case c.Store == nil:
+		return errors.New("config: Store is required")
+	case c.AuthFailureStatus != 0 && (c.AuthFailureStatus < 200 || c.AuthFailureStatus > 599):
+		return fmt.Errorf("config: auth failure status %d is not an HTTP status", c.AuthFailureStatus)
+	}
+	if c.Dispatch.Schedule.MaxAttempts != 0 {
+		if err := c.Dispatch.Schedule.Validate(); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+	}
+	return nil
+}
+
+// Server is the sandbox.
+type Server struct {
+	cfg        Config
+	store      state.Store
+	storeKind  string
+	sandbox    *state.Sandbox
+	dispatcher *dispatch.Dispatcher
+	public     *api
+	control    *api
+	log        *slog.Logger
+}
+
+// New builds a Server and, when its store is empty, applies the seed.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.AuthFailureStatus == 0 {
+		cfg.AuthFailureStatus = http.StatusUnauthorized
+	}
+	if cfg.Seed == nil {
+		seed, err := fixtures.LoadSeed("")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Seed = seed
+	}
+	if cfg.StoreKind == "" {
+		cfg.StoreKind = fmt.Sprint(cfg.Store)
+	}
+	s := &Server{cfg: cfg, store: cfg.Store, storeKind: cfg.StoreKind, log: cfg.Logger}
+	d := cfg.Dispatch
+	s.dispatcher = dispatch.New(outbox{store: cfg.Store}, dispatch.Options{
+		Owner: d.Owner, Clock: cfg.Clock, Client: d.Client, Timeout: d.Timeout, Schedule: d.Schedule,
+		Workers: d.Workers, PerHost: d.PerHost, PollInterval: d.PollInterval, Logger: cfg.Logger.With("component", "dispatch"),
+		ValidatePayload: cfg.Spec.ValidatePayload, StrictPayloads: cfg.Strict,
+	})
+	s.sandbox = state.New(cfg.Store, cfg.Clock, cfg.Spec, state.Options{
+		DeliveredAfter: cfg.DeliveredAfter, ReadAfter: cfg.ReadAfter, DefaultAccount: cfg.Seed.Accounts[0].Name,
+	}, s.dispatcher.Notify)
+
+	var err error
+	if s.public, err = newAPI("public", cfg.Spec.Public, s.publicHandlers(), s.authenticatePublic); err != nil {
+		return nil, err
+	}
+	if s.control, err = newAPI("control", cfg.Spec.Control, s.controlHandlers(), s.authenticateControl); err != nil {
+		return nil, err
+	}
+	for _, a := range []*api{s.public, s.control} {
+		a.strict, a.rejectUnknown, a.log = cfg.Strict, cfg.RejectUnknownFields, cfg.Logger
+	}
+
+	accounts, err := cfg.Store.ListAccounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the store: %w", err)
+	}
+	if len(accounts) == 0 {
+		if err := s.applySeed(ctx); err != nil {
+			return nil, fmt.Errorf("applying the seed: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// ServeHTTP sends /_sandbox/ and /healthz to the control API and everything
+// else to the public API; each answers unknown paths with its envelope.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" || strings.HasPrefix(r.URL.Path, "/_sandbox/") {
+		s.control.ServeHTTP(w, r)
+		return
+	}
+	s.public.ServeHTTP(w, r)
+}
+
+// Run pushes webhooks until ctx ends, then waits for attempts in flight.
+func (s *Server) Run(ctx context.Context) { s.dispatcher.Run(ctx) }
+
+// Sandbox exposes the domain service (for the CLI and tests).
+func (s *Server) Sandbox() *state.Sandbox { return s.sandbox }
+
+// SchemaViolations counts pushed payloads that broke their schema (bugs).
+func (s *Server) SchemaViolations() int64 { return s.dispatcher.SchemaViolations() }
+
+// Seed returns the seed the server applies on an empty store and on reset.
+func (s *Server) Seed() *fixtures.Seed { return s.cfg.Seed }
+
+// applySeed creates the seed's accounts, apps, tokens and bindings.
+func (s *Server) applySeed(ctx context.Context) error {
+	for _, a := range s.cfg.Seed.Accounts {
+		if _, err := s.sandbox.CreateAccount(ctx, a.Name, a.Label); err != nil {
+			return err
+		}
+		for _, app := range a.Apps {
+			if _, err := s.sandbox.CreateApp(ctx, a.Name, app.Name, app.AppKey, app.Default); err != nil {
+				return err
+			}
+			if app.Token != "" {
+				if err := s.sandbox.InstallToken(ctx, app.AppKey, app.Token, nil); err != nil {
+					return err
+				}
+			}
+			for _, n := range app.Bindings.Numbers {
+				if _, err := s.sandbox.Bind(ctx, app.AppKey, state.BindNumber, n); err != nil {
+					return err
+				}
+			}
+			for _, n := range app.Bindings.WabaIDs {
+				if _, err := s.sandbox.Bind(ctx, app.AppKey, state.BindWABA, n); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
