@@ -48,6 +48,7 @@ func newRoot() *cobra.Command {
 	}
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newListenCmd())
+	root.AddCommand(newHealthcheckCmd())
 	return root
 }
 
