@@ -47,6 +47,8 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd())
+	root.AddCommand(newListenCmd())
+	root.AddCommand(newHealthcheckCmd())
 	return root
 }
 
