@@ -485,10 +485,8 @@ func (s *Store) RecordSubmission(_ context.Context, sub state.Submission) error 
 	if _, ok := s.messages[m.ID]; ok {
 		return conflict("message", m.ID)
 	}
-	for _, e := range sub.Events {
-		if _, ok := s.events[e.ID]; ok {
-			return conflict("event", e.ID)
-		}
+	if err := s.checkNewEventsLocked(sub.Events); err != nil {
+		return err
 	}
 	m.Recipients = slices.Clone(m.Recipients)
 	m.Wamids = slices.Clone(m.Wamids)
@@ -522,12 +520,23 @@ func (s *Store) GetMessage(_ context.Context, id string) (state.Message, error) 
 func (s *Store) AddEvents(_ context.Context, events []state.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, e := range events {
-		if _, ok := s.events[e.ID]; ok {
-			return conflict("event", e.ID)
-		}
+	if err := s.checkNewEventsLocked(events); err != nil {
+		return err
 	}
 	s.addEventsLocked(events)
+	return nil
+}
+
+// checkNewEventsLocked refuses event ids that exist already or repeat
+// within the batch: a repeated id would otherwise overwrite its twin.
+func (s *Store) checkNewEventsLocked(events []state.Event) error {
+	seen := make(map[string]bool, len(events))
+	for _, e := range events {
+		if _, ok := s.events[e.ID]; ok || seen[e.ID] {
+			return conflict("event", e.ID)
+		}
+		seen[e.ID] = true
+	}
 	return nil
 }
 
