@@ -15,3 +15,11 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) state.Store {
+		s := memstore.New()
+		b.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
