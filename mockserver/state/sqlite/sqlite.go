@@ -13,8 +13,11 @@
 // There is one writer connection and a pool of read-only connections: WAL
 // lets readers see the last commit while the writer works, so reads (the
 // hot one is AuthContext, one indexed join per request) never queue behind
-// writes. ":memory:" is private to one connection in SQLite, so there the
-// writer's connection serves reads too.
+// writes. ":memory:" is private to one connection in SQLite (and WAL does
+// not apply), so there the writer's connection, kept open for the Store's
+// lifetime, serves reads too: reads then wait while a batch commits. Shared
+// cache would allow more connections, but its table locks fail readers
+// with SQLITE_LOCKED instead of waiting, which busy_timeout does not cover.
 //
 // # Group commit
 //
@@ -113,7 +116,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, wrapErr(ctx, "open", err)
 	}
 	// One connection that lives as long as the Store: it is the only writer,
-	// and for ":memory:" it is the database itself.
+	// and for ":memory:" it is the database itself, so it must never be
+	// recycled (no lifetime or idle limit).
 	s.wdb.SetMaxOpenConns(1)
 	s.wdb.SetMaxIdleConns(1)
 	s.wdb.SetConnMaxLifetime(0)

@@ -236,7 +236,6 @@ func TestOpen(t *testing.T) {
 // the errors.
 func everyMethod(ctx context.Context, s state.Store) map[string]error {
 	errs := map[string]error{}
-	var err error
 	errs["CreateAccount"] = s.CreateAccount(ctx, state.Account{Name: "IW0000009"})
 	_, errs["GetAccount"] = s.GetAccount(ctx, "IW0000001")
 	_, errs["ListAccounts"] = s.ListAccounts(ctx)
@@ -272,7 +271,6 @@ func everyMethod(ctx context.Context, s state.Store) map[string]error {
 	errs["Requeue"] = s.Requeue(ctx, "ev-1", time.Now())
 	errs["Reset"] = s.Reset(ctx)
 	errs["Ping"] = s.Ping(ctx)
-	_ = err
 	return errs
 }
 
