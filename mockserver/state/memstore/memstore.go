@@ -485,6 +485,9 @@ func (s *Store) RecordSubmission(_ context.Context, sub state.Submission) error 
 	if _, ok := s.messages[m.ID]; ok {
 		return conflict("message", m.ID)
 	}
+	if _, ok := s.accounts[m.Account]; !ok {
+		return notFound("account", m.Account)
+	}
 	if err := s.checkNewEventsLocked(sub.Events); err != nil {
 		return err
 	}
@@ -528,12 +531,16 @@ func (s *Store) AddEvents(_ context.Context, events []state.Event) error {
 }
 
 // checkNewEventsLocked refuses event ids that exist already or repeat
-// within the batch: a repeated id would otherwise overwrite its twin.
+// within the batch (a repeated id would otherwise overwrite its twin), and
+// events of an account that does not exist, which nothing could reach.
 func (s *Store) checkNewEventsLocked(events []state.Event) error {
 	seen := make(map[string]bool, len(events))
 	for _, e := range events {
 		if _, ok := s.events[e.ID]; ok || seen[e.ID] {
 			return conflict("event", e.ID)
+		}
+		if _, ok := s.accounts[e.Account]; !ok {
+			return notFound("account", e.Account)
 		}
 		seen[e.ID] = true
 	}

@@ -139,6 +139,22 @@ func testRecordSubmission(t *testing.T, open func(t *testing.T) state.Store) {
 		_, _, err = f.s.GetEvent(f.ctx, "ev-0")
 		assert.ErrorIs(t, err, state.ErrNotFound)
 	})
+	t.Run("an event of an unknown account is not found and nothing is written", func(t *testing.T) {
+		f := setup(t)
+		sub := validSubmission("IW0000001", "AppOne00000000001", "100000000000000001", "ev-")
+		sub.Events[1].Account = "IW0000009"
+		assert.ErrorIs(t, f.s.RecordSubmission(f.ctx, sub), state.ErrNotFound)
+		assertNothingWritten(f, sub, false)
+		_, _, err := f.s.GetEvent(f.ctx, "ev-0")
+		assert.ErrorIs(t, err, state.ErrNotFound)
+	})
+	t.Run("a message of an unknown account is not found and nothing is written", func(t *testing.T) {
+		f := setup(t)
+		sub := validSubmission("IW0000001", "AppOne00000000001", "100000000000000001", "ev-")
+		sub.Message.Account = "IW0000009"
+		assert.ErrorIs(t, f.s.RecordSubmission(f.ctx, sub), state.ErrNotFound)
+		assertNothingWritten(f, sub, false)
+	})
 	t.Run("a used message id conflicts and nothing is written", func(t *testing.T) {
 		f := setup(t)
 		first := validSubmission("IW0000001", "AppOne00000000001", "100000000000000001", "a-")
@@ -241,6 +257,13 @@ func testEvents(t *testing.T, open func(t *testing.T) state.Store) {
 		a := pendingEvent("ev-1", "IW0000001", "AppOne00000000001", t0)
 		err := f.s.AddEvents(f.ctx, []state.Event{a, a})
 		assert.ErrorIs(t, err, state.ErrConflict)
+		_, _, err = f.s.GetEvent(f.ctx, "ev-1")
+		assert.ErrorIs(t, err, state.ErrNotFound)
+	})
+	t.Run("an event of an unknown account is not found and nothing is written", func(t *testing.T) {
+		f := setup(t)
+		err := f.s.AddEvents(f.ctx, []state.Event{pendingEvent("ev-1", "IW0000001", "AppOne00000000001", t0), droppedEvent("ev-2", "IW0000009")})
+		assert.ErrorIs(t, err, state.ErrNotFound)
 		_, _, err = f.s.GetEvent(f.ctx, "ev-1")
 		assert.ErrorIs(t, err, state.ErrNotFound)
 	})
