@@ -246,6 +246,7 @@ func TestUnknownFields(t *testing.T) {
 			[]string{"/contacts/0/name/nick", "/media/size"}},
 		{"property of another message type is known", `{"messageType":"audio","media":{"link":"y","filename":"z"}}`, nil},
 		{"escaped pointer", `{"messageType":"text","a/b":1}`, []string{"/a~1b"}},
+		{"a member two schemas describe is named once", `{"messageType":"audio","media":{"link":"y","size":1}}`, []string{"/media/size"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
