@@ -26,6 +26,20 @@ var referenceEndpoints = []struct{ method, path, source string }{
 	{"POST", "/api/otp/v3/msg/send/verify", "client"}, // known from client code only
 }
 
+// The reference's webhook events with a documented payload. The OTP and SMS
+// pushes carry no type, so their names are the sandbox's (source inferred).
+var referenceEvents = []struct{ name, product, source string }{
+	{"whatsapp_message_status_updated", "whatsapp", "doc"},
+	{"whatsapp_mo_message_received", "whatsapp", "doc"},
+	{"whatsapp_template_status_updated", "whatsapp", "doc"},
+	{"whatsapp_phone_number_quality_update", "whatsapp", "doc"},
+	{"chat_mt_message_notify", "whatsapp", "doc"},
+	{"chat_mo_message_notify", "whatsapp", "doc"},
+	{"otp_status_report", "otp", "inferred"},
+	{"sms_status_report", "sms", "inferred"},
+	{"sms_mo_message_received", "sms", "inferred"},
+}
+
 func TestTheContractCoversTheReference(t *testing.T) {
 	s := load(t)
 	t.Run("endpoints", func(t *testing.T) {
@@ -47,6 +61,19 @@ func TestTheContractCoversTheReference(t *testing.T) {
 			}
 		}
 		assert.ElementsMatch(t, want, got, "the contract's operations are exactly the reference's")
+	})
+	t.Run("events", func(t *testing.T) {
+		var want []string
+		for _, e := range referenceEvents {
+			want = append(want, e.name)
+			ev, ok := s.Event(e.name)
+			if !assert.True(t, ok, "x-webhooks.%s", e.name) {
+				continue
+			}
+			assert.Equal(t, e.product, ev.Product, "x-innopaas-product of %s", e.name)
+			assert.Equal(t, e.source, ev.Source, "x-innopaas-source of %s", e.name)
+		}
+		assert.ElementsMatch(t, want, s.EventTypes(""), "the contract's events are exactly the reference's")
 	})
 }
 
@@ -216,6 +243,95 @@ func TestBusinessRulesAreAnsweredWithTheirCodesNotBySchema(t *testing.T) {
 	// The rules the issue names for the sandbox.
 	assert.Subset(t, covered["whatsappSubmitMessage"], []string{"105", "106", "108", "109", "118", "143"})
 	assert.Subset(t, covered["smsSendMessage"], []string{"105", "106", "108", "109"})
+}
+
+func TestInboundMessagesRequireTheObjectTheirTypeNames(t *testing.T) {
+	s := load(t)
+	member := map[string]string{
+		"text": "text", "reaction": "reaction", "image": "image", "audio": "audio", "video": "video",
+		"sticker": "sticker", "document": "document", "unknown": "errors", "location": "location",
+		"contacts": "contacts", "button": "button", "interactive": "interactive", "order": "order", "system": "system",
+	}
+	typ := s.Public.Doc.Components.Schemas["WhatsappMoMessageCommon"].Value.Properties["type"].Value
+	require.Len(t, typ.Enum, 14, "the 14 documented inbound types")
+	for _, v := range typ.Enum {
+		name := v.(string)
+		key, ok := member[name]
+		require.True(t, ok, "type %s has a member", name)
+		t.Run(name, func(t *testing.T) {
+			schema := "WhatsappMo" + strings.ToUpper(name[:1]) + name[1:]
+			ex, ok := s.Public.Doc.Components.Schemas[schema].Value.Example.(map[string]any)
+			require.True(t, ok, "%s has an example", schema)
+			body := clone(t, ex)
+			require.Equal(t, name, body["type"])
+			assert.NoError(t, s.ValidatePayload("whatsapp_mo_message_received", moEvent(t, body)))
+
+			delete(body, key)
+			err := s.ValidatePayload("whatsapp_mo_message_received", moEvent(t, body))
+			require.Error(t, err, "type %s without %s", name, key)
+			if name != "contacts" {
+				assert.Contains(t, err.Error(), fmt.Sprintf("/body/%s: property %q is missing", key, key))
+			}
+		})
+	}
+	t.Run("contact is accepted for contacts", func(t *testing.T) {
+		body := clone(t, s.Public.Doc.Components.Schemas["WhatsappMoContacts"].Value.Example.(map[string]any))
+		body["contact"] = body["contacts"]
+		delete(body, "contacts")
+		assert.NoError(t, s.ValidatePayload("whatsapp_mo_message_received", moEvent(t, body)))
+	})
+	t.Run("a list reply needs listReply", func(t *testing.T) {
+		body := clone(t, s.Public.Doc.Components.Schemas["WhatsappMoInteractive"].Value.Example.(map[string]any))
+		body["interactive"] = map[string]any{"type": "listReply", "buttonReply": map[string]any{"id": "a", "title": "b"}}
+		err := s.ValidatePayload("whatsapp_mo_message_received", moEvent(t, body))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `/body/interactive/listReply: property "listReply" is missing`)
+	})
+}
+
+func clone(t *testing.T, v map[string]any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal(b, &out))
+	return out
+}
+
+func moEvent(t *testing.T, body map[string]any) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{
+		"id": "b5e984b3-21b2-42a9-b08b-72e5a4096ac6", "type": "whatsapp_mo_message_received",
+		"eventTime": "2023-02-22T12:00:00.000Z", "body": body,
+	})
+	require.NoError(t, err)
+	return b
+}
+
+func TestEveryEventsExampleIsAValidPayload(t *testing.T) {
+	s := load(t)
+	for _, name := range s.EventTypes("") {
+		e, _ := s.Event(name)
+		require.NotNil(t, e.Schema.Example, "%s (%s) has an example", name, e.SchemaName)
+		b, err := json.Marshal(e.Schema.Example)
+		require.NoError(t, err)
+		assert.NoError(t, s.ValidatePayload(name, b), name)
+		if ex, ok := e.Schema.Example.(map[string]any); ok && ex["type"] != nil {
+			assert.Equal(t, name, ex["type"], "the example of %s carries its own type", name)
+		}
+	}
+}
+
+func TestTheTemplateEventsOtherSpellingIsAcceptedInPayloads(t *testing.T) {
+	s := load(t)
+	e, _ := s.Event("whatsapp_template_status_updated")
+	ex := clone(t, e.Schema.Example.(map[string]any))
+	ex["type"] = "whatsapp_template_status_update"
+	b, err := json.Marshal(ex)
+	require.NoError(t, err)
+	assert.NoError(t, s.ValidatePayload("whatsapp_template_status_updated", b))
+	_, ok := s.Event("whatsapp_template_status_update")
+	assert.False(t, ok, "only the canonical spelling names an event in webhook configurations")
 }
 
 func TestTemplateRulesFollowTheCategory(t *testing.T) {
