@@ -5,8 +5,14 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 3s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Spectral (OpenAPI linter), pinned by tools/spectral/package-lock.json and
+# installed into that folder only; `make test` never needs Node.
+SPECTRAL_DIR := tools/spectral
+SPECTRAL     := $(SPECTRAL_DIR)/node_modules/.bin/spectral
+SPECTRAL_OK  := $(SPECTRAL_DIR)/node_modules/.installed
+SPECS        := spec/innopaas.yaml spec/sandbox.yaml
 
-.PHONY: run test build lint vet fmt-check staticcheck fuzz fuzz-long bench docker clean
+.PHONY: run test build lint lint-spec vet fmt-check staticcheck fuzz fuzz-long bench docker clean
 
 ## run: start the sandbox on its embedded default store (a SQLite file, innosandbox.db)
 run:
@@ -32,6 +38,16 @@ staticcheck:
 
 ## lint: gofmt, go vet and staticcheck
 lint: fmt-check vet staticcheck
+
+## lint-spec: both OpenAPI documents through Spectral's spectral:oas rules (.spectral.yaml); fails on any error (needs Node and npm)
+lint-spec: $(SPECTRAL_OK)
+	$(SPECTRAL) lint --ruleset .spectral.yaml --fail-severity error $(SPECS)
+
+# npm ci only when the lock file is newer than the last install; install
+# scripts are not needed by Spectral and are not run.
+$(SPECTRAL_OK): $(SPECTRAL_DIR)/package.json $(SPECTRAL_DIR)/package-lock.json
+	npm ci --prefix $(SPECTRAL_DIR) --ignore-scripts --no-audit --no-fund
+	touch $@
 
 ## fuzz: each fuzz target for FUZZTIME (3s in `make test`; `make fuzz-long` runs longer)
 fuzz:

@@ -203,8 +203,12 @@ paths: {}
 
 func TestEventCatalogueComesFromXWebhooks(t *testing.T) {
 	s := load(t)
-	assert.Equal(t, []string{"whatsapp_message_status_updated", "whatsapp_mo_message_received"}, s.EventTypes("whatsapp"))
-	assert.Contains(t, s.Products(), "whatsapp")
+	assert.Equal(t, []string{
+		"chat_mo_message_notify", "chat_mt_message_notify",
+		"whatsapp_message_status_updated", "whatsapp_mo_message_received",
+		"whatsapp_phone_number_quality_update", "whatsapp_template_status_updated",
+	}, s.EventTypes("whatsapp"))
+	assert.Equal(t, []string{"otp", "sms", "whatsapp"}, s.Products())
 	e, ok := s.Event("whatsapp_message_status_updated")
 	require.True(t, ok)
 	assert.Equal(t, "WhatsappMessageStatusUpdatedEvent", e.SchemaName)
@@ -216,7 +220,9 @@ func TestValidatePayload(t *testing.T) {
 	valid := `{"id":"e","type":"whatsapp_message_status_updated","eventTime":"2023-05-25T10:31:08.167Z","body":{"id":"356139161272397824","accountName":"IW123456","wabaId":"1","status":"read","wamid":"wamid.x","sendPhone":"6285234567899"}}`
 	require.NoError(t, s.ValidatePayload("whatsapp_message_status_updated", []byte(valid)))
 	tests := []struct{ name, payload, want string }{
-		{"bad status", strings.Replace(valid, `"read"`, `"seen"`, 1), "/body/status: value is not one of the allowed values"},
+		{"bad status", strings.Replace(valid, `"read"`, `"seen"`, 1), `/body/status: value "seen" is not one of SMECL:FAILED, delivered, failed, read`},
+		{"delivered without conversation", strings.Replace(valid, `"read"`, `"delivered"`, 1), `/body/conversation: property "conversation" is missing`},
+		{"failed without errorData", strings.Replace(valid, `"read"`, `"failed"`, 1), `/body/errorData: property "errorData" is missing`},
 		{"missing wamid", strings.Replace(valid, `"wamid":"wamid.x",`, "", 1), `/body/wamid: property "wamid" is missing`},
 		{"wrong type name", strings.Replace(valid, `"type":"whatsapp_message_status_updated"`, `"type":"x"`, 1), "/type"},
 		{"not JSON", `{`, "is not JSON"},
@@ -246,6 +252,7 @@ func TestUnknownFields(t *testing.T) {
 			[]string{"/contacts/0/name/nick", "/media/size"}},
 		{"property of another message type is known", `{"messageType":"audio","media":{"link":"y","filename":"z"}}`, nil},
 		{"escaped pointer", `{"messageType":"text","a/b":1}`, []string{"/a~1b"}},
+		{"a member two schemas describe is named once", `{"messageType":"audio","media":{"link":"y","size":1}}`, []string{"/media/size"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,7 +21,9 @@ func UnknownFields(schema *openapi3.Schema, value any) []string {
 	var out []string
 	walkUnknown(schema, value, "", &out)
 	sort.Strings(out)
-	return out
+	// A member described by several schemas (allOf branches that each
+	// describe it) is found once per schema; name it once.
+	return slices.Compact(out)
 }
 
 func walkUnknown(schema *openapi3.Schema, value any, path string, out *[]string) {
