@@ -37,6 +37,14 @@ func (c *call) str(name string) string {
 }
 
 func (s *Server) whatsappSubmitMessage(c *call) reply {
+	if err := state.CheckLength("/uid", c.str("uid"), state.MaxWhatsAppUID, state.CodeUIDTooLong); err != nil {
+		return fromError(err)
+	}
+	if c.str("messageType") == "text" {
+		if err := state.CheckLength("/body", c.str("body"), state.MaxWhatsAppText, state.CodeContentTooLong); err != nil {
+			return fromError(err)
+		}
+	}
 	recipients, err := state.ParseRecipients("/recipientNumber", c.str("recipientNumber"))
 	if err != nil {
 		return fromError(err)

@@ -58,7 +58,7 @@ func TestListenCommand(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond, "no banner: %s", stderr.String())
 	assert.Contains(t, stderr.String(), "checking: payloads against the contract, UserName")
 
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"id":"e1","type":"whatsapp_mo_message_received","eventTime":"2026-11-27T18:00:00.000Z","body":{}}`))
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"id":"e1","type":"whatsapp_mo_message_received","eventTime":"2026-11-27T18:00:00.000Z","body":{"type":"text","text":{"body":"hi"}}}`))
 	require.NoError(t, err)
 	req.Header["UserName"] = []string{"acme"}
 	resp, err := http.DefaultClient.Do(req)

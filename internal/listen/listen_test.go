@@ -194,9 +194,10 @@ func TestContractCheck(t *testing.T) {
 		}, result: Skip, detailHas: "cannot tell the event type"},
 		{name: "type the contract does not describe", body: func(t *testing.T) []byte {
 			p := validStatus()
-			p["type"] = "sms_status_report"
+			// Named by InnoPaaS ("being updated"), but without a documented payload.
+			p["type"] = "whatsapp_account_review_updated"
 			return jsonOf(t, p)
-		}, result: Skip, detailHas: "not in the contract", eventType: "sms_status_report"},
+		}, result: Skip, detailHas: "not in the contract", eventType: "whatsapp_account_review_updated"},
 		{name: "not JSON", body: func(*testing.T) []byte { return []byte(`{"id": "x", "type": `) },
 			result: Fail, detailHas: "not JSON", bodyErrHas: "not JSON"},
 		{name: "a JSON array", body: func(*testing.T) []byte { return []byte(`[1, 2]`) },

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Event types the sandbox raises itself.
@@ -36,9 +37,26 @@ func (e *BusinessError) Error() string { return e.Message }
 
 // Documented result codes the sandbox returns.
 const (
+	CodeUIDTooLong     = "105" // batch number (uid) too long
+	CodeContentTooLong = "106" // content too long
 	CodeBadNumber      = "108" // bad phone number format (fewer than 5 or more than 20 digits)
 	CodeRecipientCount = "109" // wrong number of phone numbers
 )
+
+// Documented limits, counted in characters (see spec x-innopaas-business-rules).
+const (
+	MaxWhatsAppUID  = 32   // msg/submit uid
+	MaxWhatsAppText = 3000 // msg/submit text body (the error table's figure)
+)
+
+// CheckLength refuses a value longer than max characters with code.
+func CheckLength(field, value string, max int, code string) error {
+	if n := utf8.RuneCountInString(value); n > max {
+		return &BusinessError{Code: code, Field: field,
+			Message: fmt.Sprintf("%s: %d characters; at most %d are allowed", field, n, max)}
+	}
+	return nil
+}
 
 // ParseRecipients splits a comma-separated recipient list and checks each
 // number (5 to 20 digits) and the count (1 to 1000).
