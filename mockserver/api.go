@@ -328,18 +328,14 @@ func jsonSyntaxError(data []byte) string {
 	return "request body is not valid JSON: " + err.Error()
 }
 
-// position turns a byte offset into a 1-based line and column.
+// position turns encoding/json's SyntaxError.Offset (the count of bytes read,
+// the offending one included) into the 1-based line and column of that byte.
 func position(data []byte, offset int64) (int, int) {
-	if offset > int64(len(data)) {
-		offset = int64(len(data))
-	}
-	before := data[:offset]
+	idx := int(min(max(offset-1, 0), int64(len(data))))
+	before := data[:idx]
 	line := bytes.Count(before, []byte{'\n'}) + 1
-	col := int(offset) - bytes.LastIndexByte(before, '\n')
-	if line == 1 {
-		col = int(offset)
-	}
-	return line, max(col, 1)
+	col := idx - bytes.LastIndexByte(before, '\n')
+	return line, col
 }
 
 // describeRequestError renders kin-openapi's request errors with the field

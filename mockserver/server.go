@@ -134,8 +134,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	for _, a := range []*api{s.public, s.control} {
-		a.strict, a.rejectUnknown, a.log = cfg.Strict, cfg.RejectUnknownFields, cfg.Logger
+		a.strict, a.log = cfg.Strict, cfg.Logger
 	}
+	// The public API mirrors a real one that may ignore unknown fields, so
+	// they only warn there unless asked; the control API is the sandbox's
+	// own, where a typo must fail.
+	s.public.rejectUnknown = cfg.RejectUnknownFields
+	s.control.rejectUnknown = true
 
 	accounts, err := cfg.Store.ListAccounts(ctx)
 	if err != nil {

@@ -173,7 +173,7 @@ func readEvents(doc *openapi3.T) (map[string]*EventType, error) {
 		}
 		media, ok := h.Post.RequestBody.Content["application/json"]
 		if !ok || !strings.HasPrefix(media.Schema.Ref, prefix) {
-			return nil, fmt.Errorf("x-webhooks.%s.post.requestBody: needs application/json with a $ref to %s...", name, prefix)
+			return nil, fmt.Errorf("x-webhooks.%s.post.requestBody: needs application/json with a $ref into %s", name, strings.TrimSuffix(prefix, "/"))
 		}
 		schemaName := strings.TrimPrefix(media.Schema.Ref, prefix)
 		ref, ok := doc.Components.Schemas[schemaName]

@@ -18,5 +18,5 @@ func openStore(_ context.Context, v string) (state.Store, string, error) {
 	case v == "memory":
 		return memstore.New(), "memory", nil
 	}
-	return nil, "", fmt.Errorf("%w %q: use memory, sqlite:FILE or postgres://...", errStoreUnsupported, v)
+	return nil, "", fmt.Errorf("%w %q: use memory, sqlite:FILE or postgres://USER@HOST/DB", errStoreUnsupported, v)
 }

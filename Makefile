@@ -1,0 +1,53 @@
+# innosandbox — the two commands a newcomer needs are `make run` and `make test`.
+GO        ?= go
+BIN       := bin/innosandbox
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+FUZZTIME  ?= 3s
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: run test build lint vet fmt-check staticcheck fuzz fuzz-long bench docker clean
+
+## run: start the sandbox on its embedded default store (a SQLite file, innosandbox.db)
+run:
+	$(GO) run ./cmd/innosandbox serve
+
+## test: vet, every test with the race detector, and a short run of each fuzz target
+test: vet
+	$(GO) test -race -count=1 ./...
+	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
+
+## build: a static binary in bin/
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/innosandbox
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+
+## lint: gofmt, go vet and staticcheck
+lint: fmt-check vet staticcheck
+
+## fuzz: each fuzz target for FUZZTIME (3s in `make test`; `make fuzz-long` runs longer)
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzPublicSubmit$$' -fuzztime $(FUZZTIME) ./mockserver/
+	$(GO) test -run '^$$' -fuzz '^FuzzWebhookConfig$$' -fuzztime $(FUZZTIME) ./mockserver/
+
+fuzz-long:
+	$(MAKE) fuzz FUZZTIME=5m
+
+## bench: the Go benchmarks (ns/op, allocs/op); see docs/BENCHMARKS.md for the load program
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## docker: build the container image (needs a Docker engine)
+docker:
+	docker build --build-arg VERSION=$(VERSION) -t innosandbox:$(VERSION) .
+
+clean:
+	rm -rf bin
