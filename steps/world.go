@@ -88,8 +88,11 @@ func (w *world) after(ctx context.Context, _ *godog.Scenario, stepErr error) (co
 		a.receiver.Close()
 	}
 	// Keep a failed scenario's account for a look through the control API;
-	// remove a passed one's, so that a shared sandbox stays tidy.
-	if w.account != "" && stepErr == nil && len(problems) == 0 && w.private == nil {
+	// remove a passed one's, so that a shared sandbox stays tidy, once the
+	// sandbox has recorded every attempt the receivers answered (removing
+	// an event while its attempt is in flight makes the sandbox log an
+	// error about an attempt it cannot record).
+	if w.account != "" && stepErr == nil && len(problems) == 0 && w.private == nil && w.settle(ctx) == nil {
 		req, _ := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodDelete, w.base+"/_sandbox/accounts/"+w.account, nil)
 		w.controlHeaders(req.Header)
 		if resp, err := w.s.client.Do(req); err == nil {
@@ -106,6 +109,40 @@ func (w *world) after(ctx context.Context, _ *godog.Scenario, stepErr error) (co
 		return ctx, fmt.Errorf("pushes broke the contract:\n* %s", strings.Join(problems, "\n* "))
 	}
 	return ctx, nil
+}
+
+// settle waits until the delivery log has recorded every push the
+// scenario's receivers got.
+func (w *world) settle(ctx context.Context) error {
+	pushed := map[string]int{}
+	for _, a := range w.order {
+		if a.receiver != nil {
+			for _, p := range a.receiver.Pushes() {
+				if p.ID != "" {
+					pushed[p.ID]++
+				}
+			}
+		}
+	}
+	if len(pushed) == 0 {
+		return nil
+	}
+	return w.waitUntil(ctx, "the delivery log to record every push", func() (bool, error) {
+		var list []delivery
+		if _, err := w.control(ctx, http.MethodGet, "/_sandbox/deliveries?limit=1000", nil, &list, http.StatusOK); err != nil {
+			return false, err
+		}
+		recorded := map[string]int{}
+		for _, d := range list {
+			recorded[d.ID] = d.Attempts
+		}
+		for id, n := range pushed {
+			if recorded[id] < n {
+				return false, fmt.Errorf("%w: event %s has %d of %d attempts recorded", errNotYet, id, recorded[id], n)
+			}
+		}
+		return true, nil
+	})
 }
 
 // ------------------------------------------------------ capabilities, notes
