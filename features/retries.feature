@@ -4,7 +4,9 @@ Feature: Failed pushes are tried again
   again on the account's clock: three attempts in all, the second one minute after the
   first and the third two minutes after the second. A 410 Gone answer stops at once,
   and Retry-After is honoured on 429 and 503. Every attempt pushes the same event, with
-  the same id, and is kept in the delivery log.
+  the same id, and is kept in the delivery log. A wait is counted from the attempt
+  before it, so an attempt still to be made when the clock moves on is made at once,
+  and the next wait starts from there.
 
   Background:
     Given my app has a current token
@@ -40,6 +42,19 @@ Feature: Failed pushes are tried again
       | 2       | 503    | retry   |
       | 3       | 503    | failed  |
     And no further attempt is planned
+
+  Scenario: A push given up on can be replayed with its event id
+    Given my receiver answers 500
+    When a user writes "Hello" to the number "8613800000010"
+    Then my receiver gets the user's message 1 time
+    When the sandbox clock moves on 1 minute
+    Then my receiver gets the user's message 2 times
+    When the sandbox clock moves on 2 minutes
+    Then the delivery log shows the user's message as "failed" after 3 attempts
+    When my receiver answers 200
+    And I replay the user's message from the delivery log
+    Then my receiver gets the user's message 4 times
+    And the delivery log shows the user's message as "delivered" after 4 attempts
 
   Scenario: A webhook that answers 410 Gone is not tried again
     Given my receiver answers 410

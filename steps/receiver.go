@@ -59,6 +59,7 @@ type Receiver struct {
 	mu      sync.Mutex
 	pushes  []Push
 	answers []Answer
+	since   int // pushes received before the answers were scripted
 	expect  *Expect
 	changed chan struct{} // closed and replaced on every push
 	url     string
@@ -103,6 +104,7 @@ func (r *Receiver) Script(answers ...Answer) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.answers = append([]Answer(nil), answers...)
+	r.since = len(r.pushes)
 }
 
 // SetExpect records the configuration the pushes must honour.
@@ -135,7 +137,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 	r.mu.Lock()
 	a := Answer{Status: http.StatusOK}
-	if n := len(r.pushes); len(r.answers) > 0 {
+	if n := len(r.pushes) - r.since; len(r.answers) > 0 {
 		a = r.answers[min(n, len(r.answers)-1)]
 	}
 	p.N, p.Answered = len(r.pushes)+1, a.Status

@@ -49,8 +49,14 @@ func TestReceiverRecordsAndAnswersAsScripted(t *testing.T) {
 	assert.Equal(t, []int{500, 429, 200, 200}, statuses, "the answers in order, the last one repeated")
 	assert.Equal(t, []string{"", "30", "", ""}, retryAfter)
 
+	r.Script(Answer{Status: 410}, Answer{Status: 201})
+	resp := push(t, r.URL(), http.MethodPost, h, statusEvent)
+	assert.Equal(t, 410, resp.StatusCode, "a new script starts with its first answer")
+	resp = push(t, r.URL(), http.MethodPost, h, statusEvent)
+	assert.Equal(t, 201, resp.StatusCode)
+
 	got := r.Pushes()
-	require.Len(t, got, 4)
+	require.Len(t, got, 6)
 	p := got[0]
 	assert.Equal(t, 1, p.N)
 	assert.Equal(t, http.MethodPut, p.Method)

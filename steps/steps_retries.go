@@ -196,6 +196,15 @@ func (w *world) registerRetries(sc *godog.ScenarioContext) {
 		assert.Equal(t, want, got, "the attempt log")
 		return nil
 	})
+	sc.Step(`^I replay the user's message from the delivery log$`, func(ctx context.Context) error {
+		var d delivery
+		_, err := w.control(ctx, http.MethodPost, "/_sandbox/deliveries/"+url.PathEscape(w.eventID(ctx))+"/replay", nil, &d, http.StatusAccepted)
+		if err != nil {
+			return err
+		}
+		assert.Equal(godog.T(ctx), "pending", d.Status, "a replayed delivery waits for its next attempt")
+		return nil
+	})
 	sc.Step(`^no further attempt is planned$`, func(ctx context.Context) error {
 		d, err := w.getDelivery(ctx, w.eventID(ctx))
 		if err != nil {

@@ -93,11 +93,8 @@ func (w *world) after(ctx context.Context, _ *godog.Scenario, stepErr error) (co
 	// an event while its attempt is in flight makes the sandbox log an
 	// error about an attempt it cannot record).
 	if w.account != "" && stepErr == nil && len(problems) == 0 && w.private == nil && w.settle(ctx) == nil {
-		req, _ := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodDelete, w.base+"/_sandbox/accounts/"+w.account, nil)
-		w.controlHeaders(req.Header)
-		if resp, err := w.s.client.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
+		if _, err := w.control(ctx, http.MethodDelete, "/_sandbox/accounts/"+url.PathEscape(w.account), nil, nil, http.StatusNoContent); err != nil {
+			problems = append(problems, "removing the scenario's account: "+err.Error())
 		}
 	}
 	if w.private != nil {
@@ -106,7 +103,7 @@ func (w *world) after(ctx context.Context, _ *godog.Scenario, stepErr error) (co
 		}
 	}
 	if len(problems) > 0 {
-		return ctx, fmt.Errorf("pushes broke the contract:\n* %s", strings.Join(problems, "\n* "))
+		return ctx, fmt.Errorf("at the end of the scenario:\n* %s", strings.Join(problems, "\n* "))
 	}
 	return ctx, nil
 }
