@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,6 +163,10 @@ func runTest(ctx context.Context, o *testOptions, stdout, stderr io.Writer) erro
 		if private, ok := privateSandboxes(ctx, stderr); ok {
 			cfg.StartPrivate = private
 		}
+	case steps.KindURL:
+		if err := checkHealth(ctx, o.baseURL); err != nil {
+			return err
+		}
 	case steps.KindReal:
 		cfg.Target.Credentials = steps.CredentialsFromEnv(os.Getenv)
 		if m := os.Getenv(steps.EnvMessage); m != "" {
@@ -259,6 +264,28 @@ func privateSandboxes(ctx context.Context, stderr io.Writer) (steps.StartPrivate
 		}
 		return &localsandbox.Private{Sandbox: sb, Dir: dir}, nil
 	}, true
+}
+
+// checkHealth fails early, with one clear message, when no sandbox answers
+// at the URL, instead of failing every scenario with the same error.
+func checkHealth(ctx context.Context, baseURL string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	url := strings.TrimSuffix(baseURL, "/") + "/healthz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("--base-url %q: %w", baseURL, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("no sandbox answers at --base-url %s: %w", baseURL, err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("the sandbox at --base-url %s is not ready: GET /healthz answered HTTP %d", baseURL, resp.StatusCode)
+	}
+	return nil
 }
 
 // isTerminal reports whether w is a terminal (colours make sense there).

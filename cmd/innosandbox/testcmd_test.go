@@ -87,8 +87,12 @@ func TestTestCommandAgainstTheInProcessSandbox(t *testing.T) {
 
 func TestTestCommandFailsWhenTheTargetBreaksTheContract(t *testing.T) {
 	// A "sandbox" that accepts everything with an answer no operation has.
-	bogus := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	bogus := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/healthz" {
+			_, _ = io.WriteString(w, `{"status":"ok"}`)
+			return
+		}
 		_, _ = io.WriteString(w, `{"ok":true}`)
 	}))
 	defer bogus.Close()
@@ -156,6 +160,15 @@ func TestTestCommandAgainstASandboxAtAURL(t *testing.T) {
 	stdout, stderr, err := runCLI(t, "test", "--target", "url", "--base-url", sb.URL(), "--format", "progress", "--tags", "@routing,@tokens")
 	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	assert.NotContains(t, stderr, "Skipped scenarios", "a sandbox at a URL runs them all")
+}
+
+func TestTestCommandNeedsASandboxAtTheURL(t *testing.T) {
+	gone := httptest.NewServer(http.NotFoundHandler())
+	url := gone.URL
+	gone.Close()
+	_, _, err := runCLI(t, "test", "--target", "url", "--base-url", url)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no sandbox answers at --base-url")
 }
 
 func TestTestCommandOptions(t *testing.T) {
