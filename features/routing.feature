@@ -45,6 +45,17 @@ Feature: Users' messages reach the right app
     Then the sandbox routed it to my app by "binding:number"
     But the message is dropped because "has no whatsapp webhook configured"
 
+  Scenario: A message of a type the app's webhook does not tick is not pushed anywhere
+    Given my app has a current token
+    And my app's whatsapp webhook points at my receiver with:
+      | events | whatsapp_message_status_updated |
+    And the number "8613800000006" is bound to my app
+    And the app "support" is my account's default app
+    When a user writes "Hi" to the number "8613800000006"
+    Then the sandbox routed it to my app by "binding:number"
+    But the message is dropped because "does not subscribe to whatsapp_mo_message_received"
+    And no receiver gets it
+
   Scenario: A reply to a sent message reaches the sending app with the message's context
     Given my app has a current token
     And my app's whatsapp webhook points at my receiver

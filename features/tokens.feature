@@ -51,6 +51,13 @@ Feature: Access tokens
     And the sandbox says why: "token-expired"
 
   @sandbox-only @sends
+  Scenario: A token cannot be issued already expired, and the current one stays
+    When I ask for a token for my app that expired 1 hour ago
+    Then the request is refused naming "/expiresAt"
+    When I send a message
+    Then the message is accepted
+
+  @sandbox-only @sends
   Scenario: A token issued without an expiry still works ten years later
     Given my app has a token that never expires
     When the sandbox clock moves on 10 years

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"time"
 
 	"github.com/cucumber/godog"
 	"github.com/stretchr/testify/assert"
@@ -87,6 +88,23 @@ func (w *world) registerTokens(sc *godog.ScenarioContext) {
 			return err
 		}
 		w.issued, err = w.issueToken(ctx, a, nil)
+		return err
+	})
+	sc.Step(`^I ask for a token for my app that expired (\d+) (seconds?|minutes?|hours?|days?|years?) ago$`, func(ctx context.Context, n int, unit string) error {
+		a, err := w.myApp(ctx)
+		if err != nil {
+			return err
+		}
+		d, err := parseSpan(n, unit)
+		if err != nil {
+			return err
+		}
+		now, err := w.clockNow(ctx)
+		if err != nil {
+			return err
+		}
+		in := map[string]string{"expiresAt": now.Add(-d).UTC().Format(time.RFC3339)}
+		w.lastCtl, err = w.control(ctx, http.MethodPost, "/_sandbox/apps/"+url.PathEscape(a.key)+"/tokens", in, nil, http.StatusCreated, http.StatusBadRequest)
 		return err
 	})
 	sc.Step(`^I revoke my app's token$`, func(ctx context.Context) error {

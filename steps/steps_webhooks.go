@@ -141,10 +141,10 @@ func (w *world) registerWebhooks(sc *godog.ScenarioContext) {
 		w.lastCtl = ex
 		return err
 	})
-	sc.Step(`^the configuration is refused naming "([^"]+)"$`, func(ctx context.Context, field string) error {
+	sc.Step(`^the (?:configuration|request) is refused naming "([^"]+)"$`, func(ctx context.Context, field string) error {
 		t := godog.T(ctx)
-		require.NotNil(t, w.lastCtl, "no configuration was attempted")
-		require.Equal(t, http.StatusBadRequest, w.lastCtl.Status, "the configuration should be refused: %s", w.lastCtl.Summary())
+		require.NotNil(t, w.lastCtl, "no control call was judged yet")
+		require.Equal(t, http.StatusBadRequest, w.lastCtl.Status, "the call should be refused: %s", w.lastCtl.Summary())
 		env, err := ParseEnvelope(w.lastCtl.Body)
 		require.NoError(t, err, w.lastCtl.Summary())
 		assert.Contains(t, env.Message, field+":", "the refusal should name the field: %s", w.lastCtl.Summary())
