@@ -40,6 +40,14 @@ Feature: Status reports are pushed to the sending app's webhook
     Then my receiver gets the "delivered" report for my message
     And the push was made with PUT
 
+  Scenario: A send to several recipients gets reports for each of them under one message id
+    Given my app's whatsapp webhook points at my receiver
+    When I send a message to the number "6285200000001,6285200000002,6285200000003"
+    Then the message is accepted
+    When the sandbox clock moves on 5 seconds
+    Then my receiver gets a "delivered" report for each recipient, with its own wamid
+    And my receiver gets a "read" report for each recipient, with its own wamid
+
   Scenario: Reports come on their own as the clock passes
     Given my app's whatsapp webhook points at my receiver
     When I send a message

@@ -193,6 +193,37 @@ func (w *world) registerWebhooks(sc *godog.ScenarioContext) {
 		}
 		return nil
 	})
+	sc.Step(`^my receiver gets a "(delivered|read)" report for each recipient, with its own wamid$`, func(ctx context.Context, status string) error {
+		t := godog.T(ctx)
+		require.NotEmpty(t, w.messageID, "no message was accepted in this scenario")
+		a := w.apps["my app"]
+		require.NotNil(t, a.receiver, "my app has no receiver: point its webhook at it first")
+		list, _ := w.sent["recipientNumber"].(string)
+		recipients := strings.Split(list, ",")
+		reports := func(ps []Push) map[string]Push {
+			out := map[string]Push{}
+			for _, p := range ps {
+				if p.Type == EventStatusUpdated && p.BodyField("id") == w.messageID && p.BodyField("status") == status {
+					out[p.BodyField("sendPhone")] = p
+				}
+			}
+			return out
+		}
+		got, err := a.receiver.WaitFor(ctx, w.s.cfg.Wait, func(ps []Push) bool { return len(reports(ps)) >= len(recipients) })
+		require.NoError(t, err, "waiting for a %q report per recipient; received: %s", status, describePushes(got))
+		byPhone := reports(got)
+		wamids := map[string]bool{}
+		for _, r := range recipients {
+			p, ok := byPhone[r]
+			if assert.True(t, ok, "no %q report for %s", status, r) {
+				w.checkPush(ctx, a.receiver, p)
+				wamids[p.BodyField("wamid")] = true
+			}
+		}
+		assert.Len(t, wamids, len(recipients), "each recipient's report has its own wamid")
+		assert.Len(t, byPhone, len(recipients), "reports only for the recipients")
+		return nil
+	})
 	sc.Step(`^the push carries UserName "([^"]*)" and Authorization "([^"]*)"$`, func(ctx context.Context, user, auth string) error {
 		t := godog.T(ctx)
 		require.NotNil(t, w.push, "no push was looked at yet")
