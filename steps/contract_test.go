@@ -77,6 +77,12 @@ func TestCheckResponse(t *testing.T) {
 			e.Status = 405
 			e.Body = []byte(`{"code":"405","message":"method GET is not allowed","data":null}`)
 		}},
+		{name: "HEAD is refused without a body", change: func(e *Exchange) {
+			e.Method, e.Status, e.Header, e.Body = http.MethodHead, 405, http.Header{}, nil
+		}},
+		{name: "HEAD must still be refused", change: func(e *Exchange) {
+			e.Method, e.Header, e.Body = http.MethodHead, http.Header{}, nil
+		}, wantErr: "must be refused"},
 		{name: "an unknown path answered with success", change: func(e *Exchange) {
 			e.URL = "https://api.example.com/api/whatsapp/v3/msg/sub"
 		}, wantErr: "must be refused"},

@@ -22,6 +22,30 @@ type tokenInfo struct {
 	ExpiresAt   *string `json:"expiresAt"`
 }
 
+// clockOffset reads how far an account's clock runs ahead of real time.
+func (w *world) clockOffset(ctx context.Context, account string) (time.Duration, error) {
+	var c struct {
+		Offset string `json:"offset"`
+	}
+	if _, err := w.controlAs(ctx, account, http.MethodGet, "/_sandbox/clock", nil, &c, http.StatusOK); err != nil {
+		return 0, err
+	}
+	return time.ParseDuration(c.Offset)
+}
+
+// advanceClock moves the scenario's account's clock on.
+func (w *world) advanceClock(ctx context.Context, n int, unit string, want ...int) (*Exchange, error) {
+	d, err := parseSpan(n, unit)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.ensureAccount(ctx); err != nil {
+		return nil, err
+	}
+	by := fmt.Sprintf("%dh%dm%ds", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
+	return w.control(ctx, http.MethodPost, "/_sandbox/clock/advance", map[string]string{"by": by}, nil, want...)
+}
+
 func (w *world) registerTokens(sc *godog.ScenarioContext) {
 	sc.Step(`^my app has a token that expires in (\d+) (seconds?|minutes?|hours?|days?|years?)$`, func(ctx context.Context, n int, unit string) error {
 		if err := w.need(ctx, CapControl); err != nil {
@@ -122,15 +146,42 @@ func (w *world) registerTokens(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^the sandbox clock moves on (\d+) (seconds?|minutes?|hours?|days?|years?)$`, func(ctx context.Context, n int, unit string) error {
-		d, err := parseSpan(n, unit)
-		if err != nil {
-			return err
-		}
+		_, err := w.advanceClock(ctx, n, unit, http.StatusOK)
+		return err
+	})
+	sc.Step(`^I try to move the sandbox clock on (\d+) (seconds?|minutes?|hours?|days?|years?)$`, func(ctx context.Context, n int, unit string) error {
+		var err error
+		w.lastCtl, err = w.advanceClock(ctx, n, unit, http.StatusOK, http.StatusBadRequest)
+		return err
+	})
+	sc.Step(`^another account$`, func(ctx context.Context) error {
 		if err := w.ensureAccount(ctx); err != nil {
 			return err
 		}
-		_, err = w.control(ctx, http.MethodPost, "/_sandbox/clock/advance", map[string]string{"by": fmt.Sprintf("%dh%dm%ds", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)}, nil, http.StatusOK)
+		name, err := w.newAccount(ctx)
+		if err == nil {
+			w.others = append(w.others, name)
+		}
 		return err
+	})
+	sc.Step(`^my account's clock is (\d+) days ahead of (the other account's|real time)$`, func(ctx context.Context, days int, of string) error {
+		t := godog.T(ctx)
+		if err := w.ensureAccount(ctx); err != nil {
+			return err
+		}
+		mine, err := w.clockOffset(ctx, w.account)
+		if err != nil {
+			return err
+		}
+		var base time.Duration
+		if of != "real time" {
+			require.NotEmpty(t, w.others, "no other account was created")
+			if base, err = w.clockOffset(ctx, w.others[0]); err != nil {
+				return err
+			}
+		}
+		assert.Equal(t, time.Duration(days)*24*time.Hour, mine-base, "my clock's offset %s, the other's %s", mine, base)
+		return nil
 	})
 
 	sc.Step(`^I am given a new token, different from the previous one$`, func(ctx context.Context) error {

@@ -45,7 +45,8 @@ type world struct {
 	base     string // the target's base URL, or the private sandbox's
 	basePath string
 	private  PrivateSandbox
-	account  string // the scenario's own account on a sandbox
+	account  string   // the scenario's own account on a sandbox
+	others   []string // further accounts the scenario created
 	apps     map[string]*app
 	order    []*app // apps in creation order, for sweeps
 	skipped  bool
@@ -93,8 +94,10 @@ func (w *world) after(ctx context.Context, _ *godog.Scenario, stepErr error) (co
 	// an event while its attempt is in flight makes the sandbox log an
 	// error about an attempt it cannot record).
 	if w.account != "" && stepErr == nil && len(problems) == 0 && w.private == nil && w.settle(ctx) == nil {
-		if _, err := w.control(ctx, http.MethodDelete, "/_sandbox/accounts/"+url.PathEscape(w.account), nil, nil, http.StatusNoContent); err != nil {
-			problems = append(problems, "removing the scenario's account: "+err.Error())
+		for _, name := range append([]string{w.account}, w.others...) {
+			if _, err := w.control(ctx, http.MethodDelete, "/_sandbox/accounts/"+url.PathEscape(name), nil, nil, http.StatusNoContent); err != nil {
+				problems = append(problems, "removing the scenario's account: "+err.Error())
+			}
 		}
 	}
 	if w.private != nil {
@@ -201,9 +204,9 @@ func (w *world) do(ctx context.Context, api API, method, path string, header htt
 	return ex, nil
 }
 
-func (w *world) controlHeaders(h http.Header) {
-	if w.account != "" {
-		h.Set("X-Sandbox-Account", w.account)
+func (w *world) controlHeaders(h http.Header, account string) {
+	if account != "" {
+		h.Set("X-Sandbox-Account", account)
 	}
 	if tok := w.s.cfg.Target.AdminToken; tok != "" {
 		h.Set("X-Sandbox-Admin-Token", tok)
@@ -214,11 +217,16 @@ func (w *world) controlHeaders(h http.Header) {
 // a 2xx answer into out (nil: ignore). A status outside want (201/200/204 by
 // default: any 2xx) is an error naming the answer.
 func (w *world) control(ctx context.Context, method, path string, in, out any, want ...int) (*Exchange, error) {
+	return w.controlAs(ctx, w.account, method, path, in, out, want...)
+}
+
+// controlAs is control acting on a named account.
+func (w *world) controlAs(ctx context.Context, account, method, path string, in, out any, want ...int) (*Exchange, error) {
 	if err := w.need(ctx, CapControl); err != nil {
 		return nil, err
 	}
 	h := http.Header{}
-	w.controlHeaders(h)
+	w.controlHeaders(h, account)
 	var body []byte
 	if in != nil {
 		var err error
@@ -251,6 +259,13 @@ func (w *world) ensureAccount(ctx context.Context) error {
 	if w.account != "" || !w.innosandbox() {
 		return nil
 	}
+	name, err := w.newAccount(ctx)
+	w.account = name
+	return err
+}
+
+// newAccount creates an account labelled with the scenario's name.
+func (w *world) newAccount(ctx context.Context) (string, error) {
 	label := "contract: " + w.name
 	if len(label) > 200 {
 		label = label[:200]
@@ -258,11 +273,8 @@ func (w *world) ensureAccount(ctx context.Context) error {
 	var acct struct {
 		Name string `json:"name"`
 	}
-	if _, err := w.control(ctx, http.MethodPost, "/_sandbox/accounts", map[string]string{"label": label}, &acct, http.StatusCreated); err != nil {
-		return err
-	}
-	w.account = acct.Name
-	return nil
+	_, err := w.controlAs(ctx, "", http.MethodPost, "/_sandbox/accounts", map[string]string{"label": label}, &acct, http.StatusCreated)
+	return acct.Name, err
 }
 
 // ------------------------------------------------------------------- apps
@@ -362,15 +374,20 @@ func aliasOf(phrase string) string {
 	return phrase
 }
 
-// clockNow reads the account's sandbox clock.
+// clockNow reads the scenario's account's sandbox clock.
 func (w *world) clockNow(ctx context.Context) (time.Time, error) {
 	if err := w.ensureAccount(ctx); err != nil {
 		return time.Time{}, err
 	}
+	return w.clockOf(ctx, w.account)
+}
+
+// clockOf reads an account's sandbox clock.
+func (w *world) clockOf(ctx context.Context, account string) (time.Time, error) {
 	var c struct {
 		Now string `json:"now"`
 	}
-	if _, err := w.control(ctx, http.MethodGet, "/_sandbox/clock", nil, &c, http.StatusOK); err != nil {
+	if _, err := w.controlAs(ctx, account, http.MethodGet, "/_sandbox/clock", nil, &c, http.StatusOK); err != nil {
 		return time.Time{}, err
 	}
 	return time.Parse(time.RFC3339, c.Now)
