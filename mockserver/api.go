@@ -33,6 +33,7 @@ type call struct {
 	operation string
 	auth      *authState
 	warnings  []string
+	value     any // the JSON body, decoded and validated
 }
 
 // handlerFunc answers one operation.
@@ -98,7 +99,6 @@ func newAPI(name string, doc *spec.Document, handlers map[string]handlerFunc, au
 	a.opts = openapi3filter.Options{
 		ExcludeRequestBody:    true, // bodies are validated after auth and Content-Type, below
 		AuthenticationFunc:    a.authenticate,
-		KeepValidatedValue:    true,
 		IncludeResponseStatus: true,
 	}
 	a.opts.WithCustomSchemaErrorFunc(func(err *openapi3.SchemaError) string { return err.Reason })
@@ -151,11 +151,16 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.observe(c.operation, rep.status, elapsed.Seconds())
 	}
 	if a.log.Enabled(r.Context(), slog.LevelInfo) {
-		attrs := []any{"api", a.name, "method", r.Method, "path", r.URL.Path, "op", c.operation, "status", rep.status, "ms", float64(elapsed.Microseconds()) / 1000}
-		if reason := rep.header.Get(HeaderAuthReason); reason != "" {
-			attrs = append(attrs, "auth_reason", reason)
+		attrs := [6]slog.Attr{
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("op", c.operation),
+			slog.Int("status", rep.status), slog.Float64("ms", float64(elapsed.Microseconds())/1000),
 		}
-		a.log.Info("request", attrs...)
+		n := 5
+		if reason := rep.header.Get(HeaderAuthReason); reason != "" {
+			attrs[n] = slog.String("auth_reason", reason)
+			n++
+		}
+		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 	}
 }
 
@@ -212,7 +217,7 @@ func (a *api) serve(r *http.Request) (reply, *call, *openapi3filter.RequestValid
 // readBody checks the Content-Type, reads at most MaxBodyBytes, and validates
 // the body against the operation's schema. done is true when it answered.
 func (a *api) readBody(c *call, orig io.ReadCloser, vr *http.Request, input *openapi3filter.RequestValidationInput, rb *openapi3.RequestBody) (reply, bool) {
-	data, err := io.ReadAll(http.MaxBytesReader(nil, orig, MaxBodyBytes))
+	data, err := readAll(orig, c.r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -230,29 +235,53 @@ func (a *api) readBody(c *call, orig io.ReadCloser, vr *http.Request, input *ope
 		return fail(http.StatusUnsupportedMediaType, msg), true
 	}
 	c.body = data
-	vr.Body = io.NopCloser(bytes.NewReader(data))
-	vr.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	if err := openapi3filter.ValidateRequestBody(c.ctx, input, rb); err != nil {
-		if msg := jsonSyntaxError(data); msg != "" {
-			return fail(http.StatusBadRequest, msg), true
+	mt := rb.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+		// Not a JSON body (e.g. multipart): kin-openapi's request body
+		// validator with its registered decoders.
+		vr.Body = io.NopCloser(bytes.NewReader(data))
+		vr.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+		if err := openapi3filter.ValidateRequestBody(c.ctx, input, rb); err != nil {
+			return fail(http.StatusBadRequest, describeRequestError(err)), true
 		}
-		return fail(http.StatusBadRequest, describeRequestError(err)), true
+		return reply{}, false
 	}
-	var value any
-	if vv, ok := vr.Body.(interface{ ValidatedValue() any }); ok {
-		value = vv.ValidatedValue()
+	// JSON: decode once, validate with the schema (kin-openapi), and hand
+	// the decoded value to the handler. (openapi3filter.ValidateRequestBody
+	// would decode again and deep-copy the body for every oneOf branch to
+	// inject defaults, which this contract does not use.)
+	if err := json.Unmarshal(data, &c.value); err != nil {
+		return fail(http.StatusBadRequest, jsonSyntaxError(data, err)), true
 	}
-	if mt := rb.Content.Get("application/json"); mt != nil && mt.Schema != nil && mt.Schema.Value != nil && value != nil {
-		if unknown := spec.UnknownFields(mt.Schema.Value, value); len(unknown) > 0 {
-			if a.rejectUnknown {
-				return fail(http.StatusBadRequest, fmt.Sprintf("request body: %s: the contract defines no such field", strings.Join(unknown, ", "))), true
-			}
-			for _, u := range unknown {
-				c.warnings = append(c.warnings, fmt.Sprintf("unknown field %q ignored", u))
-			}
+	schema := mt.Schema.Value
+	if err := schema.VisitJSON(c.value); err != nil {
+		return fail(http.StatusBadRequest, "request body: "+spec.DescribeSchemaError(err)), true
+	}
+	if unknown := spec.UnknownFields(schema, c.value); len(unknown) > 0 {
+		if a.rejectUnknown {
+			return fail(http.StatusBadRequest, fmt.Sprintf("request body: %s: the contract defines no such field", strings.Join(unknown, ", "))), true
+		}
+		for _, u := range unknown {
+			c.warnings = append(c.warnings, fmt.Sprintf("unknown field %q ignored", u))
 		}
 	}
 	return reply{}, false
+}
+
+// readAll reads at most MaxBodyBytes. With a Content-Length it reads into a
+// buffer of exactly that size: bodies are kept with the messages they carry,
+// and io.ReadAll's growing buffer would keep several times their size.
+func readAll(body io.Reader, length int64) ([]byte, error) {
+	limited := http.MaxBytesReader(nil, io.NopCloser(body), MaxBodyBytes)
+	if length <= 0 {
+		return io.ReadAll(limited)
+	}
+	buf := make([]byte, length)
+	n, err := io.ReadFull(limited, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	return buf[:n], nil
 }
 
 // allowedMethods lists the methods the path supports, for 405 answers.
@@ -294,6 +323,10 @@ func checkContentType(values []string) string {
 	default:
 		return fmt.Sprintf("header Content-Type is given %d times; %s once", len(values), want)
 	}
+	// The values nearly every client sends, without parsing.
+	if strings.EqualFold(values[0], "application/json;charset=utf-8") || strings.EqualFold(values[0], "application/json") {
+		return ""
+	}
 	mt, params, err := mime.ParseMediaType(values[0])
 	if err != nil {
 		return fmt.Sprintf("header Content-Type: %q is not a media type (%v); %s", values[0], err, want)
@@ -313,13 +346,8 @@ func checkContentType(values []string) string {
 }
 
 // jsonSyntaxError explains a body that is not JSON, with the line and column
-// of the problem; "" when the body is valid JSON.
-func jsonSyntaxError(data []byte) string {
-	var v any
-	err := json.Unmarshal(data, &v)
-	if err == nil {
-		return ""
-	}
+// of the problem.
+func jsonSyntaxError(data []byte, err error) string {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		line, col := position(data, se.Offset)

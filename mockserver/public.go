@@ -1,7 +1,6 @@
 package mockserver
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
@@ -14,28 +13,21 @@ func (s *Server) publicHandlers() map[string]handlerFunc {
 	}
 }
 
-// waSubmitRequest holds the fields of a send the sandbox acts on; the whole
-// body has been validated against the spec already.
-type waSubmitRequest struct {
-	WabaID          string `json:"wabaId"`
-	MessageType     string `json:"messageType"`
-	UID             string `json:"uid"`
-	SendNumber      string `json:"sendNumber"`
-	RecipientNumber string `json:"recipientNumber"`
+// str reads a string member of the validated JSON body ("" when absent).
+func (c *call) str(name string) string {
+	m, _ := c.value.(map[string]any)
+	s, _ := m[name].(string)
+	return s
 }
 
 func (s *Server) whatsappSubmitMessage(c *call) reply {
-	var req waSubmitRequest
-	if err := json.Unmarshal(c.body, &req); err != nil {
-		return fail(http.StatusBadRequest, "request body: "+err.Error())
-	}
-	recipients, err := state.ParseRecipients("/recipientNumber", req.RecipientNumber)
+	recipients, err := state.ParseRecipients("/recipientNumber", c.str("recipientNumber"))
 	if err != nil {
 		return fromError(err)
 	}
 	msg, err := s.sandbox.SubmitWhatsApp(c.ctx, c.principal(), state.WhatsAppSend{
-		WabaID: req.WabaID, MessageType: req.MessageType, SendNumber: req.SendNumber,
-		Recipients: recipients, UID: req.UID, Request: c.body,
+		WabaID: c.str("wabaId"), MessageType: c.str("messageType"), SendNumber: c.str("sendNumber"),
+		Recipients: recipients, UID: c.str("uid"), Request: c.body,
 	})
 	if err != nil {
 		return fromError(err)

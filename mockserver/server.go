@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -100,7 +99,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Clock = clock.Real{}
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.AuthFailureStatus == 0 {
 		cfg.AuthFailureStatus = http.StatusUnauthorized

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -53,38 +54,112 @@ func walkUnknown(schema *openapi3.Schema, value any, path string, out *[]string)
 	}
 }
 
-// knownProperties gathers the property schemas that apply to obj; open is
-// true when any member is allowed.
-func knownProperties(schema *openapi3.Schema, obj map[string]any) (map[string][]*openapi3.Schema, bool) {
-	props := map[string][]*openapi3.Schema{}
-	open := false
+// shape is what a schema says about an object's members, computed once per
+// schema (the documents are immutable after loading).
+type shape struct {
+	open   bool                          // any member allowed
+	props  map[string][]*openapi3.Schema // member -> schemas that apply to it
+	disc   []*openapi3.Schema            // parts with oneOf/anyOf branches
+	merged sync.Map                      // branch selection key -> map[string][]*openapi3.Schema
+}
+
+var shapes sync.Map // *openapi3.Schema -> *shape
+
+func shapeOf(s *openapi3.Schema) *shape {
+	if v, ok := shapes.Load(s); ok {
+		return v.(*shape)
+	}
+	sh := &shape{props: map[string][]*openapi3.Schema{}}
 	var visit func(s *openapi3.Schema)
 	visit = func(s *openapi3.Schema) {
-		if s == nil || open {
+		if s == nil || sh.open {
 			return
 		}
 		if ap := s.AdditionalProperties; ap.Schema != nil || (ap.Has != nil && *ap.Has) {
-			open = true
+			sh.open = true
 			return
 		}
 		for name, ref := range s.Properties {
 			if ref != nil && ref.Value != nil {
-				props[name] = append(props[name], ref.Value)
+				sh.props[name] = append(sh.props[name], ref.Value)
 			}
 		}
 		for _, ref := range s.AllOf {
 			visit(ref.Value)
 		}
-		for _, branch := range pickBranches(s, obj) {
-			visit(branch)
+		if len(s.OneOf)+len(s.AnyOf) > 0 {
+			sh.disc = append(sh.disc, s)
 		}
 	}
-	visit(schema)
-	// A schema that names no properties at all (type: object) is open.
-	if len(props) == 0 {
-		open = true
+	visit(s)
+	v, _ := shapes.LoadOrStore(s, sh)
+	return v.(*shape)
+}
+
+// knownProperties gathers the property schemas that apply to obj; open is
+// true when any member is allowed.
+func knownProperties(schema *openapi3.Schema, obj map[string]any) (map[string][]*openapi3.Schema, bool) {
+	sh := shapeOf(schema)
+	if sh.open {
+		return nil, true
 	}
-	return props, open
+	if len(sh.disc) == 0 {
+		return sh.props, len(sh.props) == 0 // no properties at all (type: object) is open
+	}
+	// The branches that apply depend on the object's discriminator values.
+	// Cache the merge per selection, but only for values the mappings know,
+	// so that arbitrary input cannot grow the cache.
+	key, cacheable := selectionKey(sh.disc, obj)
+	if cacheable {
+		if v, ok := sh.merged.Load(key); ok {
+			props := v.(map[string][]*openapi3.Schema)
+			return props, props == nil
+		}
+	}
+	props := make(map[string][]*openapi3.Schema, len(sh.props)+8)
+	for k, v := range sh.props {
+		props[k] = v
+	}
+	for _, s := range sh.disc {
+		for _, b := range pickBranches(s, obj) {
+			bp, open := knownProperties(b, obj)
+			if open {
+				props = nil
+				break
+			}
+			for k, v := range bp {
+				props[k] = append(props[k][:len(props[k]):len(props[k])], v...)
+			}
+		}
+		if props == nil {
+			break
+		}
+	}
+	if cacheable {
+		sh.merged.Store(key, props)
+	}
+	return props, props == nil
+}
+
+// selectionKey names which branches pickBranches will choose for obj.
+func selectionKey(disc []*openapi3.Schema, obj map[string]any) (string, bool) {
+	var b strings.Builder
+	for _, s := range disc {
+		b.WriteByte('|')
+		d := s.Discriminator
+		if d == nil {
+			continue // every branch applies
+		}
+		tag, ok := obj[d.PropertyName].(string)
+		if !ok {
+			continue
+		}
+		if _, known := d.Mapping[tag]; !known {
+			return "", false
+		}
+		b.WriteString(tag)
+	}
+	return b.String(), true
 }
 
 // pickBranches returns the oneOf/anyOf branches that apply: the mapped one
@@ -127,6 +202,7 @@ func collectItems(s *openapi3.Schema) []*openapi3.Schema {
 	return out
 }
 
-func escapePointer(s string) string {
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
-}
+// pointerEscaper escapes a member name for a JSON pointer (RFC 6901).
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
+func escapePointer(s string) string { return pointerEscaper.Replace(s) }

@@ -138,7 +138,9 @@ func buildServer(ctx context.Context, o *serveOptions, log *slog.Logger) (*mocks
 }
 
 func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) error {
-	log, err := newLogger(stderr, o.logFormat, o.logLevel)
+	logOut := newBufferedLog(stderr)
+	defer logOut.Close()
+	log, err := newLogger(logOut, o.logFormat, o.logLevel)
 	if err != nil {
 		return err
 	}

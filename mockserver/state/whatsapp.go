@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -83,68 +82,94 @@ type WhatsAppSend struct {
 	Request     []byte // the body as received
 }
 
-type waEnvelope struct {
-	ID        string `json:"id"`
-	Type      string `json:"type"`
-	EventTime string `json:"eventTime"`
-	Body      any    `json:"body"`
+// envelopeStart writes the WhatsApp envelope up to the body object's
+// opening brace; the caller writes the body's members and closes twice.
+func envelopeStart(w *jsonw, e *Event) {
+	w.open()
+	w.field("id", e.ID)
+	w.field("type", e.Type)
+	w.field("eventTime", e.DueAt.UTC().Format(eventTimeLayout))
+	w.obj("body")
+	w.comma = false
 }
 
-type waConversation struct {
-	InitiateType string `json:"initiateType"`
-	ExpireAt     string `json:"expireAt"`
+// statusReport is one whatsapp_message_status_updated body.
+type statusReport struct {
+	MessageID, AccountName, WabaID, Status, Wamid, SendPhone, UID string
+	ConversationExpireAt                                          string // set for delivered
+	ErrorCode, ErrorMessage                                       string // set for failed
 }
 
-type waErrorData struct {
-	ErrorCode    string `json:"errorCode"`
-	ErrorMessage string `json:"errorMessage"`
-}
-
-type waStatusBody struct {
-	ID           string          `json:"id"`
-	AccountName  string          `json:"accountName"`
-	WabaID       string          `json:"wabaId"`
-	Status       string          `json:"status"`
-	Wamid        string          `json:"wamid"`
-	SendPhone    string          `json:"sendPhone"`
-	UID          string          `json:"uid,omitempty"`
-	Conversation *waConversation `json:"conversation,omitempty"`
-	ErrorData    *waErrorData    `json:"errorData,omitempty"`
-}
-
-type waText struct {
-	Body string `json:"body"`
-}
-
-type waContext struct {
-	From string `json:"from"`
-	ID   string `json:"id"`
-}
-
-type waProfile struct {
-	Name string `json:"name"`
-}
-
-type waMOBody struct {
-	ID              string     `json:"id"`
-	AccountName     string     `json:"accountName"`
-	WabaID          string     `json:"wabaId"`
-	Wamid           string     `json:"wamid"`
-	From            string     `json:"from"`
-	To              string     `json:"to"`
-	SendTime        string     `json:"sendTime"`
-	CustomerProfile *waProfile `json:"customerProfile,omitempty"`
-	Type            string     `json:"type"`
-	Text            *waText    `json:"text,omitempty"`
-	Context         *waContext `json:"context,omitempty"`
-}
-
-func marshalEnvelope(e *Event, body any) {
-	b, err := json.Marshal(waEnvelope{ID: e.ID, Type: e.Type, EventTime: e.DueAt.UTC().Format(eventTimeLayout), Body: body})
-	if err != nil {
-		panic(fmt.Sprintf("marshal %s payload: %v", e.Type, err)) // plain structs of strings cannot fail
+func marshalStatus(e *Event, r statusReport) {
+	// Sized to the payload (fixed text plus the values), since events are
+	// kept in the delivery log.
+	n := 330 + len(r.AccountName) + len(r.WabaID) + len(r.Wamid) + len(r.SendPhone) + len(r.UID) + len(r.ErrorMessage)
+	w := jsonw{b: make([]byte, 0, n)}
+	envelopeStart(&w, e)
+	w.field("id", r.MessageID)
+	w.field("accountName", r.AccountName)
+	w.field("wabaId", r.WabaID)
+	w.field("status", r.Status)
+	w.field("wamid", r.Wamid)
+	w.field("sendPhone", r.SendPhone)
+	w.fieldIf("uid", r.UID)
+	if r.ConversationExpireAt != "" {
+		w.obj("conversation")
+		w.comma = false
+		w.field("initiateType", "business_initiated")
+		w.field("expireAt", r.ConversationExpireAt)
+		w.close()
 	}
-	e.Payload = b
+	if r.ErrorCode != "" {
+		w.obj("errorData")
+		w.comma = false
+		w.field("errorCode", r.ErrorCode)
+		w.field("errorMessage", r.ErrorMessage)
+		w.close()
+	}
+	w.close()
+	w.close()
+	e.Payload = w.b
+}
+
+// inboundText is one whatsapp_mo_message_received body of type text.
+type inboundText struct {
+	ID, AccountName, WabaID, Wamid, From, To, SendTime, CustomerName, Text string
+	ContextFrom, ContextID                                                 string // set on replies
+}
+
+func marshalInbound(e *Event, m inboundText) {
+	n := 300 + len(m.AccountName) + len(m.WabaID) + len(m.Wamid) + len(m.CustomerName) + len(m.Text) + len(m.ContextID)
+	w := jsonw{b: make([]byte, 0, n)}
+	envelopeStart(&w, e)
+	w.field("id", m.ID)
+	w.field("accountName", m.AccountName)
+	w.field("wabaId", m.WabaID)
+	w.field("wamid", m.Wamid)
+	w.field("from", m.From)
+	w.field("to", m.To)
+	w.field("sendTime", m.SendTime)
+	if m.CustomerName != "" {
+		w.obj("customerProfile")
+		w.comma = false
+		w.field("name", m.CustomerName)
+		w.close()
+	}
+	w.field("type", "text")
+	w.obj("text")
+	w.comma = false
+	w.field("body", m.Text)
+	w.close()
+	if m.ContextID != "" {
+		w.obj("context")
+		w.comma = false
+		w.field("from", m.ContextFrom)
+		w.field("id", m.ContextID)
+		w.close()
+	}
+	w.close()
+	w.close()
+	e.Payload = w.b
 }
 
 // webhookFor returns the app's webhook for a product, nil when none.
@@ -197,12 +222,12 @@ func (s *Sandbox) SubmitWhatsApp(ctx context.Context, p Principal, send WhatsApp
 			after  time.Duration
 		}{{"delivered", s.opts.DeliveredAfter}, {"read", s.opts.ReadAfter}} {
 			e := s.newEvent(p.Account, EventWAStatus, ProductWhatsApp, now.Add(st.after))
-			body := waStatusBody{ID: msg.ID, AccountName: p.Account.Name, WabaID: send.WabaID, Status: st.status,
+			r := statusReport{MessageID: msg.ID, AccountName: p.Account.Name, WabaID: send.WabaID, Status: st.status,
 				Wamid: msg.Wamids[i], SendPhone: to, UID: send.UID}
 			if st.status == "delivered" {
-				body.Conversation = &waConversation{InitiateType: "business_initiated", ExpireAt: e.DueAt.Add(24 * time.Hour).UTC().Format(expireAtLayout)}
+				r.ConversationExpireAt = e.DueAt.Add(24 * time.Hour).UTC().Format(expireAtLayout)
 			}
-			marshalEnvelope(&e, body)
+			marshalStatus(&e, r)
 			applyRoute(&e, p.App.Key, "sender", hook)
 			events = append(events, e)
 		}
@@ -233,11 +258,8 @@ type Inbound struct {
 func (s *Sandbox) SimulateInbound(ctx context.Context, acct Account, in Inbound) (Event, error) {
 	now := s.Now(acct)
 	e := s.newEvent(acct, EventWAMO, ProductWhatsApp, now)
-	body := waMOBody{ID: NewHexID(24), AccountName: acct.Name, WabaID: in.WabaID, Wamid: NewWamid(),
-		From: in.From, To: in.To, SendTime: now.UTC().Format(eventTimeLayout), Type: "text", Text: &waText{Body: in.Text}}
-	if in.CustomerName != "" {
-		body.CustomerProfile = &waProfile{Name: in.CustomerName}
-	}
+	body := inboundText{ID: NewHexID(24), AccountName: acct.Name, WabaID: in.WabaID, Wamid: NewWamid(),
+		From: in.From, To: in.To, SendTime: now.UTC().Format(eventTimeLayout), CustomerName: in.CustomerName, Text: in.Text}
 	if in.ReplyTo != "" {
 		m, err := s.store.GetMessage(ctx, in.ReplyTo)
 		if errors.Is(err, ErrNotFound) || (err == nil && m.Account != acct.Name) {
@@ -249,7 +271,7 @@ func (s *Sandbox) SimulateInbound(ctx context.Context, acct Account, in Inbound)
 		if i < 0 {
 			return Event{}, invalid("/replyTo", "message %s was not sent to %s", in.ReplyTo, in.From)
 		}
-		body.Context = &waContext{From: m.SendNumber, ID: m.Wamids[i]}
+		body.ContextFrom, body.ContextID = m.SendNumber, m.Wamids[i]
 		if body.WabaID == "" {
 			body.WabaID = m.WabaID
 		}
@@ -260,7 +282,7 @@ func (s *Sandbox) SimulateInbound(ctx context.Context, acct Account, in Inbound)
 	if body.WabaID == "" {
 		body.WabaID = s.wabaOf(ctx, acct, e.AppKey)
 	}
-	marshalEnvelope(&e, body)
+	marshalInbound(&e, body)
 	if err := s.store.AddEvents(ctx, []Event{e}); err != nil {
 		return Event{}, err
 	}

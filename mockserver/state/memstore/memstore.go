@@ -1,5 +1,10 @@
 // Package memstore is the throw-away state.Store: plain Go maps behind one
 // lock. It is what `--store memory` runs on, and the fastest store for tests.
+//
+// Its log is bounded so that a long run keeps a flat memory: it keeps the
+// newest MaxEvents finished events (delivered, failed, dropped) and the newest
+// MaxMessages messages, evicting the oldest first; pending events are never
+// evicted.
 package memstore
 
 import (
@@ -13,21 +18,51 @@ import (
 	"github.com/innosandbox/innosandbox/mockserver/state"
 )
 
+// Default bounds of the log.
+const (
+	DefaultMaxEvents   = 10000
+	DefaultMaxMessages = 10000
+)
+
+// Options bound the memory store's log; zero values take the defaults.
+type Options struct {
+	MaxEvents   int // finished events kept
+	MaxMessages int // messages kept
+}
+
 // Store is an in-memory state.Store. The zero value is not usable; call New.
 type Store struct {
 	mu       sync.RWMutex
+	opts     Options
+	seq      int64 // creation order of apps, tokens and events
 	accounts map[string]*state.Account
-	apps     map[string]*state.App
-	tokens   map[[32]byte]*state.Token
+	apps     map[string]*appEntry
+	tokens   map[[32]byte]*tokenEntry
 	current  map[string][32]byte // appKey -> hash of its current token
 	hooks    map[hookKey]*state.Webhook
 	binds    map[bindKey]*state.Binding
 	messages map[string]*state.Message
-	events   map[string]*state.Event
-	pending  map[string]*state.Event // the outbox: events with Status pending
-	attempts map[string][]state.Attempt
-	seq      int64 // creation order of apps and events
-	order    map[string]int64
+	msgOrder fifo
+	events   map[string]*eventEntry
+	pending  map[string]*eventEntry // the outbox: events with Status pending
+	finished fifo                   // finished events, oldest first (id + generation)
+}
+
+type appEntry struct {
+	app state.App
+	seq int64
+}
+
+type tokenEntry struct {
+	tok state.Token
+	seq int64
+}
+
+type eventEntry struct {
+	ev       state.Event
+	seq      int64
+	gen      int64 // bumped each time the event finishes, to match fifo entries
+	attempts []state.Attempt
 }
 
 type hookKey struct{ app, product string }
@@ -38,35 +73,80 @@ type bindKey struct {
 	value   string
 }
 
+// fifo is a queue of ids with generations, for eviction in age order.
+type fifo struct {
+	items []fifoItem
+	head  int
+}
+
+type fifoItem struct {
+	id  string
+	gen int64
+}
+
+func (f *fifo) push(id string, gen int64) { f.items = append(f.items, fifoItem{id, gen}) }
+
+func (f *fifo) len() int { return len(f.items) - f.head }
+
+func (f *fifo) pop() fifoItem {
+	it := f.items[f.head]
+	f.items[f.head] = fifoItem{}
+	f.head++
+	if f.head > 1024 && f.head*2 > len(f.items) {
+		f.items = append(f.items[:0], f.items[f.head:]...)
+		f.head = 0
+	}
+	return it
+}
+
 var _ state.Store = (*Store)(nil)
 
-// New returns an empty store.
-func New() *Store {
-	s := &Store{}
+// New returns an empty store with the default bounds.
+func New() *Store { return NewWithOptions(Options{}) }
+
+// NewWithOptions returns an empty store with the given bounds.
+func NewWithOptions(o Options) *Store {
+	if o.MaxEvents <= 0 {
+		o.MaxEvents = DefaultMaxEvents
+	}
+	if o.MaxMessages <= 0 {
+		o.MaxMessages = DefaultMaxMessages
+	}
+	s := &Store{opts: o}
 	s.init()
 	return s
 }
 
 func (s *Store) init() {
 	s.accounts = map[string]*state.Account{}
-	s.apps = map[string]*state.App{}
-	s.tokens = map[[32]byte]*state.Token{}
+	s.apps = map[string]*appEntry{}
+	s.tokens = map[[32]byte]*tokenEntry{}
 	s.current = map[string][32]byte{}
 	s.hooks = map[hookKey]*state.Webhook{}
 	s.binds = map[bindKey]*state.Binding{}
 	s.messages = map[string]*state.Message{}
-	s.events = map[string]*state.Event{}
-	s.pending = map[string]*state.Event{}
-	s.attempts = map[string][]state.Attempt{}
-	s.order = map[string]int64{}
+	s.msgOrder = fifo{}
+	s.events = map[string]*eventEntry{}
+	s.pending = map[string]*eventEntry{}
+	s.finished = fifo{}
 }
 
-func notFound(what, key string) error { return fmt.Errorf("%s %q: %w", what, key, state.ErrNotFound) }
-func conflict(what, key string) error { return fmt.Errorf("%s %q: %w", what, key, state.ErrConflict) }
+// keyError names what was (not) found; its text is built only when read,
+// because "no webhook configured" is an ordinary answer on the hot path.
+type keyError struct {
+	what, key string
+	kind      error // state.ErrNotFound or state.ErrConflict
+}
 
-func (s *Store) next(key string) {
+func (e *keyError) Error() string { return fmt.Sprintf("%s %q: %v", e.what, e.key, e.kind) }
+func (e *keyError) Unwrap() error { return e.kind }
+
+func notFound(what, key string) error { return &keyError{what, key, state.ErrNotFound} }
+func conflict(what, key string) error { return &keyError{what, key, state.ErrConflict} }
+
+func (s *Store) next() int64 {
 	s.seq++
-	s.order[key] = s.seq
+	return s.seq
 }
 
 // CreateAccount implements state.Store.
@@ -110,8 +190,8 @@ func (s *Store) DeleteAccount(_ context.Context, name string) error {
 	if _, ok := s.accounts[name]; !ok {
 		return notFound("account", name)
 	}
-	for key, app := range s.apps {
-		if app.Account == name {
+	for key, e := range s.apps {
+		if e.app.Account == name {
 			s.deleteAppLocked(key)
 		}
 	}
@@ -122,15 +202,13 @@ func (s *Store) DeleteAccount(_ context.Context, name string) error {
 	}
 	for id, m := range s.messages {
 		if m.Account == name {
-			delete(s.messages, id)
+			delete(s.messages, id) // its fifo entry is skipped when popped
 		}
 	}
 	for id, e := range s.events {
-		if e.Account == name {
+		if e.ev.Account == name {
 			delete(s.events, id)
 			delete(s.pending, id)
-			delete(s.attempts, id)
-			delete(s.order, id)
 		}
 	}
 	delete(s.accounts, name)
@@ -146,8 +224,8 @@ func (s *Store) SetDefaultApp(_ context.Context, account, appKey string) error {
 		return notFound("account", account)
 	}
 	if appKey != "" {
-		app, ok := s.apps[appKey]
-		if !ok || app.Account != account {
+		e, ok := s.apps[appKey]
+		if !ok || e.app.Account != account {
 			return notFound("app", appKey)
 		}
 	}
@@ -165,8 +243,8 @@ func (s *Store) ShiftClock(_ context.Context, account string, d time.Duration) (
 	}
 	a.ClockOffset += d
 	for _, e := range s.pending {
-		if e.Account == account {
-			e.NextAttemptAt = e.NextAttemptAt.Add(-d)
+		if e.ev.Account == account {
+			e.ev.NextAttemptAt = e.ev.NextAttemptAt.Add(-d)
 		}
 	}
 	return *a, nil
@@ -182,8 +260,7 @@ func (s *Store) CreateApp(_ context.Context, a state.App) error {
 	if _, ok := s.apps[a.Key]; ok {
 		return conflict("app", a.Key)
 	}
-	s.apps[a.Key] = &a
-	s.next("app:" + a.Key)
+	s.apps[a.Key] = &appEntry{app: a, seq: s.next()}
 	return nil
 }
 
@@ -191,11 +268,11 @@ func (s *Store) CreateApp(_ context.Context, a state.App) error {
 func (s *Store) GetApp(_ context.Context, key string) (state.App, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	a, ok := s.apps[key]
+	e, ok := s.apps[key]
 	if !ok {
 		return state.App{}, notFound("app", key)
 	}
-	return *a, nil
+	return e.app, nil
 }
 
 // ListApps implements state.Store.
@@ -205,13 +282,17 @@ func (s *Store) ListApps(_ context.Context, account string) ([]state.App, error)
 	if _, ok := s.accounts[account]; !ok {
 		return nil, notFound("account", account)
 	}
-	var out []state.App
-	for _, a := range s.apps {
-		if a.Account == account {
-			out = append(out, *a)
+	var list []*appEntry
+	for _, e := range s.apps {
+		if e.app.Account == account {
+			list = append(list, e)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return s.order["app:"+out[i].Key] < s.order["app:"+out[j].Key] })
+	sort.Slice(list, func(i, j int) bool { return list[i].seq < list[j].seq })
+	out := make([]state.App, len(list))
+	for i, e := range list {
+		out[i] = e.app
+	}
 	return out, nil
 }
 
@@ -227,12 +308,12 @@ func (s *Store) DeleteApp(_ context.Context, key string) error {
 }
 
 func (s *Store) deleteAppLocked(key string) {
-	app := s.apps[key]
+	app := s.apps[key].app
 	if a, ok := s.accounts[app.Account]; ok && a.DefaultApp == key {
 		a.DefaultApp = ""
 	}
 	for h, t := range s.tokens {
-		if t.AppKey == key {
+		if t.tok.AppKey == key {
 			delete(s.tokens, h)
 		}
 	}
@@ -248,23 +329,22 @@ func (s *Store) deleteAppLocked(key string) {
 		}
 	}
 	delete(s.apps, key)
-	delete(s.order, "app:"+key)
 }
 
 // AuthContext implements state.Store.
 func (s *Store) AuthContext(_ context.Context, appKey string) (state.App, state.Account, state.Token, bool, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	app, ok := s.apps[appKey]
+	e, ok := s.apps[appKey]
 	if !ok {
 		return state.App{}, state.Account{}, state.Token{}, false, notFound("app", appKey)
 	}
-	acct := *s.accounts[app.Account]
+	acct := *s.accounts[e.app.Account]
 	h, ok := s.current[appKey]
 	if !ok {
-		return *app, acct, state.Token{}, false, nil
+		return e.app, acct, state.Token{}, false, nil
 	}
-	return *app, acct, *s.tokens[h], true, nil
+	return e.app, acct, s.tokens[h].tok, true, nil
 }
 
 // IssueToken implements state.Store.
@@ -279,14 +359,13 @@ func (s *Store) IssueToken(_ context.Context, t state.Token) error {
 	}
 	if old, ok := s.current[t.AppKey]; ok {
 		ended := t.IssuedAt
-		s.tokens[old].State = state.TokenSuperseded
-		s.tokens[old].EndedAt = &ended
+		s.tokens[old].tok.State = state.TokenSuperseded
+		s.tokens[old].tok.EndedAt = &ended
 	}
 	t.State = state.TokenCurrent
 	t.EndedAt = nil
-	s.tokens[t.Hash] = &t
+	s.tokens[t.Hash] = &tokenEntry{tok: t, seq: s.next()}
 	s.current[t.AppKey] = t.Hash
-	s.next(fmt.Sprintf("token:%x", t.Hash))
 	return nil
 }
 
@@ -301,8 +380,8 @@ func (s *Store) RevokeToken(_ context.Context, appKey string, at time.Time) erro
 	if !ok {
 		return notFound("current token of app", appKey)
 	}
-	s.tokens[h].State = state.TokenRevoked
-	s.tokens[h].EndedAt = &at
+	s.tokens[h].tok.State = state.TokenRevoked
+	s.tokens[h].tok.EndedAt = &at
 	delete(s.current, appKey)
 	return nil
 }
@@ -315,7 +394,7 @@ func (s *Store) TokenByHash(_ context.Context, hash [32]byte) (state.Token, erro
 	if !ok {
 		return state.Token{}, notFound("token", "(hash)")
 	}
-	return *t, nil
+	return t.tok, nil
 }
 
 // ListTokens implements state.Store.
@@ -325,15 +404,17 @@ func (s *Store) ListTokens(_ context.Context, appKey string) ([]state.Token, err
 	if _, ok := s.apps[appKey]; !ok {
 		return nil, notFound("app", appKey)
 	}
-	var out []state.Token
+	var list []*tokenEntry
 	for _, t := range s.tokens {
-		if t.AppKey == appKey {
-			out = append(out, *t)
+		if t.tok.AppKey == appKey {
+			list = append(list, t)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		return s.order[fmt.Sprintf("token:%x", out[i].Hash)] > s.order[fmt.Sprintf("token:%x", out[j].Hash)]
-	})
+	sort.Slice(list, func(i, j int) bool { return list[i].seq > list[j].seq })
+	out := make([]state.Token, len(list))
+	for i, t := range list {
+		out[i] = t.tok
+	}
 	return out, nil
 }
 
@@ -417,8 +498,8 @@ func (s *Store) DeleteWebhook(_ context.Context, appKey, product string) error {
 func (s *Store) CreateBinding(_ context.Context, b state.Binding) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	app, ok := s.apps[b.AppKey]
-	if !ok || app.Account != b.Account {
+	e, ok := s.apps[b.AppKey]
+	if !ok || e.app.Account != b.Account {
 		return notFound("app", b.AppKey)
 	}
 	k := bindKey{b.Account, b.Kind, b.Value}
@@ -485,14 +566,16 @@ func (s *Store) RecordSubmission(_ context.Context, sub state.Submission) error 
 	if _, ok := s.messages[m.ID]; ok {
 		return conflict("message", m.ID)
 	}
-	for _, e := range sub.Events {
-		if _, ok := s.events[e.ID]; ok {
-			return conflict("event", e.ID)
-		}
+	if err := s.checkNewEventsLocked(sub.Events); err != nil {
+		return err
 	}
 	m.Recipients = slices.Clone(m.Recipients)
 	m.Wamids = slices.Clone(m.Wamids)
 	s.messages[m.ID] = &m
+	s.msgOrder.push(m.ID, 0)
+	for s.msgOrder.len() > s.opts.MaxMessages {
+		delete(s.messages, s.msgOrder.pop().id)
+	}
 	if b := sub.BindSender; b != nil {
 		k := bindKey{b.Account, b.Kind, b.Value}
 		if _, ok := s.binds[k]; !ok {
@@ -522,27 +605,67 @@ func (s *Store) GetMessage(_ context.Context, id string) (state.Message, error) 
 func (s *Store) AddEvents(_ context.Context, events []state.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, e := range events {
-		if _, ok := s.events[e.ID]; ok {
-			return conflict("event", e.ID)
-		}
+	if err := s.checkNewEventsLocked(events); err != nil {
+		return err
 	}
 	s.addEventsLocked(events)
 	return nil
 }
 
+// checkNewEventsLocked refuses event ids that exist already or repeat
+// within the batch: a repeated id would otherwise overwrite its twin.
+func (s *Store) checkNewEventsLocked(events []state.Event) error {
+	var seen map[string]bool
+	if len(events) > 8 {
+		seen = make(map[string]bool, len(events))
+	}
+	for i, e := range events {
+		if _, ok := s.events[e.ID]; ok {
+			return conflict("event", e.ID)
+		}
+		if seen != nil {
+			if seen[e.ID] {
+				return conflict("event", e.ID)
+			}
+			seen[e.ID] = true
+			continue
+		}
+		for _, prev := range events[:i] {
+			if prev.ID == e.ID {
+				return conflict("event", e.ID)
+			}
+		}
+	}
+	return nil
+}
+
 func (s *Store) addEventsLocked(events []state.Event) {
 	for _, e := range events {
-		e := e
 		if e.Target != nil {
 			t := *e.Target
 			e.Target = &t
 		}
-		s.events[e.ID] = &e
+		entry := &eventEntry{ev: e, seq: s.next()}
+		s.events[e.ID] = entry
 		if e.Status == state.EventPending {
-			s.pending[e.ID] = &e
+			s.pending[e.ID] = entry
+		} else {
+			s.finishLocked(entry)
 		}
-		s.next(e.ID)
+	}
+}
+
+// finishLocked files a finished event for eviction and evicts the oldest
+// finished events beyond the bound.
+func (s *Store) finishLocked(e *eventEntry) {
+	e.gen++
+	s.finished.push(e.ev.ID, e.gen)
+	for s.finished.len() > s.opts.MaxEvents {
+		it := s.finished.pop()
+		old, ok := s.events[it.id]
+		if ok && old.gen == it.gen && old.ev.Status != state.EventPending {
+			delete(s.events, it.id)
+		}
 	}
 }
 
@@ -563,61 +686,64 @@ func (s *Store) GetEvent(_ context.Context, id string) (state.Event, []state.Att
 	if !ok {
 		return state.Event{}, nil, notFound("event", id)
 	}
-	return copyEvent(e), slices.Clone(s.attempts[id]), nil
+	return copyEvent(&e.ev), slices.Clone(e.attempts), nil
 }
 
 // ListEvents implements state.Store.
 func (s *Store) ListEvents(_ context.Context, f state.EventFilter) ([]state.Event, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var out []state.Event
+	var list []*eventEntry
 	for _, e := range s.events {
-		if (f.Account == "" || e.Account == f.Account) &&
-			(f.AppKey == "" || e.AppKey == f.AppKey) &&
-			(f.Type == "" || e.Type == f.Type) &&
-			(f.Status == "" || e.Status == f.Status) {
-			out = append(out, copyEvent(e))
+		if (f.Account == "" || e.ev.Account == f.Account) &&
+			(f.AppKey == "" || e.ev.AppKey == f.AppKey) &&
+			(f.Type == "" || e.ev.Type == f.Type) &&
+			(f.Status == "" || e.ev.Status == f.Status) {
+			list = append(list, e)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return s.order[out[i].ID] > s.order[out[j].ID] })
+	sort.Slice(list, func(i, j int) bool { return list[i].seq > list[j].seq })
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	if len(out) > limit {
-		out = out[:limit]
+	if len(list) > limit {
+		list = list[:limit]
+	}
+	out := make([]state.Event, len(list))
+	for i, e := range list {
+		out[i] = copyEvent(&e.ev)
 	}
 	return out, nil
 }
 
 func claimable(e *state.Event, now time.Time) bool {
-	return e.Status == state.EventPending && !e.NextAttemptAt.After(now) &&
-		(e.LeaseOwner == "" || !e.LeaseUntil.After(now))
+	return !e.NextAttemptAt.After(now) && (e.LeaseOwner == "" || !e.LeaseUntil.After(now))
 }
 
 // ClaimDue implements state.Store.
 func (s *Store) ClaimDue(_ context.Context, now time.Time, limit int, owner string, leaseUntil time.Time) ([]state.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var due []*state.Event
+	var due []*eventEntry
 	for _, e := range s.pending {
-		if claimable(e, now) {
+		if claimable(&e.ev, now) {
 			due = append(due, e)
 		}
 	}
 	sort.Slice(due, func(i, j int) bool {
-		if !due[i].NextAttemptAt.Equal(due[j].NextAttemptAt) {
-			return due[i].NextAttemptAt.Before(due[j].NextAttemptAt)
+		if !due[i].ev.NextAttemptAt.Equal(due[j].ev.NextAttemptAt) {
+			return due[i].ev.NextAttemptAt.Before(due[j].ev.NextAttemptAt)
 		}
-		return s.order[due[i].ID] < s.order[due[j].ID]
+		return due[i].seq < due[j].seq
 	})
 	if len(due) > limit {
 		due = due[:limit]
 	}
 	out := make([]state.Event, 0, len(due))
 	for _, e := range due {
-		e.LeaseOwner, e.LeaseUntil = owner, leaseUntil
-		out = append(out, copyEvent(e))
+		e.ev.LeaseOwner, e.ev.LeaseUntil = owner, leaseUntil
+		out = append(out, copyEvent(&e.ev))
 	}
 	return out, nil
 }
@@ -629,9 +755,9 @@ func (s *Store) NextDue(_ context.Context) (time.Time, bool, error) {
 	var at time.Time
 	found := false
 	for _, e := range s.pending {
-		t := e.NextAttemptAt
-		if e.LeaseOwner != "" && e.LeaseUntil.After(t) {
-			t = e.LeaseUntil
+		t := e.ev.NextAttemptAt
+		if e.ev.LeaseOwner != "" && e.ev.LeaseUntil.After(t) {
+			t = e.ev.LeaseUntil
 		}
 		if !found || t.Before(at) {
 			at, found = t, true
@@ -645,23 +771,24 @@ func (s *Store) RecordAttempt(_ context.Context, r state.AttemptResult) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.events[r.Attempt.EventID]
-	if !ok || e.LeaseOwner != r.Owner || e.Status != state.EventPending {
+	if !ok || e.ev.LeaseOwner != r.Owner || e.ev.Status != state.EventPending {
 		return notFound("event leased to "+r.Owner, r.Attempt.EventID)
 	}
 	a := r.Attempt
 	a.RequestHeaders = cloneHeader(a.RequestHeaders)
 	a.ResponseHeaders = cloneHeader(a.ResponseHeaders)
-	s.attempts[e.ID] = append(s.attempts[e.ID], a)
-	e.Attempts++
-	e.Status = r.Status
-	e.Reason = r.Reason
+	e.attempts = append(e.attempts, a)
+	e.ev.Attempts++
+	e.ev.Status = r.Status
+	e.ev.Reason = r.Reason
+	e.ev.LeaseOwner, e.ev.LeaseUntil = "", time.Time{}
+	e.ev.UpdatedAt = a.StartedAt.Add(a.Latency)
 	if r.Status == state.EventPending {
-		e.NextAttemptAt = r.NextAttemptAt
+		e.ev.NextAttemptAt = r.NextAttemptAt
 	} else {
-		delete(s.pending, e.ID)
+		delete(s.pending, e.ev.ID)
+		s.finishLocked(e)
 	}
-	e.LeaseOwner, e.LeaseUntil = "", time.Time{}
-	e.UpdatedAt = a.StartedAt.Add(a.Latency)
 	return nil
 }
 
@@ -670,14 +797,14 @@ func (s *Store) Requeue(_ context.Context, id string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.events[id]
-	if !ok || (e.Status != state.EventDelivered && e.Status != state.EventFailed) {
+	if !ok || (e.ev.Status != state.EventDelivered && e.ev.Status != state.EventFailed) {
 		return notFound("delivered or failed event", id)
 	}
-	e.Status = state.EventPending
-	e.Reason = ""
-	e.NextAttemptAt = at
+	e.ev.Status = state.EventPending
+	e.ev.Reason = ""
+	e.ev.NextAttemptAt = at
+	e.ev.LeaseOwner, e.ev.LeaseUntil = "", time.Time{}
 	s.pending[id] = e
-	e.LeaseOwner, e.LeaseUntil = "", time.Time{}
 	return nil
 }
 
@@ -697,7 +824,6 @@ func (s *Store) Reset(_ context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.init()
-	s.seq = 0
 	return nil
 }
 

@@ -1,0 +1,381 @@
+// Command load drives a running `innosandbox serve` with valid authenticated
+// submits and refused (401) ones, and a bare net/http server answering a
+// static body to the same request, in the same run, so that the figures are
+// ratios measured under the same conditions. It also measures latency at a
+// fixed rate, peak RSS, and cold start to the first /healthz answer.
+//
+//	go build -o bin/innosandbox ./cmd/innosandbox
+//	go run ./bench/load -binary bin/innosandbox
+//
+// Everything it starts listens on 127.0.0.1 and is stopped at the end.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+const (
+	appKey = "XFbZY1rtTKo3UD4n1"
+	token  = "YUIYIUIAIIASUDIAOSIDUOIWUOQWUEOIUWOEUQWOEUOQWUOUWOUWQOWU"
+	body   = `{"wabaId":"110129512080569","messageType":"text","sendNumber":"8618912123456","recipientNumber":"6285234567899","body":"Thanks for your reply."}`
+	path   = "/api/whatsapp/v3/msg/submit"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "bare" {
+		bare(os.Args[2])
+		return
+	}
+	binary := flag.String("binary", "bin/innosandbox", "the innosandbox binary to measure")
+	duration := flag.Duration("duration", 5*time.Second, "length of each throughput attack")
+	rounds := flag.Int("rounds", 3, "rounds; each round measures every case once, in turn")
+	conns := flag.Int("connections", 64, "concurrent connections of a throughput attack")
+	rate := flag.Int("rate", 2000, "requests per second of the fixed-rate latency run")
+	stores := flag.String("stores", "memory,sqlite", "stores to measure, comma-separated")
+	logLevel := flag.String("log-level", "warn", "log level of the measured sandbox")
+	starts := flag.Int("starts", 10, "cold starts to time per store")
+	driver := flag.String("driver", "auto", "throughput driver: wrk, vegeta, or auto (wrk when installed)")
+	flag.Parse()
+	if *driver == "auto" {
+		*driver = "vegeta"
+		if _, err := exec.LookPath("wrk"); err == nil {
+			*driver = "wrk"
+		}
+	}
+	if err := run(*binary, *driver, *duration, *rounds, *conns, *rate, strings.Split(*stores, ","), *logLevel, *starts); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+// bare is the baseline: a net/http server answering every request with a
+// static body of the same shape as a sandbox answer.
+func bare(addr string) {
+	static := []byte(`{"code":"0","message":"Success","data":"356139161272397824"}`)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json;charset=utf-8")
+		_, _ = w.Write(static)
+	})
+	if err := http.ListenAndServe(addr, h); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// proc is a server under test.
+type proc struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// start runs a command and waits until GET /healthz (or /, for bare) answers.
+func start(name string, args ...string) (*proc, time.Duration, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, 0, err
+	}
+	for i, a := range args {
+		args[i] = strings.ReplaceAll(a, "ADDR", addr)
+	}
+	cmd := exec.Command(name, args...)
+	// nil: the child writes to the null device itself, with no copying here.
+	cmd.Stdout, cmd.Stderr = nil, nil
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, 0, err
+	}
+	p := &proc{cmd: cmd, addr: addr}
+	client := &http.Client{Timeout: 200 * time.Millisecond}
+	for time.Since(began) < 10*time.Second {
+		resp, err := client.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p, time.Since(began), nil
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p.stop()
+	return nil, 0, fmt.Errorf("%s did not become ready", name)
+}
+
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// peakRSS reads the process's high-water resident set size in MiB.
+func (p *proc) peakRSS() float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "VmHWM:") {
+			kb, _ := strconv.Atoi(strings.Fields(sc.Text())[1])
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+func targeter(addr, tok string) vegeta.Targeter {
+	h := http.Header{"Content-Type": {"application/json;charset=utf-8"}, "Appkey": {appKey}, "Authorization": {tok}}
+	return vegeta.NewStaticTargeter(vegeta.Target{Method: "POST", URL: "http://" + addr + path, Body: []byte(body), Header: h})
+}
+
+// result of one attack.
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+	max      time.Duration
+	errors   uint64
+	codes    map[string]int
+}
+
+// attack runs vegeta: at a fixed rate (pacer), or as fast as conns workers
+// go (vegeta.Rate{Freq: 0}). Answers other than want count as errors.
+func attack(tr vegeta.Targeter, pacer vegeta.Pacer, d time.Duration, conns int, want int) result {
+	opts := []func(*vegeta.Attacker){vegeta.KeepAlive(true), vegeta.Connections(conns), vegeta.MaxConnections(conns), vegeta.Timeout(10 * time.Second)}
+	if r, ok := pacer.(vegeta.Rate); ok && r.Freq == 0 {
+		opts = append(opts, vegeta.Workers(uint64(conns)), vegeta.MaxWorkers(uint64(conns)))
+	}
+	a := vegeta.NewAttacker(opts...)
+	var m vegeta.Metrics
+	for res := range a.Attack(tr, pacer, d, "load") {
+		m.Add(res)
+	}
+	m.Close()
+	r := result{rps: float64(m.Requests) / m.Duration.Seconds(), p50: m.Latencies.P50, p99: m.Latencies.P99, max: m.Latencies.Max, codes: m.StatusCodes}
+	for code, n := range m.StatusCodes {
+		if code != strconv.Itoa(want) {
+			r.errors += uint64(n) // code "0" counts transport errors
+		}
+	}
+	return r
+}
+
+// wrkAttack runs wrk (2 threads) as fast as it goes, when wrk is installed:
+// it costs the client far less CPU than vegeta, so the server is what is
+// measured. wrk reports non-2xx answers in bulk: for want=401 every request
+// must be one, for want=200 none.
+func wrkAttack(dir, addr, tok string, d time.Duration, conns int, want int) (result, error) {
+	script := filepath.Join(dir, "submit.lua")
+	lua := fmt.Sprintf(`wrk.method = "POST"
+wrk.body = %q
+wrk.headers["Content-Type"] = "application/json;charset=utf-8"
+wrk.headers["AppKey"] = %q
+wrk.headers["Authorization"] = %q
+done = function(s, lat, req)
+  local e = s.errors
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d %%d\n", s.requests, s.duration, lat:percentile(50), lat:percentile(99), lat.max, e.status, e.connect + e.read + e.write + e.timeout))
+end
+`, body, appKey, tok)
+	if err := os.WriteFile(script, []byte(lua), 0o600); err != nil {
+		return result{}, err
+	}
+	out, err := exec.Command("wrk", "-t2", fmt.Sprintf("-c%d", conns), fmt.Sprintf("-d%ds", int(d.Seconds())), "-s", script, "http://"+addr+path).Output()
+	if err != nil {
+		return result{}, fmt.Errorf("wrk: %w", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 8 || f[0] != "RESULT" {
+			continue
+		}
+		n := make([]int64, 7)
+		for i := range n {
+			n[i], _ = strconv.ParseInt(f[i+1], 10, 64)
+		}
+		r := result{rps: float64(n[0]) / (float64(n[1]) / 1e6), p50: time.Duration(n[2]) * time.Microsecond,
+			p99: time.Duration(n[3]) * time.Microsecond, max: time.Duration(n[4]) * time.Microsecond, errors: uint64(n[6])}
+		switch {
+		case want == 200:
+			r.errors += uint64(n[5])
+		case n[5] != n[0]:
+			r.errors += uint64(n[0] - n[5])
+		}
+		r.codes = map[string]int{"non-2xx": int(n[5]), "requests": int(n[0])}
+		return r, nil
+	}
+	return result{}, fmt.Errorf("wrk printed no result: %s", out)
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+func run(binary, driver string, d time.Duration, rounds, conns, rate int, stores []string, logLevel string, starts int) error {
+	if _, err := os.Stat(binary); err != nil {
+		return fmt.Errorf("%s: build it first (go build -o %s ./cmd/innosandbox): %w", binary, binary, err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "innosandbox-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	storeArg := func(store string, round int) string {
+		if store == "sqlite" {
+			return "sqlite:" + filepath.Join(dir, fmt.Sprintf("r%d.db", round))
+		}
+		return store
+	}
+	serve := func(store string, round int) (*proc, time.Duration, error) {
+		return start(binary, "serve", "--quiet", "--addr", "ADDR", "--store", storeArg(store, round), "--log-level", logLevel)
+	}
+
+	fmt.Printf("# load: driver %s, %d rounds, %s per attack, %d connections, stores %v, sandbox log level %s\n\n", driver, rounds, d, conns, stores, logLevel)
+	throughput := func(addr, tok string, want int) (result, error) {
+		if driver == "wrk" {
+			return wrkAttack(dir, addr, tok, d, conns, want)
+		}
+		return attack(targeter(addr, tok), vegeta.Rate{Freq: 0}, d, conns, want), nil
+	}
+	ratios := map[string][]float64{}
+	peak := map[string]float64{}
+	var errs []string
+	for round := 1; round <= rounds; round++ {
+		b, _, err := start(self, "bare", "ADDR")
+		if err != nil {
+			return err
+		}
+		base, err := throughput(b.addr, token, 200)
+		b.stop()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("round %d  bare net/http                 %8.0f req/s  p50 %-9v p99 %-9v errors %d\n", round, base.rps, base.p50, base.p99, base.errors)
+		for _, store := range stores {
+			p, _, err := serve(store, round)
+			if err != nil {
+				return err
+			}
+			valid, err := throughput(p.addr, token, 200)
+			if err != nil {
+				p.stop()
+				return err
+			}
+			refused, err := throughput(p.addr, strings.Repeat("X", 56), 401)
+			rss := p.peakRSS()
+			p.stop()
+			if err != nil {
+				return err
+			}
+			peak[store] = max(peak[store], rss)
+			for _, c := range []struct {
+				name string
+				r    result
+			}{{store + " valid", valid}, {store + " refused", refused}} {
+				ratio := c.r.rps / base.rps
+				ratios[c.name] = append(ratios[c.name], ratio)
+				fmt.Printf("round %d  %-29s %8.0f req/s  p50 %-9v p99 %-9v errors %d  ratio %.2f\n", round, c.name, c.r.rps, c.r.p50, c.r.p99, c.r.errors, ratio)
+				if c.r.errors > 0 {
+					errs = append(errs, fmt.Sprintf("%s round %d: %d errors %v", c.name, round, c.r.errors, c.r.codes))
+				}
+			}
+			fmt.Printf("round %d  %-29s peak RSS %.1f MiB\n", round, store, rss)
+		}
+	}
+
+	fmt.Printf("\n## throughput as a share of the bare server (median of %d rounds)\n\n| case | ratio | rounds |\n|---|---|---|\n", rounds)
+	names := make([]string, 0, len(ratios))
+	for n := range ratios {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Printf("| %s | %.2f | %s |\n", n, median(ratios[n]), fmtList(ratios[n]))
+	}
+
+	fmt.Printf("\n## latency at a fixed rate of %d req/s (%s, valid submits)\n\n| store | p50 | p99 | max | errors |\n|---|---|---|---|---|\n", rate, 2*d)
+	for _, store := range stores {
+		p, _, err := serve(store, 0)
+		if err != nil {
+			return err
+		}
+		r := attack(targeter(p.addr, token), vegeta.Rate{Freq: rate, Per: time.Second}, 2*d, conns, 200)
+		rss := p.peakRSS()
+		p.stop()
+		peak[store] = max(peak[store], rss)
+		fmt.Printf("| %s | %v | %v | %v | %d |\n", store, r.p50, r.p99, r.max, r.errors)
+		if r.errors > 0 {
+			errs = append(errs, fmt.Sprintf("fixed rate %s: %d errors %v", store, r.errors, r.codes))
+		}
+	}
+
+	fmt.Printf("\n## peak RSS under load\n\n| store | MiB |\n|---|---|\n")
+	for _, store := range stores {
+		fmt.Printf("| %s | %.1f |\n", store, peak[store])
+	}
+
+	fmt.Printf("\n## cold start to the first 200 from /healthz (%d starts, fresh store each)\n\n| store | min | median | max |\n|---|---|---|---|\n", starts)
+	for _, store := range stores {
+		var ts []float64
+		for i := 0; i < starts; i++ {
+			p, took, err := serve(store, 1000+i)
+			if err != nil {
+				return err
+			}
+			p.stop()
+			ts = append(ts, float64(took.Microseconds())/1000)
+		}
+		sort.Float64s(ts)
+		fmt.Printf("| %s | %.1f ms | %.1f ms | %.1f ms |\n", store, ts[0], median(ts), ts[len(ts)-1])
+	}
+	if len(errs) > 0 {
+		return errors.New("requests failed: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func fmtList(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.2f", x)
+	}
+	return strings.Join(parts, ", ")
+}
