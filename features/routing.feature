@@ -45,6 +45,15 @@ Feature: Users' messages reach the right app
     Then the sandbox routed it to my app by "binding:number"
     But the message is dropped because "has no whatsapp webhook configured"
 
+  Scenario: A user's message arrives exactly as written
+    Given the number "8613800000007" is bound to the app "orders"
+    When a user writes to the number "8613800000007":
+      """
+      Olá! ¿Qué tal? 你好 👋 — "quoted", back\slash, <b>tags</b> & ampersands
+      a second line	with a tab, and U+2028 here:   end
+      """
+    Then the receiver of "orders" gets the user's message exactly as written
+
   Scenario: A message of a type the app's webhook does not tick is not pushed anywhere
     Given my app has a current token
     And my app's whatsapp webhook points at my receiver with:

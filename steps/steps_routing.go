@@ -67,6 +67,13 @@ func (w *world) registerRouting(sc *godog.ScenarioContext) {
 	sc.Step(`^a user writes "([^"]*)" to the number "(\d+)" of the WABA "(\d+)"$`, func(ctx context.Context, text, to, waba string) error {
 		return w.userWrites(ctx, map[string]any{"to": to, "from": UserNumber, "wabaId": waba, "text": map[string]string{"body": text}})
 	})
+	sc.Step(`^a user writes to the number "(\d+)":$`, func(ctx context.Context, to string, doc *godog.DocString) error {
+		w.written = doc.Content
+		return w.userWrites(ctx, map[string]any{"to": to, "from": UserNumber, "text": map[string]string{"body": doc.Content}})
+	})
+	sc.Step(`^(my receiver|the receiver of "[^"]+") gets the user's message exactly as written$`, func(ctx context.Context, phrase string) error {
+		return w.receiverGets(ctx, aliasOf(phrase), w.written)
+	})
 	sc.Step(`^the user replies "([^"]*)" to my message$`, func(ctx context.Context, text string) error {
 		require.NotEmpty(godog.T(ctx), w.messageID, "no message was accepted in this scenario")
 		from, _ := w.sent["recipientNumber"].(string)
@@ -75,30 +82,7 @@ func (w *world) registerRouting(sc *godog.ScenarioContext) {
 	})
 
 	sc.Step(`^(my receiver|the receiver of "[^"]+") gets the user's message "([^"]*)"$`, func(ctx context.Context, phrase, text string) error {
-		t := godog.T(ctx)
-		a, err := w.appNamed(ctx, aliasOf(phrase))
-		if err != nil {
-			return err
-		}
-		require.NotNil(t, a.receiver, "%s has no receiver", a.alias)
-		require.NotNil(t, w.inbound, "no user wrote in this scenario")
-		id := w.inbound.Delivery.ID
-		match := func(p Push) bool { return p.Type == EventMOReceived && p.ID == id }
-		got, err := a.receiver.WaitFor(ctx, w.s.cfg.Wait, func(ps []Push) bool { return slices.ContainsFunc(ps, match) })
-		require.NoError(t, err, "waiting for event %s at %s's receiver; received: %s", id, a.alias, describePushes(got))
-		i := slices.IndexFunc(got, match)
-		p := got[i]
-		w.push = &p
-		w.checkPush(ctx, a.receiver, p)
-		body, _ := p.Payload["body"].(map[string]any)
-		txt, _ := body["text"].(map[string]any)
-		assert.Equal(t, text, txt["body"], "the message's text")
-		for _, other := range w.order {
-			if other != a && other.receiver != nil {
-				assert.False(t, slices.ContainsFunc(other.receiver.Pushes(), match), "%s's receiver got the event too", other.alias)
-			}
-		}
-		return nil
+		return w.receiverGets(ctx, aliasOf(phrase), text)
 	})
 	sc.Step(`^the sandbox routed it to `+appPhrase+` by "([^"]+)"$`, func(ctx context.Context, phrase, route string) error {
 		t := godog.T(ctx)
@@ -155,6 +139,35 @@ func (w *world) registerRouting(sc *godog.ScenarioContext) {
 		assert.True(t, strings.HasPrefix(id, "wamid."), "context.id is the wamid of the message replied to, got %q", id)
 		return nil
 	})
+}
+
+// receiverGets waits for the last user message at an app's receiver, checks
+// its text, and that no other app's receiver got it.
+func (w *world) receiverGets(ctx context.Context, alias, text string) error {
+	t := godog.T(ctx)
+	a, err := w.appNamed(ctx, alias)
+	if err != nil {
+		return err
+	}
+	require.NotNil(t, a.receiver, "%s has no receiver", a.alias)
+	require.NotNil(t, w.inbound, "no user wrote in this scenario")
+	id := w.inbound.Delivery.ID
+	match := func(p Push) bool { return p.Type == EventMOReceived && p.ID == id }
+	got, err := a.receiver.WaitFor(ctx, w.s.cfg.Wait, func(ps []Push) bool { return slices.ContainsFunc(ps, match) })
+	require.NoError(t, err, "waiting for event %s at %s's receiver; received: %s", id, a.alias, describePushes(got))
+	i := slices.IndexFunc(got, match)
+	p := got[i]
+	w.push = &p
+	w.checkPush(ctx, a.receiver, p)
+	body, _ := p.Payload["body"].(map[string]any)
+	txt, _ := body["text"].(map[string]any)
+	assert.Equal(t, text, txt["body"], "the message's text")
+	for _, other := range w.order {
+		if other != a && other.receiver != nil {
+			assert.False(t, slices.ContainsFunc(other.receiver.Pushes(), match), "%s's receiver got the event too", other.alias)
+		}
+	}
+	return nil
 }
 
 func deref(s *string) string {

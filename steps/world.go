@@ -57,6 +57,7 @@ type world struct {
 	messageID string    // the id of the last accepted message
 	sent      map[string]any
 	inbound   *inbound
+	written   string // the text of the last user message written from a doc string
 	push      *Push // the last push a step looked at
 	issued    *issuedToken
 }
