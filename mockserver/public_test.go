@@ -210,6 +210,9 @@ func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
 		})
 	}
 	assert.Equal(t, before, s.deliveryCount(""), "a refused request must not schedule anything")
+	// The count does move when a request is accepted.
+	s.do("POST", "/api/whatsapp/v3/msg/submit", textSend(userNumber), publicHeaders(demoAppKey, demoToken)).must(t, 200)
+	assert.Equal(t, before+2, s.deliveryCount(""))
 }
 
 func TestUnknownFieldsAreWarnedOrRefused(t *testing.T) {

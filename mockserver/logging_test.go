@@ -1,0 +1,57 @@
+package mockserver_test
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/innosandbox/innosandbox/mockserver"
+)
+
+// syncBuffer is a log sink shared by the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestSecretsNeverReachTheLog(t *testing.T) {
+	var logs syncBuffer
+	s := newSandbox(t, func(c *mockserver.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	acct, appKey, token := s.account(false)
+	recv := newReceiver(t, 500)
+	s.control("POST", "/_sandbox/apps/"+appKey+"/webhooks", map[string]any{"product": "whatsapp", "url": recv.srv.URL + "/hook?key=query-secret",
+		"events": []string{"whatsapp_message_status_updated"}, "username": "user-secret", "authorization": "webhook-secret"}, "").must(t, 201)
+	var rotated struct{ Token string }
+	s.control("POST", "/_sandbox/apps/"+appKey+"/tokens", nil, "").must(t, 201).decode(t, &rotated)
+	s.do("POST", "/api/whatsapp/v3/msg/submit", textSend(userNumber), publicHeaders(appKey, token)).must(t, 401)
+	s.do("POST", "/api/whatsapp/v3/msg/submit", textSend(userNumber), publicHeaders(appKey, rotated.Token)).must(t, 200)
+	s.do("POST", "/api/whatsapp/v3/msg/submit", textSend(userNumber), publicHeaders(appKey, "Bearer "+rotated.Token)).must(t, 401)
+	s.control("POST", "/_sandbox/clock/advance", map[string]any{"by": "3s"}, acct).must(t, 200)
+	recv.wait(t, 2) // one failed and one delivered attempt, both logged
+
+	out := logs.String()
+	require.Contains(t, out, `"msg":"request"`, "one line per request")
+	require.Contains(t, out, `"msg":"delivery attempt"`, "one line per delivery attempt")
+	for _, secret := range []string{token, rotated.Token, "webhook-secret", "user-secret", "query-secret"} {
+		assert.False(t, strings.Contains(out, secret), "the log must not contain %q", secret)
+	}
+}
