@@ -48,6 +48,8 @@ func newRoot() *cobra.Command {
 	}
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newTestCmd())
+	root.AddCommand(newListenCmd())
+	root.AddCommand(newHealthcheckCmd())
 	return root
 }
 

@@ -1,0 +1,181 @@
+package deploy
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// loadCompose loads docker-compose.yml as `docker compose` would, with env as
+// the only environment (not the machine's), so the defaults in ${VAR:-x} are
+// what is checked unless a test sets a variable.
+func loadCompose(t *testing.T, env map[string]string) *types.Project {
+	t.Helper()
+	root, err := filepath.Abs(repoRoot)
+	require.NoError(t, err)
+	path := filepath.Join(root, "docker-compose.yml")
+	content, err := os.ReadFile(path)
+	require.NoError(t, err)
+	p, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  root,
+		ConfigFiles: []types.ConfigFile{{Filename: path, Content: content}},
+		Environment: env,
+	})
+	require.NoError(t, err, "docker-compose.yml does not load")
+	return p
+}
+
+func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
+	t.Helper()
+	s, ok := p.Services[name]
+	require.True(t, ok, "no service %q in docker-compose.yml (it has %v)", name, p.ServiceNames())
+	return s
+}
+
+// listenPort returns the port a service's command listens on (--addr).
+func listenPort(t *testing.T, s types.ServiceConfig) (host string, port uint32) {
+	t.Helper()
+	addr, ok := flagValue(s.Command, "addr")
+	require.True(t, ok, "service %s: command %v sets no --addr", s.Name, s.Command)
+	h, p, err := net.SplitHostPort(addr)
+	require.NoError(t, err)
+	n, err := strconv.ParseUint(p, 10, 16)
+	require.NoError(t, err)
+	return h, uint32(n)
+}
+
+// The two services and the job each one runs.
+var composeJobs = map[string]string{"sandbox": "serve", "receiver": "listen"}
+
+func TestComposeServicesRunJobsOfTheBinary(t *testing.T) {
+	p := loadCompose(t, nil)
+	df := loadDockerfile(t)
+	for name, job := range composeJobs {
+		t.Run(name, func(t *testing.T) {
+			s := service(t, p, name)
+			require.NotNil(t, s.Build, "built from the Dockerfile")
+			assert.Equal(t, "Dockerfile", s.Build.Dockerfile)
+			assert.Empty(t, s.Entrypoint, "the image's ENTRYPOINT runs the binary")
+			require.NotEmpty(t, s.Command)
+			assert.Equal(t, job, s.Command[0])
+			checkInvocation(t, "service "+name+" command", s.Command)
+
+			// Every INNOSANDBOX_* variable must name a flag of the job, or the
+			// binary silently ignores it.
+			flags := flagsOf(t, job)
+			for v := range s.Environment {
+				f, ok := envVarFlag(v)
+				if assert.True(t, ok, "variable %s: the binary reads only INNOSANDBOX_* variables", v) {
+					assert.True(t, flags[f], "variable %s: `%s` has no flag --%s", v, job, f)
+				}
+			}
+
+			host, _ := listenPort(t, s)
+			assert.Equal(t, "0.0.0.0", host, "listen beyond the container's loopback, or the published port leads nowhere")
+			assert.Equal(t, p.Services["sandbox"].Image, s.Image, "one image for both services")
+			for arg := range s.Build.Args {
+				assert.True(t, df.declaresArg(arg), "build arg %s: the Dockerfile declares no ARG %s", arg, arg)
+			}
+		})
+	}
+}
+
+func TestComposeHealthChecksUseTheBinary(t *testing.T) {
+	p := loadCompose(t, nil)
+	ep := one(t, loadDockerfile(t).final(), "ENTRYPOINT")
+	entry := execForm(t, ep, ep.args)
+	for name := range composeJobs {
+		t.Run(name, func(t *testing.T) {
+			s := service(t, p, name)
+			hc := s.HealthCheck
+			require.NotNil(t, hc, "no healthcheck")
+			assert.False(t, hc.Disable)
+			require.GreaterOrEqual(t, len(hc.Test), 3, "test: %v", hc.Test)
+			assert.Equal(t, "CMD", hc.Test[0], "exec form: the image has no shell for CMD-SHELL")
+			assert.Equal(t, entry[0], hc.Test[1], "the binary the image's ENTRYPOINT names")
+			assert.Equal(t, "healthcheck", hc.Test[2])
+			checkInvocation(t, "service "+name+" healthcheck", hc.Test[2:])
+
+			raw, ok := flagValue(hc.Test, "url")
+			require.True(t, ok, "the healthcheck names its --url (the default fits only the sandbox)")
+			u, err := url.Parse(raw)
+			require.NoError(t, err)
+			_, port := listenPort(t, s)
+			assert.Equal(t, strconv.Itoa(int(port)), u.Port(), "the healthcheck asks the port the job listens on")
+			assert.Equal(t, "/healthz", u.Path)
+			if s.Command[0] == "listen" {
+				// The listener answers its --health-path quietly; the default is /healthz.
+				assert.Contains(t, help(t, "listen"), `--health-path string`)
+				assert.Contains(t, help(t, "listen"), `(default "/healthz")`)
+			}
+			require.NotNil(t, hc.Interval)
+			require.NotNil(t, hc.Timeout)
+		})
+	}
+}
+
+func TestComposePublishesPortsOnLoopback(t *testing.T) {
+	p := loadCompose(t, nil)
+	for name := range composeJobs {
+		t.Run(name, func(t *testing.T) {
+			s := service(t, p, name)
+			_, port := listenPort(t, s)
+			i := slices.IndexFunc(s.Ports, func(pc types.ServicePortConfig) bool { return pc.Target == port })
+			require.GreaterOrEqual(t, i, 0, "port %d is not published (ports: %+v)", port, s.Ports)
+			pc := s.Ports[i]
+			assert.Equal(t, strconv.Itoa(int(port)), pc.Published)
+			// The sandbox's control API is open to every caller that reaches it.
+			assert.Equal(t, "127.0.0.1", pc.HostIP, "publish on the host's loopback only")
+		})
+	}
+}
+
+func TestComposeSandboxKeepsStateOnANamedVolume(t *testing.T) {
+	p := loadCompose(t, nil)
+	s := service(t, p, "sandbox")
+	i := slices.IndexFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool { return v.Target == "/data" })
+	require.GreaterOrEqual(t, i, 0, "nothing is mounted at /data: %+v", s.Volumes)
+	v := s.Volumes[i]
+	assert.Equal(t, types.VolumeTypeVolume, v.Type, "a named volume, not a bind mount (ownership comes from the image)")
+	_, declared := p.Volumes[v.Source]
+	assert.True(t, declared, "volume %q is not declared under the top-level volumes", v.Source)
+
+	assert.Equal(t, one(t, loadDockerfile(t).final(), "VOLUME").args, v.Target, "the image's VOLUME")
+	store := s.Environment["INNOSANDBOX_STORE"]
+	require.NotNil(t, store, "the sandbox's store is set through INNOSANDBOX_STORE")
+	assert.True(t, strings.HasPrefix(*store, "sqlite:/data/"), "the store %q lives on the volume", *store)
+}
+
+func TestComposeReceiverWaitsForAHealthySandbox(t *testing.T) {
+	p := loadCompose(t, nil)
+	dep, ok := service(t, p, "receiver").DependsOn["sandbox"]
+	require.True(t, ok, "the receiver does not depend on the sandbox")
+	assert.Equal(t, types.ServiceConditionHealthy, dep.Condition)
+	assert.True(t, dep.Required)
+}
+
+func TestComposeTakesSettingsFromTheEnvironment(t *testing.T) {
+	p := loadCompose(t, map[string]string{
+		"INNOSANDBOX_ADMIN_TOKEN":              "s3cret",
+		"INNOSANDBOX_RECEIVER_FORWARD":         "http://host.docker.internal:3000/hook",
+		"INNOSANDBOX_VERSION":                  "1.2.3",
+		"INNOSANDBOX_RECEIVER_EXPECT_USERNAME": "acme",
+	})
+	sandbox, receiver := service(t, p, "sandbox"), service(t, p, "receiver")
+	assert.Equal(t, "s3cret", *sandbox.Environment["INNOSANDBOX_ADMIN_TOKEN"])
+	assert.Equal(t, "http://host.docker.internal:3000/hook", *receiver.Environment["INNOSANDBOX_FORWARD"])
+	assert.Equal(t, "acme", *receiver.Environment["INNOSANDBOX_EXPECT_USERNAME"])
+	assert.Equal(t, "innosandbox:1.2.3", sandbox.Image)
+	assert.Equal(t, "1.2.3", *sandbox.Build.Args["VERSION"], "the version reaches the image's -X flag")
+}
