@@ -68,7 +68,7 @@ INNOSANDBOX_ADMIN_TOKEN, --store from INNOSANDBOX_STORE, and so on.`,
 // bindServeFlags declares serve's flags on f, filling o.
 func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	f.StringVar(&o.store, "store", "memory", "where state lives: sqlite:FILE, memory, or postgres://...")
+	f.StringVar(&o.store, "store", "sqlite:innosandbox.db", "where state lives: sqlite:FILE (kept across restarts) or memory (throw-away)")
 	f.StringVar(&o.specPath, "spec", "", "use this InnoPaaS spec file instead of the embedded one")
 	f.StringVar(&o.controlSpecPath, "control-spec", "", "use this control API spec file instead of the embedded one")
 	f.StringVar(&o.seedPath, "seed", "", "use this seed file instead of the embedded one")

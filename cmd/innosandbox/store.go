@@ -4,19 +4,35 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
 	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
+	"github.com/innosandbox/innosandbox/mockserver/state/sqlite"
 )
 
 // errStoreUnsupported names a --store value that is not understood.
 var errStoreUnsupported = errors.New("unsupported --store")
 
-// openStore opens the store a --store value names and says its kind.
-func openStore(_ context.Context, v string) (state.Store, string, error) {
+// openStore opens the store a --store value names and says its kind:
+// "memory" (throw-away), "sqlite:FILE" (the embedded default; a file path
+// alone also works when it ends in .db), or ":memory:" through sqlite.
+func openStore(ctx context.Context, v string) (state.Store, string, error) {
 	switch {
 	case v == "memory":
 		return memstore.New(), "memory", nil
+	case strings.HasPrefix(v, "sqlite:"):
+		path := strings.TrimPrefix(v, "sqlite:")
+		if path == "" {
+			return nil, "", fmt.Errorf("--store %q: name the database file, e.g. sqlite:innosandbox.db", v)
+		}
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, "", fmt.Errorf("--store %s: %w", v, err)
+		}
+		return s, "sqlite", nil
+	case strings.HasSuffix(v, ".db") && !strings.Contains(v, "://"):
+		return openStore(ctx, "sqlite:"+v)
 	}
-	return nil, "", fmt.Errorf("%w %q: use memory, sqlite:FILE or postgres://USER@HOST/DB", errStoreUnsupported, v)
+	return nil, "", fmt.Errorf("%w %q: use memory or sqlite:FILE", errStoreUnsupported, v)
 }

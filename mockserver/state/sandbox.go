@@ -363,9 +363,12 @@ func (s *Sandbox) NormalizeWebhook(w Webhook) (Webhook, error) {
 	if !slices.Contains(webhookMethods, w.Method) {
 		return w, invalid("/method", "%q is not supported; use POST (the default) or PUT", w.Method)
 	}
-	for field, v := range map[string]*string{"/username": w.Username, "/authorization": w.Authorization} {
-		if v != nil && (*v == "" || strings.ContainsAny(*v, "\r\n\x00")) {
-			return w, invalid(field, "must be a non-empty header value without CR, LF or NUL; omit it to send no header")
+	for _, h := range []struct {
+		field string
+		v     *string
+	}{{"/username", w.Username}, {"/authorization", w.Authorization}} {
+		if h.v != nil && (*h.v == "" || strings.ContainsAny(*h.v, "\r\n\x00")) {
+			return w, invalid(h.field, "must be a non-empty header value without CR, LF or NUL; omit it to send no header")
 		}
 	}
 	return w, nil

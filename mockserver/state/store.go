@@ -46,8 +46,9 @@ type Store interface {
 	// the app, its account (for the sandbox clock) and its current token
 	// (ErrNotFound for the token alone is reported as ok=false).
 	AuthContext(ctx context.Context, appKey string) (app App, account Account, current Token, ok bool, err error)
-	// IssueToken stores a new current token for t.AppKey and marks every
-	// earlier token of that app superseded (EndedAt = t.IssuedAt), atomically.
+	// IssueToken stores a new current token for t.AppKey and marks the
+	// app's previous current token superseded (EndedAt = t.IssuedAt),
+	// atomically; revoked tokens stay revoked with their own EndedAt.
 	IssueToken(ctx context.Context, t Token) error
 	// RevokeToken marks the app's current token revoked at 'at';
 	// ErrNotFound when the app has no current token.
@@ -94,15 +95,17 @@ type Store interface {
 	// and whose lease is free or has ended, oldest due first, to owner until
 	// leaseUntil. An event is leased to one owner at a time.
 	ClaimDue(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time) ([]Event, error)
-	// NextDue returns the earliest NextAttemptAt among pending events whose
-	// lease is free (ok=false when there is none).
+	// NextDue returns when the earliest pending event can next be claimed:
+	// its NextAttemptAt, or the end of its lease if it is leased longer
+	// (ok=false when no event is pending). A dispatcher sleeps until then.
 	NextDue(ctx context.Context) (at time.Time, ok bool, err error)
 	// RecordAttempt stores an attempt and the event's new status, and frees
 	// the lease. It returns ErrNotFound when the event is not leased to
 	// r.Owner any more (the lease ended and someone else took it).
 	RecordAttempt(ctx context.Context, r AttemptResult) error
 	// Requeue makes a delivered or failed event pending again, due at 'at'
-	// (real time), keeping its id, payload and attempts (a replay).
+	// (real time), keeping its id, payload and attempts (a replay);
+	// ErrNotFound for an unknown event or one in any other status.
 	Requeue(ctx context.Context, id string, at time.Time) error
 
 	// Reset removes everything, leaving an empty store.

@@ -276,7 +276,7 @@ func (s *Sandbox) SimulateInbound(ctx context.Context, acct Account, in Inbound)
 			body.WabaID = m.WabaID
 		}
 	}
-	if err := s.routeUnmatched(ctx, &e, acct, in.To, in.WabaID); err != nil {
+	if err := s.routeUnmatched(ctx, &e, acct, in.To, body.WabaID); err != nil {
 		return Event{}, err
 	}
 	if body.WabaID == "" {

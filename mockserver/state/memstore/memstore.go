@@ -566,6 +566,9 @@ func (s *Store) RecordSubmission(_ context.Context, sub state.Submission) error 
 	if _, ok := s.messages[m.ID]; ok {
 		return conflict("message", m.ID)
 	}
+	if _, ok := s.accounts[m.Account]; !ok {
+		return notFound("account", m.Account)
+	}
 	if err := s.checkNewEventsLocked(sub.Events); err != nil {
 		return err
 	}
@@ -613,7 +616,8 @@ func (s *Store) AddEvents(_ context.Context, events []state.Event) error {
 }
 
 // checkNewEventsLocked refuses event ids that exist already or repeat
-// within the batch: a repeated id would otherwise overwrite its twin.
+// within the batch (a repeated id would otherwise overwrite its twin), and
+// events of an account that does not exist, which nothing could reach.
 func (s *Store) checkNewEventsLocked(events []state.Event) error {
 	var seen map[string]bool
 	if len(events) > 8 {
@@ -622,6 +626,9 @@ func (s *Store) checkNewEventsLocked(events []state.Event) error {
 	for i, e := range events {
 		if _, ok := s.events[e.ID]; ok {
 			return conflict("event", e.ID)
+		}
+		if _, ok := s.accounts[e.Account]; !ok {
+			return notFound("account", e.Account)
 		}
 		if seen != nil {
 			if seen[e.ID] {

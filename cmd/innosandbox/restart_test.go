@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The test binary doubles as the sandbox: with INNOSANDBOX_TEST_CHILD set it
+// runs `innosandbox` with the rest of its arguments, so tests can start a
+// real process and kill it with SIGKILL.
+func TestMain(m *testing.M) {
+	if os.Getenv("INNOSANDBOX_TEST_CHILD") == "1" {
+		os.Args = append([]string{"innosandbox"}, os.Args[1:]...)
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// child is a sandbox running in its own process.
+type child struct {
+	cmd  *exec.Cmd
+	base string
+	logs *bytes.Buffer
+}
+
+func startChild(t *testing.T, addr string, args ...string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", addr, "--quiet"}, args...)...)
+	cmd.Env = append(os.Environ(), "INNOSANDBOX_TEST_CHILD=1")
+	logs := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	c := &child{cmd: cmd, base: "http://" + addr, logs: logs}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(c.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return c
+			}
+		}
+		require.True(t, time.Now().Before(deadline), "the sandbox did not become ready: %s", logs)
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func (c *child) call(t *testing.T, method, path, body string, header map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, c.base+path, bytes.NewBufferString(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json;charset=utf-8")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, resp.Header, b
+}
+
+const (
+	demoAppKey = "XFbZY1rtTKo3UD4n1"
+	demoToken  = "YUIYIUIAIIASUDIAOSIDUOIWUOQWUEOIUWOEUQWOEUOQWUOUWOUWQOWU"
+	sendBody   = `{"wabaId":"110129512080569","messageType":"text","sendNumber":"8618912123456","recipientNumber":"6285234567899","body":"hi"}`
+)
+
+func TestStateSurvivesKillNineAndRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts sandbox processes")
+	}
+	db := filepath.Join(t.TempDir(), "sandbox.db")
+	addr := freeAddr(t)
+	c := startChild(t, addr, "--store", "sqlite:"+db)
+
+	// A second app whose first token gets superseded, and a webhook.
+	status, _, b := c.call(t, "POST", "/_sandbox/apps", `{"name":"orders"}`, nil)
+	require.Equal(t, 201, status, "%s", b)
+	var app struct{ AppKey string }
+	require.NoError(t, json.Unmarshal(b, &app))
+	issue := func() string {
+		status, _, b := c.call(t, "POST", "/_sandbox/apps/"+app.AppKey+"/tokens", "", nil)
+		require.Equal(t, 201, status, "%s", b)
+		var tok struct{ Token string }
+		require.NoError(t, json.Unmarshal(b, &tok))
+		return tok.Token
+	}
+	old := issue()
+	current := issue()
+	status, _, b = c.call(t, "POST", "/_sandbox/apps/"+app.AppKey+"/webhooks",
+		`{"product":"whatsapp","url":"https://example.com/hook","events":["whatsapp_mo_message_received"],"authorization":"s3cret"}`, nil)
+	require.Equal(t, 201, status, "%s", b)
+
+	// SIGKILL: no shutdown, no flush.
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
+	_, _ = c.cmd.Process.Wait()
+
+	c = startChild(t, addr, "--store", "sqlite:"+db)
+	send := func(appKey, token string) (int, string) {
+		status, h, _ := c.call(t, "POST", "/api/whatsapp/v3/msg/submit", sendBody, map[string]string{"AppKey": appKey, "Authorization": token})
+		return status, h.Get("X-Sandbox-Auth-Reason")
+	}
+	st, _ := send(demoAppKey, demoToken)
+	assert.Equal(t, 200, st, "the seed's demo token still works")
+	st, _ = send(app.AppKey, current)
+	assert.Equal(t, 200, st, "the current token still works")
+	st, reason := send(app.AppKey, old)
+	assert.Equal(t, 401, st, "a superseded token still fails")
+	assert.Equal(t, "token-superseded", reason)
+	status, _, b = c.call(t, "GET", "/_sandbox/apps/"+app.AppKey+"/webhooks/whatsapp", "", nil)
+	assert.Equal(t, 200, status)
+	assert.Contains(t, string(b), `"authorization":"s3cret"`)
+}
+
+func TestServeRefusesABrokenStoreOrSpecWithAClearMessage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts sandbox processes")
+	}
+	dir := t.TempDir()
+	notDB := filepath.Join(dir, "not.db")
+	require.NoError(t, os.WriteFile(notDB, []byte("this is not a database"), 0o600))
+	brokenSpec := filepath.Join(dir, "broken.yaml")
+	require.NoError(t, os.WriteFile(brokenSpec, []byte("openapi: 3.0.3\ninfo: {title: x}\npaths: {}\n"), 0o600))
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"not a database", []string{"--store", "sqlite:" + notDB}, "not.db"},
+		{"unknown store", []string{"--store", "mysql://x"}, `unsupported --store "mysql://x"`},
+		{"broken spec", []string{"--store", "memory", "--spec", brokenSpec}, "broken.yaml"},
+		{"bad log format", []string{"--store", "memory", "--log-format", "xml"}, `--log-format "xml"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", freeAddr(t), "--quiet"}, tc.args...)...)
+			cmd.Env = append(os.Environ(), "INNOSANDBOX_TEST_CHILD=1")
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			require.ErrorAs(t, err, &ee, "serve must exit non-zero: %s", out)
+			assert.Contains(t, string(out), tc.want)
+		})
+	}
+}

@@ -1,0 +1,882 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/innosandbox/innosandbox/mockserver/state"
+)
+
+// The SQL below is shared-dialect SQL (see the package doc). Queries that
+// the writer runs are listed in writeQueries and prepared once at Open.
+
+const (
+	accountCols = "name, label, default_app, clock_offset_ns, created_at"
+	appCols     = "app_key, account, name, created_at"
+	tokenCols   = "hash, app_key, state, issued_at, expires_at, ended_at"
+	webhookCols = "app_key, product, url, events, method, username, auth, created_at, updated_at"
+	bindingCols = "account, kind, value, app_key, created_at"
+	messageCols = "id, account, app_key, product, message_type, waba_id, send_number, recipients, wamids, uid, request, created_at"
+	eventCols   = "seq, " + eventData
+	eventData   = "id, account, type, product, app_key, route, status, reason, payload, " +
+		"target_url, target_method, target_username, target_auth, attempts, due_at, next_attempt_at, " +
+		"lease_owner, lease_until, created_at, updated_at"
+	attemptCols = "event_id, n, started_at, latency_ns, method, url, request_headers, request_body, " +
+		"response_status, response_headers, response_body, error, outcome"
+)
+
+// Write queries.
+const (
+	insertAccountSQL    = "INSERT INTO accounts (" + accountCols + ") VALUES ($1, $2, $3, $4, $5)"
+	deleteAccountSQL    = "DELETE FROM accounts WHERE name = $1"
+	accountExistsSQL    = "SELECT 1 FROM accounts WHERE name = $1"
+	setDefaultAppSQL    = "UPDATE accounts SET default_app = $2 WHERE name = $1"
+	shiftAccountSQL     = "UPDATE accounts SET clock_offset_ns = clock_offset_ns + $2 WHERE name = $1 RETURNING " + accountCols
+	shiftEventsSQL      = "UPDATE events SET next_attempt_at = next_attempt_at - $2 WHERE account = $1 AND status = 'pending'"
+	insertAppSQL        = "INSERT INTO apps (" + appCols + ") VALUES ($1, $2, $3, $4)"
+	appAccountSQL       = "SELECT account FROM apps WHERE app_key = $1"
+	appExistsSQL        = "SELECT 1 FROM apps WHERE app_key = $1"
+	deleteAppSQL        = "DELETE FROM apps WHERE app_key = $1 RETURNING account"
+	clearDefaultAppSQL  = "UPDATE accounts SET default_app = '' WHERE name = $1 AND default_app = $2"
+	supersedeTokenSQL   = "UPDATE tokens SET state = 'superseded', ended_at = $2 WHERE app_key = $1 AND state = 'current'"
+	insertTokenSQL      = "INSERT INTO tokens (" + tokenCols + ") VALUES ($1, $2, 'current', $3, $4, NULL)"
+	revokeTokenSQL      = "UPDATE tokens SET state = 'revoked', ended_at = $2 WHERE app_key = $1 AND state = 'current'"
+	insertWebhookSQL    = "INSERT INTO webhooks (" + webhookCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+	updateWebhookSQL    = "UPDATE webhooks SET url = $3, events = $4, method = $5, username = $6, auth = $7, updated_at = $8 WHERE app_key = $1 AND product = $2"
+	deleteWebhookSQL    = "DELETE FROM webhooks WHERE app_key = $1 AND product = $2"
+	insertBindingSQL    = "INSERT INTO bindings (" + bindingCols + ") VALUES ($1, $2, $3, $4, $5)"
+	bindIfUnboundSQL    = insertBindingSQL + " ON CONFLICT DO NOTHING"
+	deleteBindingSQL    = "DELETE FROM bindings WHERE account = $1 AND kind = $2 AND value = $3"
+	insertMessageSQL    = "INSERT INTO messages (" + messageCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+	insertEventSQL      = "INSERT INTO events (" + eventData + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+	recordAttemptSQL    = "UPDATE events SET status = $3, reason = $4, attempts = attempts + 1, next_attempt_at = COALESCE($5, next_attempt_at), lease_owner = '', lease_until = $6, updated_at = $7 WHERE id = $1 AND lease_owner = $2 AND status = 'pending'"
+	insertAttemptSQL    = "INSERT INTO attempts (" + attemptCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+	requeueSQL          = "UPDATE events SET status = 'pending', reason = '', next_attempt_at = $2, lease_owner = '', lease_until = $3 WHERE id = $1 AND status IN ('delivered', 'failed')"
+	claimDueLockSuffix  = "" // PostgreSQL: "FOR UPDATE SKIP LOCKED"; SQLite has one writer, which is the lock
+	claimDueSQL         = "UPDATE events SET lease_owner = $1, lease_until = $2 WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_owner = '' OR lease_until <= $3) ORDER BY next_attempt_at, seq LIMIT $4 " + claimDueLockSuffix + ") RETURNING " + eventCols
+	eventExistsSQL      = "SELECT 1 FROM events WHERE id = $1"
+	selectTokenExistSQL = "SELECT 1 FROM tokens WHERE hash = $1"
+)
+
+// Read queries that run inside read transactions; they are prepared at
+// Open (see rtx).
+const (
+	listAppsSQL     = "SELECT " + appCols + " FROM apps WHERE account = $1 ORDER BY seq"
+	listTokensSQL   = "SELECT " + tokenCols + " FROM tokens WHERE app_key = $1 ORDER BY seq DESC"
+	listWebhooksSQL = "SELECT " + webhookCols + " FROM webhooks WHERE app_key = $1 ORDER BY product"
+	listBindingsSQL = "SELECT " + bindingCols + " FROM bindings WHERE app_key = $1 ORDER BY kind, value"
+	getEventSQL     = "SELECT " + eventCols + " FROM events WHERE id = $1"
+	listAttemptsSQL = "SELECT " + attemptCols + " FROM attempts WHERE event_id = $1 ORDER BY seq"
+)
+
+var readQueries = []string{accountExistsSQL, appExistsSQL, listAppsSQL, listTokensSQL, listWebhooksSQL,
+	listBindingsSQL, getEventSQL, listAttemptsSQL}
+
+// writeQueries are prepared on the writer connection at Open.
+var writeQueries = []string{
+	insertAccountSQL, deleteAccountSQL, accountExistsSQL, setDefaultAppSQL, shiftAccountSQL, shiftEventsSQL,
+	insertAppSQL, appAccountSQL, appExistsSQL, deleteAppSQL, clearDefaultAppSQL,
+	supersedeTokenSQL, insertTokenSQL, revokeTokenSQL, selectTokenExistSQL,
+	insertWebhookSQL, updateWebhookSQL, deleteWebhookSQL,
+	insertBindingSQL, bindIfUnboundSQL, deleteBindingSQL,
+	insertMessageSQL, insertEventSQL, recordAttemptSQL, insertAttemptSQL, requeueSQL, claimDueSQL, eventExistsSQL,
+}
+
+// zeroMicros is how a free lease's LeaseUntil (the zero time) is stored.
+var zeroMicros = micros(time.Time{})
+
+// exists reports whether a one-row query finds its row.
+func exists(row *sql.Row) (bool, error) {
+	var one int
+	switch err := row.Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// ---------------------------------------------------------------- accounts
+
+func scanAccount(sc scanner) (state.Account, error) {
+	var a state.Account
+	var offset, created int64
+	if err := sc.Scan(&a.Name, &a.Label, &a.DefaultApp, &offset, &created); err != nil {
+		return a, err
+	}
+	a.ClockOffset, a.CreatedAt = time.Duration(offset), fromMicros(created)
+	return a, nil
+}
+
+// CreateAccount implements state.Store.
+func (s *Store) CreateAccount(ctx context.Context, a state.Account) error {
+	return s.write(ctx, "create account", func(tx *wtx) error {
+		_, err := tx.exec(insertAccountSQL, a.Name, a.Label, a.DefaultApp, int64(a.ClockOffset), micros(a.CreatedAt))
+		if isUnique(err) {
+			return conflict("account", a.Name)
+		}
+		return err
+	})
+}
+
+// GetAccount implements state.Store.
+func (s *Store) GetAccount(ctx context.Context, name string) (state.Account, error) {
+	st, err := s.readStmt(ctx, "SELECT "+accountCols+" FROM accounts WHERE name = $1")
+	if err != nil {
+		return state.Account{}, wrapErr(ctx, "get account", err)
+	}
+	a, err := scanAccount(st.QueryRowContext(ctx, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, notFound("account", name)
+	}
+	return a, wrapErr(ctx, "get account", err)
+}
+
+// ListAccounts implements state.Store.
+func (s *Store) ListAccounts(ctx context.Context) ([]state.Account, error) {
+	return queryRows(ctx, s, "list accounts", scanAccount, "SELECT "+accountCols+" FROM accounts ORDER BY name")
+}
+
+// DeleteAccount implements state.Store. The foreign keys cascade to
+// everything the account owns.
+func (s *Store) DeleteAccount(ctx context.Context, name string) error {
+	return s.write(ctx, "delete account", func(tx *wtx) error {
+		n, err := tx.execN(deleteAccountSQL, name)
+		if err == nil && n == 0 {
+			return notFound("account", name)
+		}
+		return err
+	})
+}
+
+// SetDefaultApp implements state.Store.
+func (s *Store) SetDefaultApp(ctx context.Context, account, appKey string) error {
+	return s.write(ctx, "set default app", func(tx *wtx) error {
+		if ok, err := exists(tx.queryRow(accountExistsSQL, account)); err != nil || !ok {
+			return cmp(err, notFound("account", account))
+		}
+		if appKey != "" {
+			var owner string
+			err := tx.queryRow(appAccountSQL, appKey).Scan(&owner)
+			if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != account) {
+				return notFound("app", appKey)
+			} else if err != nil {
+				return err
+			}
+		}
+		_, err := tx.exec(setDefaultAppSQL, account, appKey)
+		return err
+	})
+}
+
+// cmp returns err when there is one, else alt.
+func cmp(err, alt error) error {
+	if err != nil {
+		return err
+	}
+	return alt
+}
+
+// ShiftClock implements state.Store.
+func (s *Store) ShiftClock(ctx context.Context, account string, d time.Duration) (state.Account, error) {
+	var out state.Account
+	err := s.write(ctx, "shift clock", func(tx *wtx) error {
+		a, err := scanAccount(tx.queryRow(shiftAccountSQL, account, int64(d)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("account", account)
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.exec(shiftEventsSQL, account, ceilMicros(d)); err != nil {
+			return err
+		}
+		out = a
+		return nil
+	})
+	return out, err
+}
+
+// -------------------------------------------------------------------- apps
+
+func scanApp(sc scanner) (state.App, error) {
+	var a state.App
+	var created int64
+	err := sc.Scan(&a.Key, &a.Account, &a.Name, &created)
+	a.CreatedAt = fromMicros(created)
+	return a, err
+}
+
+// CreateApp implements state.Store.
+func (s *Store) CreateApp(ctx context.Context, a state.App) error {
+	return s.write(ctx, "create app", func(tx *wtx) error {
+		_, err := tx.exec(insertAppSQL, a.Key, a.Account, a.Name, micros(a.CreatedAt))
+		switch {
+		case isForeignKey(err):
+			return notFound("account", a.Account)
+		case isUnique(err):
+			return conflict("app", a.Key)
+		}
+		return err
+	})
+}
+
+// GetApp implements state.Store.
+func (s *Store) GetApp(ctx context.Context, key string) (state.App, error) {
+	st, err := s.readStmt(ctx, "SELECT "+appCols+" FROM apps WHERE app_key = $1")
+	if err != nil {
+		return state.App{}, wrapErr(ctx, "get app", err)
+	}
+	a, err := scanApp(st.QueryRowContext(ctx, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, notFound("app", key)
+	}
+	return a, wrapErr(ctx, "get app", err)
+}
+
+// ListApps implements state.Store.
+func (s *Store) ListApps(ctx context.Context, account string) ([]state.App, error) {
+	var out []state.App
+	err := s.read(ctx, "list apps", func(q querier) error {
+		if ok, err := exists(q.QueryRowContext(ctx, accountExistsSQL, account)); err != nil || !ok {
+			return cmp(err, notFound("account", account))
+		}
+		var err error
+		out, err = collect(scanApp)(q.QueryContext(ctx, listAppsSQL, account))
+		return err
+	})
+	return out, err
+}
+
+// DeleteApp implements state.Store. Tokens, webhooks and bindings go by
+// cascade; events and messages keep the app's key.
+func (s *Store) DeleteApp(ctx context.Context, key string) error {
+	return s.write(ctx, "delete app", func(tx *wtx) error {
+		var account string
+		err := tx.queryRow(deleteAppSQL, key).Scan(&account)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("app", key)
+		} else if err != nil {
+			return err
+		}
+		_, err = tx.exec(clearDefaultAppSQL, account, key)
+		return err
+	})
+}
+
+// ------------------------------------------------------------------ tokens
+
+func scanToken(sc scanner) (state.Token, error) {
+	var t state.Token
+	var h []byte
+	var issued int64
+	var expires, ended sql.NullInt64
+	if err := sc.Scan(&h, &t.AppKey, &t.State, &issued, &expires, &ended); err != nil {
+		return t, err
+	}
+	var err error
+	t.Hash, err = fromHashBytes(h)
+	t.IssuedAt, t.ExpiresAt, t.EndedAt = fromMicros(issued), fromNullMicros(expires), fromNullMicros(ended)
+	return t, err
+}
+
+// authSQL is the whole of AuthContext: the app, its account and its
+// current token (if any) in one indexed join.
+const authSQL = "SELECT a.app_key, a.account, a.name, a.created_at, " +
+	"c.name, c.label, c.default_app, c.clock_offset_ns, c.created_at, " +
+	"t.hash, t.state, t.issued_at, t.expires_at, t.ended_at " +
+	"FROM apps a JOIN accounts c ON c.name = a.account " +
+	"LEFT JOIN tokens t ON t.app_key = a.app_key AND t.state = 'current' " +
+	"WHERE a.app_key = $1"
+
+// AuthContext implements state.Store.
+func (s *Store) AuthContext(ctx context.Context, appKey string) (state.App, state.Account, state.Token, bool, error) {
+	var (
+		app                   state.App
+		acct                  state.Account
+		tok                   state.Token
+		appCreated, acCreated int64
+		offset                int64
+		hash                  []byte
+		tokState              sql.NullString
+		issued                sql.NullInt64
+		expires, ended        sql.NullInt64
+	)
+	err := s.queryRow(ctx, authSQL, []any{appKey},
+		&app.Key, &app.Account, &app.Name, &appCreated,
+		&acct.Name, &acct.Label, &acct.DefaultApp, &offset, &acCreated,
+		&hash, &tokState, &issued, &expires, &ended)
+	if errors.Is(err, sql.ErrNoRows) {
+		return state.App{}, state.Account{}, state.Token{}, false, notFound("app", appKey)
+	} else if err != nil {
+		return state.App{}, state.Account{}, state.Token{}, false, wrapErr(ctx, "auth context", err)
+	}
+	app.CreatedAt = fromMicros(appCreated)
+	acct.ClockOffset, acct.CreatedAt = time.Duration(offset), fromMicros(acCreated)
+	if !tokState.Valid {
+		return app, acct, state.Token{}, false, nil
+	}
+	if tok.Hash, err = fromHashBytes(hash); err != nil {
+		return state.App{}, state.Account{}, state.Token{}, false, wrapErr(ctx, "auth context", err)
+	}
+	tok.AppKey, tok.State = app.Key, state.TokenState(tokState.String)
+	tok.IssuedAt, tok.ExpiresAt, tok.EndedAt = fromMicros(issued.Int64), fromNullMicros(expires), fromNullMicros(ended)
+	return app, acct, tok, true, nil
+}
+
+// IssueToken implements state.Store. The supersede and the insert share
+// the op's savepoint: a refused insert (unknown app, used hash) undoes the
+// supersede too.
+func (s *Store) IssueToken(ctx context.Context, t state.Token) error {
+	return s.write(ctx, "issue token", func(tx *wtx) error {
+		if _, err := tx.exec(supersedeTokenSQL, t.AppKey, micros(t.IssuedAt)); err != nil {
+			return err
+		}
+		_, err := tx.exec(insertTokenSQL, hashBytes(t.Hash), t.AppKey, micros(t.IssuedAt), microsPtr(t.ExpiresAt))
+		switch {
+		case isForeignKey(err):
+			return notFound("app", t.AppKey)
+		case isUnique(err):
+			return conflict("token", state.Fingerprint(t.Hash))
+		}
+		return err
+	})
+}
+
+// RevokeToken implements state.Store.
+func (s *Store) RevokeToken(ctx context.Context, appKey string, at time.Time) error {
+	return s.write(ctx, "revoke token", func(tx *wtx) error {
+		n, err := tx.execN(revokeTokenSQL, appKey, micros(at))
+		if err != nil || n > 0 {
+			return err
+		}
+		if ok, err := exists(tx.queryRow(appExistsSQL, appKey)); err != nil || !ok {
+			return cmp(err, notFound("app", appKey))
+		}
+		return notFound("current token of app", appKey)
+	})
+}
+
+// TokenByHash implements state.Store.
+func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (state.Token, error) {
+	st, err := s.readStmt(ctx, "SELECT "+tokenCols+" FROM tokens WHERE hash = $1")
+	if err != nil {
+		return state.Token{}, wrapErr(ctx, "token by hash", err)
+	}
+	t, err := scanToken(st.QueryRowContext(ctx, hashBytes(hash)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return state.Token{}, notFound("token", state.Fingerprint(hash))
+	}
+	return t, wrapErr(ctx, "token by hash", err)
+}
+
+// ListTokens implements state.Store.
+func (s *Store) ListTokens(ctx context.Context, appKey string) ([]state.Token, error) {
+	var out []state.Token
+	err := s.read(ctx, "list tokens", func(q querier) error {
+		if ok, err := exists(q.QueryRowContext(ctx, appExistsSQL, appKey)); err != nil || !ok {
+			return cmp(err, notFound("app", appKey))
+		}
+		var err error
+		out, err = collect(scanToken)(q.QueryContext(ctx, listTokensSQL, appKey))
+		return err
+	})
+	return out, err
+}
+
+// ---------------------------------------------------------------- webhooks
+
+func scanWebhook(sc scanner) (state.Webhook, error) {
+	var w state.Webhook
+	var events, user, auth sql.NullString
+	var created, updated int64
+	if err := sc.Scan(&w.AppKey, &w.Product, &w.URL, &events, &w.Method, &user, &auth, &created, &updated); err != nil {
+		return w, err
+	}
+	w.Username, w.Authorization = fromNullString(user), fromNullString(auth)
+	w.CreatedAt, w.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return w, fromJSONText(events, &w.Events)
+}
+
+// CreateWebhook implements state.Store.
+func (s *Store) CreateWebhook(ctx context.Context, w state.Webhook) error {
+	events, err := stringsText(w.Events)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, "create webhook", func(tx *wtx) error {
+		_, err := tx.exec(insertWebhookSQL, w.AppKey, w.Product, w.URL, events, w.Method,
+			nullString(w.Username), nullString(w.Authorization), micros(w.CreatedAt), micros(w.UpdatedAt))
+		switch {
+		case isForeignKey(err):
+			return notFound("app", w.AppKey)
+		case isUnique(err):
+			return conflict("webhook for product", w.Product)
+		}
+		return err
+	})
+}
+
+// UpdateWebhook implements state.Store. CreatedAt stays as created.
+func (s *Store) UpdateWebhook(ctx context.Context, w state.Webhook) error {
+	events, err := stringsText(w.Events)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, "update webhook", func(tx *wtx) error {
+		n, err := tx.execN(updateWebhookSQL, w.AppKey, w.Product, w.URL, events, w.Method,
+			nullString(w.Username), nullString(w.Authorization), micros(w.UpdatedAt))
+		if err == nil && n == 0 {
+			return notFound("webhook for product", w.Product)
+		}
+		return err
+	})
+}
+
+// GetWebhook implements state.Store.
+func (s *Store) GetWebhook(ctx context.Context, appKey, product string) (state.Webhook, error) {
+	st, err := s.readStmt(ctx, "SELECT "+webhookCols+" FROM webhooks WHERE app_key = $1 AND product = $2")
+	if err != nil {
+		return state.Webhook{}, wrapErr(ctx, "get webhook", err)
+	}
+	w, err := scanWebhook(st.QueryRowContext(ctx, appKey, product))
+	if errors.Is(err, sql.ErrNoRows) {
+		return state.Webhook{}, notFound("webhook for product", product)
+	}
+	return w, wrapErr(ctx, "get webhook", err)
+}
+
+// ListWebhooks implements state.Store.
+func (s *Store) ListWebhooks(ctx context.Context, appKey string) ([]state.Webhook, error) {
+	var out []state.Webhook
+	err := s.read(ctx, "list webhooks", func(q querier) error {
+		if ok, err := exists(q.QueryRowContext(ctx, appExistsSQL, appKey)); err != nil || !ok {
+			return cmp(err, notFound("app", appKey))
+		}
+		var err error
+		out, err = collect(scanWebhook)(q.QueryContext(ctx, listWebhooksSQL, appKey))
+		return err
+	})
+	return out, err
+}
+
+// DeleteWebhook implements state.Store.
+func (s *Store) DeleteWebhook(ctx context.Context, appKey, product string) error {
+	return s.write(ctx, "delete webhook", func(tx *wtx) error {
+		n, err := tx.execN(deleteWebhookSQL, appKey, product)
+		if err == nil && n == 0 {
+			return notFound("webhook for product", product)
+		}
+		return err
+	})
+}
+
+// ---------------------------------------------------------------- bindings
+
+func scanBinding(sc scanner) (state.Binding, error) {
+	var b state.Binding
+	var created int64
+	err := sc.Scan(&b.Account, &b.Kind, &b.Value, &b.AppKey, &created)
+	b.CreatedAt = fromMicros(created)
+	return b, err
+}
+
+// CreateBinding implements state.Store.
+func (s *Store) CreateBinding(ctx context.Context, b state.Binding) error {
+	return s.write(ctx, "create binding", func(tx *wtx) error {
+		var owner string
+		err := tx.queryRow(appAccountSQL, b.AppKey).Scan(&owner)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != b.Account) {
+			return notFound("app", b.AppKey)
+		} else if err != nil {
+			return err
+		}
+		_, err = tx.exec(insertBindingSQL, b.Account, string(b.Kind), b.Value, b.AppKey, micros(b.CreatedAt))
+		if isUnique(err) {
+			return conflict(string(b.Kind), b.Value)
+		}
+		return err
+	})
+}
+
+// FindBinding implements state.Store.
+func (s *Store) FindBinding(ctx context.Context, account string, kind state.BindingKind, value string) (state.Binding, error) {
+	st, err := s.readStmt(ctx, "SELECT "+bindingCols+" FROM bindings WHERE account = $1 AND kind = $2 AND value = $3")
+	if err != nil {
+		return state.Binding{}, wrapErr(ctx, "find binding", err)
+	}
+	b, err := scanBinding(st.QueryRowContext(ctx, account, string(kind), value))
+	if errors.Is(err, sql.ErrNoRows) {
+		return state.Binding{}, notFound(string(kind), value)
+	}
+	return b, wrapErr(ctx, "find binding", err)
+}
+
+// ListBindings implements state.Store.
+func (s *Store) ListBindings(ctx context.Context, appKey string) ([]state.Binding, error) {
+	var out []state.Binding
+	err := s.read(ctx, "list bindings", func(q querier) error {
+		if ok, err := exists(q.QueryRowContext(ctx, appExistsSQL, appKey)); err != nil || !ok {
+			return cmp(err, notFound("app", appKey))
+		}
+		var err error
+		out, err = collect(scanBinding)(q.QueryContext(ctx, listBindingsSQL, appKey))
+		return err
+	})
+	return out, err
+}
+
+// DeleteBinding implements state.Store.
+func (s *Store) DeleteBinding(ctx context.Context, account string, kind state.BindingKind, value string) error {
+	return s.write(ctx, "delete binding", func(tx *wtx) error {
+		n, err := tx.execN(deleteBindingSQL, account, string(kind), value)
+		if err == nil && n == 0 {
+			return notFound(string(kind), value)
+		}
+		return err
+	})
+}
+
+// ---------------------------------------------------------------- messages
+
+func scanMessage(sc scanner) (state.Message, error) {
+	var m state.Message
+	var recipients, wamids sql.NullString
+	var created int64
+	if err := sc.Scan(&m.ID, &m.Account, &m.AppKey, &m.Product, &m.MessageType, &m.WabaID, &m.SendNumber,
+		&recipients, &wamids, &m.UID, &m.Request, &created); err != nil {
+		return m, err
+	}
+	m.CreatedAt = fromMicros(created)
+	if err := fromJSONText(recipients, &m.Recipients); err != nil {
+		return m, err
+	}
+	return m, fromJSONText(wamids, &m.Wamids)
+}
+
+// eventArgs are an event's values in insertEventSQL's order.
+func eventArgs(e *state.Event) []any {
+	var url, method, user, auth any
+	if t := e.Target; t != nil {
+		url, method, user, auth = t.URL, t.Method, nullString(t.Username), nullString(t.Authorization)
+	}
+	return []any{e.ID, e.Account, e.Type, e.Product, e.AppKey, e.Route, string(e.Status), e.Reason, blob(e.Payload),
+		url, method, user, auth, e.Attempts, micros(e.DueAt), micros(e.NextAttemptAt),
+		e.LeaseOwner, micros(e.LeaseUntil), micros(e.CreatedAt), micros(e.UpdatedAt)}
+}
+
+// insertEvents writes events with one prepared statement; an id that is
+// taken (also by an earlier event of the same batch) is a conflict.
+func insertEvents(tx *wtx, events []state.Event) error {
+	for i := range events {
+		e := &events[i]
+		_, err := tx.exec(insertEventSQL, eventArgs(e)...)
+		switch {
+		case isUnique(err):
+			return conflict("event", e.ID)
+		case isForeignKey(err):
+			return notFound("account", e.Account)
+		case err != nil:
+			return err
+		}
+	}
+	return nil
+}
+
+// RecordSubmission implements state.Store: the hot path of every send,
+// one message, a binding that is usually there already, and two events per
+// recipient, all in the op's savepoint.
+func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) error {
+	m := sub.Message
+	recipients, err := stringsText(m.Recipients)
+	if err != nil {
+		return err
+	}
+	wamids, err := stringsText(m.Wamids)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, "record submission", func(tx *wtx) error {
+		if ok, err := exists(tx.queryRow(appExistsSQL, m.AppKey)); err != nil || !ok {
+			return cmp(err, notFound("app", m.AppKey))
+		}
+		_, err := tx.exec(insertMessageSQL, m.ID, m.Account, m.AppKey, m.Product, m.MessageType, m.WabaID, m.SendNumber,
+			recipients, wamids, m.UID, blob(m.Request), micros(m.CreatedAt))
+		switch {
+		case isUnique(err):
+			return conflict("message", m.ID)
+		case isForeignKey(err):
+			return notFound("account", m.Account)
+		case err != nil:
+			return err
+		}
+		if b := sub.BindSender; b != nil {
+			_, err := tx.exec(bindIfUnboundSQL, b.Account, string(b.Kind), b.Value, b.AppKey, micros(b.CreatedAt))
+			if isForeignKey(err) {
+				return notFound("app", b.AppKey)
+			} else if err != nil {
+				return err
+			}
+		}
+		return insertEvents(tx, sub.Events)
+	})
+}
+
+// GetMessage implements state.Store.
+func (s *Store) GetMessage(ctx context.Context, id string) (state.Message, error) {
+	st, err := s.readStmt(ctx, "SELECT "+messageCols+" FROM messages WHERE id = $1")
+	if err != nil {
+		return state.Message{}, wrapErr(ctx, "get message", err)
+	}
+	m, err := scanMessage(st.QueryRowContext(ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return state.Message{}, notFound("message", id)
+	}
+	return m, wrapErr(ctx, "get message", err)
+}
+
+// ------------------------------------------------------------------ events
+
+// scanEvent reads eventCols; seq is the creation order.
+func scanEvent(sc scanner) (e state.Event, seq int64, err error) {
+	var url, method, user, auth sql.NullString
+	var due, next, leaseUntil, created, updated int64
+	if err = sc.Scan(&seq, &e.ID, &e.Account, &e.Type, &e.Product, &e.AppKey, &e.Route, &e.Status, &e.Reason, &e.Payload,
+		&url, &method, &user, &auth, &e.Attempts, &due, &next, &e.LeaseOwner, &leaseUntil, &created, &updated); err != nil {
+		return e, 0, err
+	}
+	if url.Valid {
+		e.Target = &state.Target{URL: url.String, Method: method.String, Username: fromNullString(user), Authorization: fromNullString(auth)}
+	}
+	e.DueAt, e.NextAttemptAt, e.LeaseUntil = fromMicros(due), fromMicros(next), fromMicros(leaseUntil)
+	e.CreatedAt, e.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return e, seq, nil
+}
+
+func scanEventOnly(sc scanner) (state.Event, error) {
+	e, _, err := scanEvent(sc)
+	return e, err
+}
+
+func scanAttempt(sc scanner) (state.Attempt, error) {
+	var a state.Attempt
+	var started, latency int64
+	var reqHeaders, respHeaders sql.NullString
+	if err := sc.Scan(&a.EventID, &a.N, &started, &latency, &a.Method, &a.URL, &reqHeaders, &a.RequestBody,
+		&a.ResponseStatus, &respHeaders, &a.ResponseBody, &a.Error, &a.Outcome); err != nil {
+		return a, err
+	}
+	a.StartedAt, a.Latency = fromMicros(started), time.Duration(latency)
+	if err := fromJSONText(reqHeaders, &a.RequestHeaders); err != nil {
+		return a, err
+	}
+	return a, fromJSONText(respHeaders, &a.ResponseHeaders)
+}
+
+// AddEvents implements state.Store.
+func (s *Store) AddEvents(ctx context.Context, events []state.Event) error {
+	return s.write(ctx, "add events", func(tx *wtx) error { return insertEvents(tx, events) })
+}
+
+// GetEvent implements state.Store.
+func (s *Store) GetEvent(ctx context.Context, id string) (state.Event, []state.Attempt, error) {
+	var e state.Event
+	var attempts []state.Attempt
+	err := s.read(ctx, "get event", func(q querier) error {
+		var err error
+		e, _, err = scanEvent(q.QueryRowContext(ctx, getEventSQL, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("event", id)
+		} else if err != nil {
+			return err
+		}
+		attempts, err = collect(scanAttempt)(q.QueryContext(ctx, listAttemptsSQL, id))
+		return err
+	})
+	if err != nil {
+		return state.Event{}, nil, err
+	}
+	return e, attempts, nil
+}
+
+// ListEvents implements state.Store.
+func (s *Store) ListEvents(ctx context.Context, f state.EventFilter) ([]state.Event, error) {
+	var where []string
+	var args []any
+	for _, c := range []struct{ col, val string }{
+		{"account", f.Account}, {"app_key", f.AppKey}, {"type", f.Type}, {"status", string(f.Status)},
+	} {
+		if c.val != "" {
+			args = append(args, c.val)
+			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
+		}
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	args = append(args, limit)
+	q := "SELECT " + eventCols + " FROM events"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(" ORDER BY seq DESC LIMIT $%d", len(args))
+	return queryRows(ctx, s, "list events", scanEventOnly, q, args...)
+}
+
+// ClaimDue implements state.Store. One UPDATE picks the due events off the
+// events_due index in order and leases them; run by the single writer, no
+// two calls can pick the same event.
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time) ([]state.Event, error) {
+	if limit <= 0 {
+		if s.closed.Load() {
+			return nil, ErrClosed
+		}
+		return []state.Event{}, nil
+	}
+	type claimed struct {
+		e   state.Event
+		seq int64
+	}
+	var got []claimed
+	err := s.write(ctx, "claim due", func(tx *wtx) error {
+		got = got[:0]
+		rows, err := tx.query(claimDueSQL, owner, micros(leaseUntil), micros(now), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e, seq, err := scanEvent(rows)
+			if err != nil {
+				return err
+			}
+			got = append(got, claimed{e, seq})
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	// RETURNING gives rows in no promised order; the contract's is oldest
+	// due first, then creation order.
+	slices.SortFunc(got, func(a, b claimed) int {
+		if c := a.e.NextAttemptAt.Compare(b.e.NextAttemptAt); c != 0 {
+			return c
+		}
+		return int(a.seq - b.seq)
+	})
+	out := make([]state.Event, len(got))
+	for i, c := range got {
+		out[i] = c.e
+	}
+	return out, nil
+}
+
+// nextDueSQL: the earliest moment ClaimDue could hand out an event. A
+// free event counts from its NextAttemptAt (the first free one in the
+// events_due index, usually right at its start), a leased one from the
+// later of that and its lease's end (the few leased ones, from
+// events_leased).
+const nextDueSQL = "SELECT MIN(t) FROM (" +
+	"SELECT next_attempt_at AS t FROM (SELECT next_attempt_at FROM events WHERE status = 'pending' AND lease_owner = '' " +
+	"ORDER BY next_attempt_at LIMIT 1) free " +
+	"UNION ALL " +
+	"SELECT CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END AS t " +
+	"FROM events WHERE lease_owner <> '' AND status = 'pending') due"
+
+// NextDue implements state.Store.
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var at sql.NullInt64
+	if err := s.queryRow(ctx, nextDueSQL, nil, &at); err != nil {
+		return time.Time{}, false, wrapErr(ctx, "next due", err)
+	}
+	if !at.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromMicros(at.Int64), true, nil
+}
+
+// RecordAttempt implements state.Store. The UPDATE's WHERE is the lease
+// check: it changes nothing unless the event is still pending and leased to
+// r.Owner.
+func (s *Store) RecordAttempt(ctx context.Context, r state.AttemptResult) error {
+	a := r.Attempt
+	reqHeaders, err := headersText(a.RequestHeaders)
+	if err != nil {
+		return err
+	}
+	respHeaders, err := headersText(a.ResponseHeaders)
+	if err != nil {
+		return err
+	}
+	var next any
+	if r.Status == state.EventPending {
+		next = micros(r.NextAttemptAt)
+	}
+	return s.write(ctx, "record attempt", func(tx *wtx) error {
+		n, err := tx.execN(recordAttemptSQL, a.EventID, r.Owner, string(r.Status), r.Reason, next, zeroMicros,
+			micros(a.StartedAt.Add(a.Latency)))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return notFound("event leased to "+r.Owner, a.EventID)
+		}
+		_, err = tx.exec(insertAttemptSQL, a.EventID, a.N, micros(a.StartedAt), int64(a.Latency), a.Method, a.URL,
+			reqHeaders, blob(a.RequestBody), a.ResponseStatus, respHeaders, blob(a.ResponseBody), a.Error, a.Outcome)
+		return err
+	})
+}
+
+// Requeue implements state.Store.
+func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
+	return s.write(ctx, "requeue", func(tx *wtx) error {
+		n, err := tx.execN(requeueSQL, id, micros(at), zeroMicros)
+		if err == nil && n == 0 {
+			return notFound("delivered or failed event", id)
+		}
+		return err
+	})
+}
+
+// Reset implements state.Store: one transaction, children first (the
+// cascades would get there too, row by row).
+func (s *Store) Reset(ctx context.Context) error {
+	return s.write(ctx, "reset", func(tx *wtx) error {
+		for _, table := range []string{"attempts", "events", "messages", "bindings", "webhooks", "tokens", "apps", "accounts"} {
+			if _, err := tx.exec("DELETE FROM " + table); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// collect reads every row of a query with scan. It is curried so that a
+// query's (rows, err) pair can be passed straight in.
+func collect[T any](scan func(scanner) (T, error)) func(*sql.Rows, error) ([]T, error) {
+	return func(rows *sql.Rows, err error) ([]T, error) {
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []T
+		for rows.Next() {
+			x, err := scan(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, x)
+		}
+		return out, rows.Err()
+	}
+}
