@@ -2,30 +2,14 @@ package features_test
 
 import (
 	"context"
-	"sync"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
-	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
+	"github.com/innosandbox/innosandbox/mockserver/state/sqlite"
 )
 
-// openStateFile opens the store a private sandbox keeps in a file.
-//
-// Stand-in until the SQLite store is merged: a memory store kept per path
-// for the life of the test process, so that a restart rebuilds the server,
-// its dispatcher and its listener on the state it had, but nothing is
-// written to disk. Switch to sqlite.Open(ctx, path) when it lands.
-func openStateFile(_ context.Context, path string) (state.Store, error) {
-	stateFilesMu.Lock()
-	defer stateFilesMu.Unlock()
-	s, ok := stateFiles[path]
-	if !ok {
-		s = memstore.New()
-		stateFiles[path] = s
-	}
-	return s, nil
+// openStateFile opens the store a private sandbox keeps in a file: the
+// embedded SQLite store, as `innosandbox serve --store sqlite:FILE` opens
+// it, so that a restart reads back what the previous run wrote.
+func openStateFile(ctx context.Context, path string) (state.Store, error) {
+	return sqlite.Open(ctx, path)
 }
-
-var (
-	stateFilesMu sync.Mutex
-	stateFiles   = map[string]*memstore.Store{}
-)

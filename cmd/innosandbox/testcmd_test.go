@@ -83,6 +83,7 @@ func TestTestCommandAgainstTheInProcessSandbox(t *testing.T) {
 
 	assert.Contains(t, stderr, "random seed 7")
 	assert.Contains(t, stdout, "scenarios (")
+	assert.NotContains(t, stderr, "Skipped scenarios", "the in-process sandbox runs every scenario, the restart on a SQLite file included")
 }
 
 func TestTestCommandFailsWhenTheTargetBreaksTheContract(t *testing.T) {
