@@ -58,7 +58,7 @@ type world struct {
 	sent      map[string]any
 	inbound   *inbound
 	written   string // the text of the last user message written from a doc string
-	push      *Push // the last push a step looked at
+	push      *Push  // the last push a step looked at
 	issued    *issuedToken
 }
 
