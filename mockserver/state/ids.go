@@ -4,8 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"sync/atomic"
+	"time"
 )
 
 const (
@@ -14,7 +17,6 @@ const (
 	digits      = "0123456789"
 	appKeyLen   = 17 // like the docs' example XFbZY1rtTKo3UD4n1
 	tokenLen    = 56 // like the docs' example token
-	messageLen  = 18 // like the docs' message ids
 	accountDigs = 7  // IW + 7 digits, like IW2267527
 )
 
@@ -56,19 +58,45 @@ func HashToken(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 // Fingerprint is a short, safe-to-show name of a token hash.
 func Fingerprint(h [32]byte) string { return hex.EncodeToString(h[:6]) }
 
-// NewMessageID returns an 18-digit message id with a non-zero first digit.
-func NewMessageID() string { return randomString("123456789", 1) + randomString(digits, messageLen-1) }
+// Message ids are 18 digits, like the docs' examples, and ordered by time:
+// "1", the milliseconds since 2020-01-01 (12 digits, enough until 2051), and
+// a 5-digit sequence. Ordered keys land at the end of the store's indexes
+// instead of on random pages, which roughly halves the SQLite write cost of
+// a send. The sequence starts at a random point in each process, so that
+// replicas sharing a database rarely collide; the store refuses a
+// collision and the send draws again.
+const messageEpochMs = 1577836800000 // 2020-01-01T00:00:00Z
+
+var messageSeq = func() *atomic.Uint64 {
+	var s atomic.Uint64
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	s.Store(binary.LittleEndian.Uint64(b[:]))
+	return &s
+}()
+
+// NewMessageID returns an 18-digit, time-ordered message id for real time now.
+func NewMessageID(now time.Time) string {
+	ms := max(now.UnixMilli()-messageEpochMs, 0) % 1e12
+	return fmt.Sprintf("1%012d%05d", ms, messageSeq.Add(1)%100000)
+}
 
 // NewAccountName returns "IW" and seven digits.
 func NewAccountName() string { return "IW" + randomString(digits, accountDigs) }
 
-// NewEventID returns a random (version 4) UUID.
-func NewEventID() string {
+// NewEventID returns a version 7 UUID (RFC 9562) for real time now: 48 bits
+// of milliseconds, then 74 random bits. Time-ordered for the same reason as
+// message ids; still a UUID, as in every documented example.
+func NewEventID(now time.Time) string {
 	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	if _, err := rand.Read(b[6:]); err != nil {
 		panic(fmt.Sprintf("crypto/rand: %v", err))
 	}
-	b[6] = b[6]&0x0f | 0x40
+	ms := uint64(now.UnixMilli())
+	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	b[6] = b[6]&0x0f | 0x70
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]

@@ -1,8 +1,10 @@
 package state_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -11,17 +13,29 @@ import (
 
 func TestGeneratedIdentifiersHaveTheDocumentedShapes(t *testing.T) {
 	seen := map[string]bool{}
+	now := time.Now()
 	for range 200 {
-		k, tok, id := state.NewAppKey(), state.NewToken(), state.NewMessageID()
+		k, tok, id := state.NewAppKey(), state.NewToken(), state.NewMessageID(now)
 		assert.Regexp(t, `^[A-Za-z0-9]{17}$`, k)
 		assert.Regexp(t, `^[A-Z0-9]{56}$`, tok)
 		assert.Regexp(t, `^[1-9][0-9]{17}$`, id)
 		assert.Regexp(t, `^IW[0-9]{7}$`, state.NewAccountName())
-		assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, state.NewEventID())
+		assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, state.NewEventID(now))
 		assert.True(t, strings.HasPrefix(state.NewWamid(), "wamid."))
 		assert.False(t, seen[tok], "tokens must not repeat")
-		seen[tok] = true
+		assert.False(t, seen[id], "message ids must not repeat")
+		seen[tok], seen[id] = true, true
 	}
+}
+
+func TestIdentifiersAreOrderedByTime(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	a, b := state.NewMessageID(t0), state.NewMessageID(t0.Add(time.Millisecond))
+	assert.Less(t, a, b)
+	assert.Equal(t, "1", a[:1])
+	assert.Less(t, state.NewEventID(t0), state.NewEventID(t0.Add(time.Millisecond)))
+	id := strings.ReplaceAll(state.NewEventID(t0), "-", "")
+	assert.Equal(t, fmt.Sprintf("%012x", t0.UnixMilli()), id[:12], "the first 48 bits are the Unix milliseconds")
 }
 
 func TestTokensAreKeptAsSHA256(t *testing.T) {

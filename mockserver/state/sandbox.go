@@ -505,7 +505,7 @@ func orNone(s string) string {
 func (s *Sandbox) newEvent(acct Account, typ, product string, due time.Time) Event {
 	now := s.clock.Now()
 	return Event{
-		ID: NewEventID(), Account: acct.Name, Type: typ, Product: product,
+		ID: NewEventID(now), Account: acct.Name, Type: typ, Product: product,
 		DueAt: due, NextAttemptAt: due.Add(-acct.ClockOffset), CreatedAt: now, UpdatedAt: now,
 	}
 }

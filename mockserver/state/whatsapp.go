@@ -203,27 +203,49 @@ func applyRoute(e *Event, appKey, how string, w *Webhook) {
 // reports (delivered, then read) for the sending app's webhook, all in one
 // transaction. Reports are routed when the message is accepted.
 func (s *Sandbox) SubmitWhatsApp(ctx context.Context, p Principal, send WhatsAppSend) (Message, error) {
-	now := s.Now(p.Account)
-	msg := Message{
-		ID: NewMessageID(), Account: p.Account.Name, AppKey: p.App.Key, Product: ProductWhatsApp,
-		MessageType: send.MessageType, WabaID: send.WabaID, SendNumber: send.SendNumber,
-		Recipients: send.Recipients, Wamids: make([]string, len(send.Recipients)), UID: send.UID,
-		Request: send.Request, CreatedAt: s.clock.Now(),
-	}
 	hook, err := s.webhookFor(ctx, p.App.Key, ProductWhatsApp)
 	if err != nil {
 		return Message{}, err
 	}
-	events := make([]Event, 0, 2*len(send.Recipients))
-	for i, to := range send.Recipients {
+	msg := Message{
+		Account: p.Account.Name, AppKey: p.App.Key, Product: ProductWhatsApp,
+		MessageType: send.MessageType, WabaID: send.WabaID, SendNumber: send.SendNumber,
+		Recipients: send.Recipients, Wamids: make([]string, len(send.Recipients)), UID: send.UID,
+		Request: send.Request, CreatedAt: s.clock.Now(),
+	}
+	for i := range msg.Wamids {
 		msg.Wamids[i] = NewWamid()
+	}
+	bind := &Binding{Account: p.Account.Name, Kind: BindNumber, Value: send.SendNumber, AppKey: p.App.Key, CreatedAt: msg.CreatedAt}
+	for tries := 0; ; tries++ {
+		msg.ID = NewMessageID(s.clock.Now())
+		err = s.store.RecordSubmission(ctx, Submission{Message: msg, BindSender: bind, Events: s.statusReports(p, msg, hook)})
+		// A replica sharing the database may have drawn the same
+		// time-ordered id in the same millisecond: draw again.
+		if !errors.Is(err, ErrConflict) || tries == 3 {
+			break
+		}
+	}
+	if err != nil {
+		return Message{}, err
+	}
+	s.notify()
+	return msg, nil
+}
+
+// statusReports builds each recipient's delivered and read reports of a
+// message, routed to the sending app's webhook (hook, nil when none).
+func (s *Sandbox) statusReports(p Principal, msg Message, hook *Webhook) []Event {
+	now := s.Now(p.Account)
+	events := make([]Event, 0, 2*len(msg.Recipients))
+	for i, to := range msg.Recipients {
 		for _, st := range []struct {
 			status string
 			after  time.Duration
 		}{{"delivered", s.opts.DeliveredAfter}, {"read", s.opts.ReadAfter}} {
 			e := s.newEvent(p.Account, EventWAStatus, ProductWhatsApp, now.Add(st.after))
-			r := statusReport{MessageID: msg.ID, AccountName: p.Account.Name, WabaID: send.WabaID, Status: st.status,
-				Wamid: msg.Wamids[i], SendPhone: to, UID: send.UID}
+			r := statusReport{MessageID: msg.ID, AccountName: p.Account.Name, WabaID: msg.WabaID, Status: st.status,
+				Wamid: msg.Wamids[i], SendPhone: to, UID: msg.UID}
 			if st.status == "delivered" {
 				r.ConversationExpireAt = e.DueAt.Add(24 * time.Hour).UTC().Format(expireAtLayout)
 			}
@@ -232,13 +254,7 @@ func (s *Sandbox) SubmitWhatsApp(ctx context.Context, p Principal, send WhatsApp
 			events = append(events, e)
 		}
 	}
-	sub := Submission{Message: msg, Events: events,
-		BindSender: &Binding{Account: p.Account.Name, Kind: BindNumber, Value: send.SendNumber, AppKey: p.App.Key, CreatedAt: s.clock.Now()}}
-	if err := s.store.RecordSubmission(ctx, sub); err != nil {
-		return Message{}, err
-	}
-	s.notify()
-	return msg, nil
+	return events
 }
 
 // Inbound is a simulated user message to a business number.

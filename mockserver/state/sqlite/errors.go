@@ -17,6 +17,9 @@ import (
 // state.ErrUnavailable: to a caller a closed store is one it cannot reach.
 var ErrClosed = fmt.Errorf("sqlite store is closed: %w", state.ErrUnavailable)
 
+// ErrLocked is returned by Open when another process holds the file.
+var ErrLocked = errors.New("database file is locked")
+
 // ErrSchemaTooNew is returned by Open for a database whose schema was
 // written by a newer build: running old code on it could corrupt it.
 var ErrSchemaTooNew = errors.New("database schema is newer than this build")

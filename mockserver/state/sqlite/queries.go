@@ -299,6 +299,25 @@ const authSQL = "SELECT a.app_key, a.account, a.name, a.created_at, " +
 
 // AuthContext implements state.Store.
 func (s *Store) AuthContext(ctx context.Context, appKey string) (state.App, state.Account, state.Token, bool, error) {
+	if e, ok := s.auth.getAuth(appKey); ok {
+		if e.missing {
+			return state.App{}, state.Account{}, state.Token{}, false, notFound("app", appKey)
+		}
+		return e.app, e.account, e.current, e.ok, nil
+	}
+	gen := s.auth.generation()
+	app, acct, tok, ok, err := s.authContext(ctx, appKey)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		s.auth.putAuth(gen, appKey, authEntry{missing: true})
+	case err == nil:
+		s.auth.putAuth(gen, appKey, authEntry{app: app, account: acct, current: tok, ok: ok})
+	}
+	return app, acct, tok, ok, err
+}
+
+// authContext reads AuthContext's answer from the database.
+func (s *Store) authContext(ctx context.Context, appKey string) (state.App, state.Account, state.Token, bool, error) {
 	var (
 		app                   state.App
 		acct                  state.Account
@@ -367,6 +386,25 @@ func (s *Store) RevokeToken(ctx context.Context, appKey string, at time.Time) er
 
 // TokenByHash implements state.Store.
 func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (state.Token, error) {
+	if e, ok := s.auth.getHash(hash); ok {
+		if e.missing {
+			return state.Token{}, notFound("token", "(hash)")
+		}
+		return e.tok, nil
+	}
+	gen := s.auth.generation()
+	t, err := s.tokenByHash(ctx, hash)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		s.auth.putHash(gen, hash, hashEntry{missing: true})
+	case err == nil:
+		s.auth.putHash(gen, hash, hashEntry{tok: t})
+	}
+	return t, err
+}
+
+// tokenByHash reads TokenByHash's answer from the database.
+func (s *Store) tokenByHash(ctx context.Context, hash [32]byte) (state.Token, error) {
 	st, err := s.readStmt(ctx, "SELECT "+tokenCols+" FROM tokens WHERE hash = $1")
 	if err != nil {
 		return state.Token{}, wrapErr(ctx, "token by hash", err)
@@ -604,7 +642,7 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, "record submission", func(tx *wtx) error {
+	return s.writeOutbox(ctx, "record submission", func(tx *wtx) error {
 		if ok, err := exists(tx.queryRow(appExistsSQL, m.AppKey)); err != nil || !ok {
 			return cmp(err, notFound("app", m.AppKey))
 		}
@@ -683,7 +721,7 @@ func scanAttempt(sc scanner) (state.Attempt, error) {
 
 // AddEvents implements state.Store.
 func (s *Store) AddEvents(ctx context.Context, events []state.Event) error {
-	return s.write(ctx, "add events", func(tx *wtx) error { return insertEvents(tx, events) })
+	return s.writeOutbox(ctx, "add events", func(tx *wtx) error { return insertEvents(tx, events) })
 }
 
 // GetEvent implements state.Store.
@@ -747,7 +785,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 		seq int64
 	}
 	var got []claimed
-	err := s.write(ctx, "claim due", func(tx *wtx) error {
+	err := s.writeOutbox(ctx, "claim due", func(tx *wtx) error {
 		got = got[:0]
 		rows, err := tx.query(claimDueSQL, owner, micros(leaseUntil), micros(now), limit)
 		if err != nil {
@@ -822,7 +860,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r state.AttemptResult) error 
 	if r.Status == state.EventPending {
 		next = micros(r.NextAttemptAt)
 	}
-	return s.write(ctx, "record attempt", func(tx *wtx) error {
+	return s.writeOutbox(ctx, "record attempt", func(tx *wtx) error {
 		n, err := tx.execN(recordAttemptSQL, a.EventID, r.Owner, string(r.Status), r.Reason, next, zeroMicros,
 			micros(a.StartedAt.Add(a.Latency)))
 		if err != nil {
@@ -839,7 +877,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r state.AttemptResult) error 
 
 // Requeue implements state.Store.
 func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
-	return s.write(ctx, "requeue", func(tx *wtx) error {
+	return s.writeOutbox(ctx, "requeue", func(tx *wtx) error {
 		n, err := tx.execN(requeueSQL, id, micros(at), zeroMicros)
 		if err == nil && n == 0 {
 			return notFound("delivered or failed event", id)

@@ -58,6 +58,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -82,6 +83,9 @@ type Store struct {
 	rdb    *sql.DB // readers; the same as wdb for ":memory:"
 	w      *writer
 	reads  sync.Map // query -> *sql.Stmt prepared on rdb
+	auth   *authCache
+	lock   *os.File // the advisory lock on the file (nil for ":memory:")
+	ckpt   *checkpointer
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -102,14 +106,23 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// sets them itself, and a path must not be mistaken for them.
 		return nil, fmt.Errorf("sqlite: database path %q must not contain '?'", dsn)
 	}
-	s := &Store{dsn: dsn, memory: dsn == ":memory:"}
+	s := &Store{dsn: dsn, memory: dsn == ":memory:", auth: newAuthCache()}
+	if !s.memory {
+		lock, err := lockFile(dsn)
+		if errors.Is(err, ErrLocked) {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		} else if err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w: %w", dsn, state.ErrUnavailable, err)
+		}
+		s.lock = lock
+	}
 	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busyTimeout.Milliseconds())
 	wdsn := dsn + "?" + pragmas + "&_txlock=immediate"
 	if !s.memory {
 		// BEGIN IMMEDIATE: take the write lock when the batch starts, so a
 		// second process on the same file waits at BEGIN (busy timeout)
 		// instead of failing halfway through a batch.
-		wdsn += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+		wdsn += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(0)"
 	}
 	var err error
 	if s.wdb, err = sql.Open("sqlite", wdsn); err != nil {
@@ -123,6 +136,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s.wdb.SetConnMaxLifetime(0)
 	s.wdb.SetConnMaxIdleTime(0)
 	if err := s.setup(ctx, pragmas); err != nil {
+		if s.ckpt != nil {
+			s.ckpt.close()
+		}
+		s.unlock()
 		_ = s.wdb.Close()
 		if s.rdb != nil && s.rdb != s.wdb {
 			_ = s.rdb.Close()
@@ -162,6 +179,12 @@ func (s *Store) setup(ctx context.Context, pragmas string) error {
 		if err := s.rdb.PingContext(ctx); err != nil {
 			return wrapErr(ctx, "open", err)
 		}
+		cdb, err := sql.Open("sqlite", s.dsn+"?"+pragmas)
+		if err != nil {
+			return wrapErr(ctx, "open", err)
+		}
+		cdb.SetMaxOpenConns(1)
+		s.ckpt = startCheckpointer(cdb)
 	}
 	stmts := make(map[string]*sql.Stmt, len(writeQueries))
 	for _, q := range writeQueries {
@@ -191,11 +214,15 @@ func (s *Store) Close() error {
 		s.closed.Store(true)
 		close(s.w.quit)
 		<-s.w.exit
+		if s.ckpt != nil {
+			s.ckpt.close()
+		}
 		var errs []error
 		if s.rdb != s.wdb {
 			errs = append(errs, s.rdb.Close())
 		}
 		errs = append(errs, s.wdb.Close())
+		s.unlock()
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
@@ -221,7 +248,29 @@ func (s *Store) write(ctx context.Context, op string, fn writeFunc) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	err := s.w.do(ctx, op, fn)
+	// After the commit, before the caller learns of it: the next read sees
+	// the new app, account or token.
+	s.auth.invalidate()
+	return err
+}
+
+// writeOutbox is write for the outbox's hot writes (sends, events,
+// attempts), which change no app, account or token and so leave the
+// authentication cache alone.
+func (s *Store) writeOutbox(ctx context.Context, op string, fn writeFunc) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
 	return s.w.do(ctx, op, fn)
+}
+
+// unlock releases the file lock.
+func (s *Store) unlock() {
+	if s.lock != nil {
+		_ = s.lock.Close()
+		s.lock = nil
+	}
 }
 
 // read runs fn in a read transaction: one consistent snapshot for reads
