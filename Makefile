@@ -12,7 +12,7 @@ SPECTRAL     := $(SPECTRAL_DIR)/node_modules/.bin/spectral
 SPECTRAL_OK  := $(SPECTRAL_DIR)/node_modules/.installed
 SPECS        := spec/innopaas.yaml spec/sandbox.yaml
 
-.PHONY: run test build lint lint-spec vet fmt-check staticcheck fuzz fuzz-long bench docker clean
+.PHONY: run test build lint lint-spec vet fmt-check staticcheck fuzz fuzz-long bench docker clean contract contract-url contract-real
 
 ## run: start the sandbox on its embedded default store (a SQLite file, innosandbox.db)
 run:
@@ -22,6 +22,20 @@ run:
 test: vet
 	$(GO) test -race -count=1 ./...
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
+
+## contract: the Gherkin features against a sandbox started in process (pretty report)
+contract:
+	$(GO) run ./cmd/innosandbox test
+
+## contract-url: the features against a running sandbox: make contract-url BASE_URL=http://127.0.0.1:8080
+contract-url:
+	@mkdir -p reports
+	$(GO) run ./cmd/innosandbox test --target url --base-url $(BASE_URL) --format progress --format junit:reports/contract.xml
+
+## contract-real: the public-API features against a real endpoint (BASE_URL, INNOPAAS_APPKEY, INNOPAAS_AUTHORIZATION)
+contract-real:
+	@mkdir -p reports
+	$(GO) run ./cmd/innosandbox test --target real --base-url $(BASE_URL) --format progress --format junit:reports/contract.xml
 
 ## build: a static binary in bin/
 build:

@@ -47,6 +47,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd())
+	root.AddCommand(newTestCmd())
 	root.AddCommand(newListenCmd())
 	root.AddCommand(newHealthcheckCmd())
 	return root

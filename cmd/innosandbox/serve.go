@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/innosandbox/innosandbox/fixtures"
 	"github.com/innosandbox/innosandbox/mockserver"
@@ -60,7 +61,12 @@ INNOSANDBOX_ADMIN_TOKEN, --store from INNOSANDBOX_STORE, and so on.`,
 			return runServe(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	f := cmd.Flags()
+	bindServeFlags(cmd.Flags(), o)
+	return cmd
+}
+
+// bindServeFlags declares serve's flags on f, filling o.
+func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	f.StringVar(&o.store, "store", "sqlite:innosandbox.db", "where state lives: sqlite:FILE (kept across restarts) or memory (throw-away)")
 	f.StringVar(&o.specPath, "spec", "", "use this InnoPaaS spec file instead of the embedded one")
@@ -82,7 +88,6 @@ INNOSANDBOX_ADMIN_TOKEN, --store from INNOSANDBOX_STORE, and so on.`,
 	f.DurationVar(&o.readAfter, "read-after", 3*time.Second, "when a send's read report comes (sandbox clock)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long to finish requests and webhook attempts in flight")
 	f.BoolVar(&o.quiet, "quiet", false, "do not print the start-up banner")
-	return cmd
 }
 
 // newLogger builds the slog logger the flags ask for.
