@@ -168,7 +168,7 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // matched (nothing to validate an answer against).
 func (a *api) serve(r *http.Request) (reply, *call, *openapi3filter.RequestValidationInput) {
 	c := &call{r: r}
-	route, params, err := a.doc.Router.FindRoute(r)
+	route, params, err := a.doc.FindRoute(r)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
 			allowed := a.allowedMethods(r)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -269,4 +271,32 @@ func TestEmbeddedFilesAreServedAsWritten(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, strings.HasPrefix(string(b), "openapi: 3.0.3"), name)
 	}
+}
+
+func TestExactRoutesAgreeWithTheRouter(t *testing.T) {
+	s := load(t)
+	for _, d := range []*spec.Document{s.Public, s.Control} {
+		for path, item := range d.Doc.Paths.Map() {
+			if strings.Contains(path, "{") {
+				continue
+			}
+			for method := range item.Operations() {
+				req := httptest.NewRequest(method, path, nil)
+				fast, _, err := d.FindRoute(req)
+				require.NoError(t, err, "%s %s", method, path)
+				slow, _, err := d.Router.FindRoute(req)
+				require.NoError(t, err, "%s %s", method, path)
+				assert.Equal(t, slow.Operation, fast.Operation, "%s %s", method, path)
+				assert.Equal(t, slow.Path, fast.Path)
+				assert.Equal(t, slow.Method, fast.Method)
+			}
+		}
+	}
+	// Paths the exact table does not hold still route, and still refuse.
+	_, _, err := s.Control.FindRoute(httptest.NewRequest("GET", "/_sandbox/apps/XFbZY1rtTKo3UD4n1", nil))
+	assert.NoError(t, err)
+	_, _, err = s.Public.FindRoute(httptest.NewRequest("GET", "/api/whatsapp/v3/msg/submit", nil))
+	assert.ErrorIs(t, err, routers.ErrMethodNotAllowed)
+	_, _, err = s.Public.FindRoute(httptest.NewRequest("POST", "/nope", nil))
+	assert.ErrorIs(t, err, routers.ErrPathNotFound)
 }

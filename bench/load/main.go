@@ -11,10 +11,14 @@
 package main
 
 import (
+	"context"
+
 	"bufio"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/innosandbox/innosandbox/spec"
 	"io"
 	"net"
 	"net/http"
@@ -39,6 +43,10 @@ const (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "bare" {
 		bare(os.Args[2])
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "validator" {
+		validatorOnly(os.Args[2])
 		return
 	}
 	binary := flag.String("binary", "bin/innosandbox", "the innosandbox binary to measure")
@@ -69,6 +77,36 @@ func bare(addr string) {
 	static := []byte(`{"code":"0","message":"Success","data":"356139161272397824"}`)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json;charset=utf-8")
+		_, _ = w.Write(static)
+	})
+	if err := http.ListenAndServe(addr, h); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// validatorOnly is the issue's second reference point: the embedded spec's
+// kin-openapi router and request validator (route, security with an
+// authenticator that accepts, body schema) in front of the same static
+// answer, with no state behind it.
+func validatorOnly(addr string) {
+	sp := spec.MustLoadEmbedded()
+	static := []byte(`{"code":"0","message":"Success","data":"356139161272397824"}`)
+	opts := &openapi3filter.Options{AuthenticationFunc: func(context.Context, *openapi3filter.AuthenticationInput) error { return nil }}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" { // the readiness probe of start
+			return
+		}
+		route, params, err := sp.Public.Router.FindRoute(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		if err := openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: opts}); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json;charset=utf-8")
 		_, _ = w.Write(static)
 	})
@@ -289,6 +327,17 @@ func run(binary, driver string, d time.Duration, rounds, conns, rate int, stores
 			return err
 		}
 		fmt.Printf("round %d  bare net/http                 %8.0f req/s  p50 %-9v p99 %-9v errors %d\n", round, base.rps, base.p50, base.p99, base.errors)
+		v, _, err := start(self, "validator", "ADDR")
+		if err != nil {
+			return err
+		}
+		val, err := throughput(v.addr, token, 200)
+		v.stop()
+		if err != nil {
+			return err
+		}
+		ratios["validator alone (reference)"] = append(ratios["validator alone (reference)"], val.rps/base.rps)
+		fmt.Printf("round %d  validator alone (reference)   %8.0f req/s  p50 %-9v p99 %-9v errors %d  ratio %.2f\n", round, val.rps, val.p50, val.p99, val.errors, val.rps/base.rps)
 		for _, store := range stores {
 			p, _, err := serve(store, round)
 			if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/innosandbox/innosandbox/mockserver"
 	"github.com/innosandbox/innosandbox/mockserver/dispatch"
 	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
 	"github.com/innosandbox/innosandbox/spec"
 )
 
@@ -24,6 +25,8 @@ import (
 type serveOptions struct {
 	addr                string
 	store               string
+	memoryMaxEvents     int
+	memoryMaxMessages   int
 	specPath            string
 	controlSpecPath     string
 	seedPath            string
@@ -69,6 +72,8 @@ INNOSANDBOX_ADMIN_TOKEN, --store from INNOSANDBOX_STORE, and so on.`,
 func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	f.StringVar(&o.store, "store", "sqlite:innosandbox.db", "where state lives: sqlite:FILE (kept across restarts) or memory (throw-away)")
+	f.IntVar(&o.memoryMaxEvents, "memory-max-events", memstore.DefaultMaxEvents, "with --store memory: finished events kept in the delivery log (oldest go first; pending ones always stay)")
+	f.IntVar(&o.memoryMaxMessages, "memory-max-messages", memstore.DefaultMaxMessages, "with --store memory: sent messages kept (for replies' context)")
 	f.StringVar(&o.specPath, "spec", "", "use this InnoPaaS spec file instead of the embedded one")
 	f.StringVar(&o.controlSpecPath, "control-spec", "", "use this control API spec file instead of the embedded one")
 	f.StringVar(&o.seedPath, "seed", "", "use this seed file instead of the embedded one")
@@ -116,7 +121,7 @@ func buildServer(ctx context.Context, o *serveOptions, log *slog.Logger) (*mocks
 	if err != nil {
 		return nil, nil, err
 	}
-	store, kind, err := openStore(ctx, o.store)
+	store, kind, err := openStore(ctx, o.store, memstore.Options{MaxEvents: o.memoryMaxEvents, MaxMessages: o.memoryMaxMessages})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -17,10 +17,10 @@ var errStoreUnsupported = errors.New("unsupported --store")
 // openStore opens the store a --store value names and says its kind:
 // "memory" (throw-away), "sqlite:FILE" (the embedded default; a file path
 // alone also works when it ends in .db), or ":memory:" through sqlite.
-func openStore(ctx context.Context, v string) (state.Store, string, error) {
+func openStore(ctx context.Context, v string, mem memstore.Options) (state.Store, string, error) {
 	switch {
 	case v == "memory":
-		return memstore.New(), "memory", nil
+		return memstore.NewWithOptions(mem), "memory", nil
 	case strings.HasPrefix(v, "sqlite:"):
 		path := strings.TrimPrefix(v, "sqlite:")
 		if path == "" {
@@ -32,7 +32,7 @@ func openStore(ctx context.Context, v string) (state.Store, string, error) {
 		}
 		return s, "sqlite", nil
 	case strings.HasSuffix(v, ".db") && !strings.Contains(v, "://"):
-		return openStore(ctx, "sqlite:"+v)
+		return openStore(ctx, "sqlite:"+v, mem)
 	}
 	return nil, "", fmt.Errorf("%w %q: use memory or sqlite:FILE", errStoreUnsupported, v)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -247,7 +248,7 @@ func privateSandboxes(ctx context.Context, stderr io.Writer) (steps.StartPrivate
 		return nil, false
 	}
 	defer os.RemoveAll(dir)
-	st, _, err := openStore(ctx, "sqlite:"+filepath.Join(dir, "probe.db"))
+	st, _, err := openStore(ctx, "sqlite:"+filepath.Join(dir, "probe.db"), memstore.Options{})
 	if err != nil {
 		return nil, false
 	}

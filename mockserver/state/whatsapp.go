@@ -204,15 +204,37 @@ func (s *Sandbox) webhookFor(ctx context.Context, appKey, product string) (*Webh
 
 // applyRoute sets where e goes given the app's webhook w (nil: none).
 func applyRoute(e *Event, appKey, how string, w *Webhook) {
-	e.AppKey, e.Route = appKey, how
+	routeFor(appKey, how, e.Product, e.Type, w).apply(e)
+}
+
+// routing is where events of one type from one app go; a send computes it
+// once for all its reports.
+type routing struct {
+	appKey, how string
+	status      EventStatus
+	reason      string
+	target      *Target
+}
+
+func routeFor(appKey, how, product, typ string, w *Webhook) routing {
+	r := routing{appKey: appKey, how: how}
 	switch {
 	case w == nil:
-		e.Status, e.Reason = EventDropped, fmt.Sprintf("app %s has no %s webhook configured", appKey, e.Product)
-	case !slices.Contains(w.Events, e.Type):
-		e.Status, e.Reason = EventDropped, fmt.Sprintf("app %s's %s webhook does not subscribe to %s", appKey, e.Product, e.Type)
+		r.status, r.reason = EventDropped, fmt.Sprintf("app %s has no %s webhook configured", appKey, product)
+	case !slices.Contains(w.Events, typ):
+		r.status, r.reason = EventDropped, fmt.Sprintf("app %s's %s webhook does not subscribe to %s", appKey, product, typ)
 	default:
-		e.Status = EventPending
-		e.Target = &Target{URL: w.URL, Method: w.Method, Username: w.Username, Authorization: w.Authorization}
+		r.status = EventPending
+		r.target = &Target{URL: w.URL, Method: w.Method, Username: w.Username, Authorization: w.Authorization}
+	}
+	return r
+}
+
+func (r routing) apply(e *Event) {
+	e.AppKey, e.Route, e.Status, e.Reason = r.appKey, r.how, r.status, r.reason
+	if r.target != nil {
+		t := *r.target
+		e.Target = &t
 	}
 }
 
@@ -255,6 +277,7 @@ func (s *Sandbox) SubmitWhatsApp(ctx context.Context, p Principal, send WhatsApp
 // message, routed to the sending app's webhook (hook, nil when none).
 func (s *Sandbox) statusReports(p Principal, msg Message, hook *Webhook) []Event {
 	now := s.Now(p.Account)
+	route := routeFor(p.App.Key, "sender", ProductWhatsApp, EventWAStatus, hook)
 	events := make([]Event, 0, 2*len(msg.Recipients))
 	for i, to := range msg.Recipients {
 		for _, st := range []struct {
@@ -268,7 +291,7 @@ func (s *Sandbox) statusReports(p Principal, msg Message, hook *Webhook) []Event
 				r.ConversationExpireAt = e.DueAt.Add(24 * time.Hour).UTC().Format(expireAtLayout)
 			}
 			marshalStatus(&e, r)
-			applyRoute(&e, p.App.Key, "sender", hook)
+			route.apply(&e)
 			events = append(events, e)
 		}
 	}

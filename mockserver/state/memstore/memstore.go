@@ -18,10 +18,12 @@ import (
 	"github.com/innosandbox/innosandbox/mockserver/state"
 )
 
-// Default bounds of the log.
+// Default bounds of the log: enough to inspect a run, small enough that a
+// long one keeps a flat heap of a few MiB (which every garbage collection
+// would otherwise rescan).
 const (
-	DefaultMaxEvents   = 10000
-	DefaultMaxMessages = 10000
+	DefaultMaxEvents   = 5000
+	DefaultMaxMessages = 5000
 )
 
 // Options bound the memory store's log; zero values take the defaults.
