@@ -80,7 +80,8 @@ type Store interface {
 	DeleteBinding(ctx context.Context, account string, kind BindingKind, value string) error
 
 	// RecordSubmission writes a message, the sender binding (only if the
-	// number is not bound yet) and the events it causes, in one transaction.
+	// number is not bound yet), the WABA number (only if not registered
+	// yet) and the events it causes, in one transaction.
 	RecordSubmission(ctx context.Context, s Submission) error
 	// GetMessage returns one message by id.
 	GetMessage(ctx context.Context, id string) (Message, error)
@@ -107,6 +108,32 @@ type Store interface {
 	// (real time), keeping its id, payload and attempts (a replay);
 	// ErrNotFound for an unknown event or one in any other status.
 	Requeue(ctx context.Context, id string, at time.Time) error
+
+	// CreateTemplate adds a template; ErrConflict when the account has one
+	// with the same WABA, name and language; ErrNotFound for an unknown account.
+	CreateTemplate(ctx context.Context, t Template) error
+	// GetTemplate returns a template by account, WABA, name and language.
+	GetTemplate(ctx context.Context, account, wabaID, name, language string) (Template, error)
+	// ListTemplates returns an account's templates of a WABA ("" for all),
+	// in creation order.
+	ListTemplates(ctx context.Context, account, wabaID string) ([]Template, error)
+	// UpdateTemplateStatus sets the Status, Reason, ReviewAt and UpdatedAt
+	// of the template t names (account, WABA, name, language).
+	UpdateTemplateStatus(ctx context.Context, t Template) error
+
+	// AddWabaNumber registers a sending number of a WABA; adding it again
+	// is not an error. ErrConflict when the number belongs to another WABA
+	// of the account; ErrNotFound for an unknown account.
+	AddWabaNumber(ctx context.Context, n WabaNumber) error
+	// WabaNumbers returns the sending numbers of a WABA, sorted.
+	WabaNumbers(ctx context.Context, account, wabaID string) ([]string, error)
+
+	// TouchSession records that user last wrote to the business number at
+	// 'at' (sandbox time): the 24-hour customer service window.
+	TouchSession(ctx context.Context, account, business, user string, at time.Time) error
+	// LastInbound returns, for each of users that ever wrote to the business
+	// number, when they last did (sandbox time).
+	LastInbound(ctx context.Context, account, business string, users []string) (map[string]time.Time, error)
 
 	// Reset removes everything, leaving an empty store.
 	Reset(ctx context.Context) error

@@ -76,11 +76,38 @@ type Webhook struct {
 	Product       string
 	URL           string
 	Events        []string
-	Method        string  // POST or PUT
-	Username      *string // sent as the UserName header; nil: header absent
-	Authorization *string // sent as the Authorization header; nil: header absent
+	Method        string       // POST or PUT
+	Username      *string      // sent as the UserName header; nil: header absent
+	Authorization *string      // sent as the Authorization header; nil: header absent
+	Retry         *RetryPolicy // nil: the sandbox's schedule
+	Chaos         *Chaos       // nil: deliveries as they come
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+// RetryPolicy overrides the sandbox's retry schedule for one webhook.
+type RetryPolicy struct {
+	MaxAttempts int           // attempts in all, the first included
+	Initial     time.Duration // wait after the first failure
+	Multiplier  float64       // growth of the wait per further failure
+	MaxInterval time.Duration // cap on one wait
+}
+
+// Chaos makes a webhook's deliveries misbehave on purpose, so that a
+// receiver can prove it is idempotent and order-tolerant. Decisions come
+// from a generator seeded with Seed, so a sequential run repeats exactly.
+type Chaos struct {
+	Seed      int64
+	Delay     time.Duration // each event is delayed by up to this much
+	Duplicate float64       // probability an event is delivered twice (same id)
+	Reorder   float64       // probability a send's reports come in reverse order
+	Drop      float64       // probability the first attempt is lost and redelivered
+}
+
+// EventChaos is what chaos decided for one event.
+type EventChaos struct {
+	Duplicate bool // deliver once more after a successful delivery
+	Drop      bool // lose the first attempt (recorded, not sent), then redeliver
 }
 
 // BindingKind says what a binding attaches to an app.
@@ -136,6 +163,7 @@ type Target struct {
 	Method        string
 	Username      *string
 	Authorization *string
+	Retry         *RetryPolicy // nil: the sandbox's schedule
 }
 
 // Event is one push InnoPaaS would make, together with its delivery state
@@ -152,6 +180,7 @@ type Event struct {
 	Reason        string // why dropped or failed; last error while pending
 	Payload       []byte // JSON, exactly what is sent
 	Target        *Target
+	Chaos         *EventChaos // nil: no chaos
 	Attempts      int
 	DueAt         time.Time // sandbox time of the first attempt (the event's eventTime)
 	NextAttemptAt time.Time // real time of the next attempt, while pending
@@ -202,5 +231,57 @@ type Submission struct {
 	// BindSender, when set, binds the sending number to the sending app
 	// unless that number is bound already.
 	BindSender *Binding
-	Events     []Event
+	// RegisterNumber, when set, records the sending number as a number of
+	// the WABA unless it is one already.
+	RegisterNumber *WabaNumber
+	Events         []Event
+}
+
+// TemplateStatus is where a template is in its review.
+type TemplateStatus string
+
+// Template statuses (the documented templateStatus values).
+const (
+	TemplatePending  TemplateStatus = "PENDING"
+	TemplateApproved TemplateStatus = "APPROVED"
+	TemplateRejected TemplateStatus = "REJECTED"
+	TemplatePaused   TemplateStatus = "PAUSED"
+	TemplateDisabled TemplateStatus = "DISABLED"
+)
+
+// Template is a WhatsApp message template of a WABA. It is PENDING until
+// ReviewAt (the account's sandbox time), then Status.
+type Template struct {
+	Account      string
+	WabaID       string
+	Name         string
+	Language     string
+	Category     string         // MARKETING, AUTHENTICATION or UTILITY
+	TemplateID   string         // InnoPaaS's id, 32 hex digits
+	SID          string         // Meta's id (the status event's templateId)
+	AppKey       string         // the app that submitted it; "" when seeded
+	BodyParams   int            // variables {{n}} in the body
+	HeaderParams int            // variables in a text header (0 or 1)
+	Status       TemplateStatus // the status once reviewed
+	Reason       string         // why rejected, paused or disabled; "NONE" when approved
+	ReviewAt     time.Time      // sandbox time the review ends
+	Request      []byte         // the template/submit body, when submitted
+	CreatedAt    time.Time      // real time
+	UpdatedAt    time.Time      // real time
+}
+
+// StatusAt is the template's status at sandbox time now.
+func (t Template) StatusAt(now time.Time) TemplateStatus {
+	if now.Before(t.ReviewAt) {
+		return TemplatePending
+	}
+	return t.Status
+}
+
+// WabaNumber is a sending number of a WhatsApp Business Account.
+type WabaNumber struct {
+	Account   string
+	WabaID    string
+	Number    string
+	CreatedAt time.Time
 }

@@ -48,7 +48,21 @@ type Store struct {
 	events   map[string]*eventEntry
 	pending  map[string]*eventEntry // the outbox: events with Status pending
 	finished fifo                   // finished events, oldest first (id + generation)
+	tmpls    map[tmplKey]*tmplEntry
+	numbers  map[numKey]string // (account, number) -> WABA id
+	sessions map[sessionKey]time.Time
 }
+
+type tmplKey struct{ account, waba, name, lang string }
+
+type tmplEntry struct {
+	t   state.Template
+	seq int64
+}
+
+type numKey struct{ account, number string }
+
+type sessionKey struct{ account, business, user string }
 
 type appEntry struct {
 	app state.App
@@ -131,6 +145,9 @@ func (s *Store) init() {
 	s.events = map[string]*eventEntry{}
 	s.pending = map[string]*eventEntry{}
 	s.finished = fifo{}
+	s.tmpls = map[tmplKey]*tmplEntry{}
+	s.numbers = map[numKey]string{}
+	s.sessions = map[sessionKey]time.Time{}
 }
 
 // keyError names what was (not) found; its text is built only when read,
@@ -211,6 +228,21 @@ func (s *Store) DeleteAccount(_ context.Context, name string) error {
 		if e.ev.Account == name {
 			delete(s.events, id)
 			delete(s.pending, id)
+		}
+	}
+	for k := range s.tmpls {
+		if k.account == name {
+			delete(s.tmpls, k)
+		}
+	}
+	for k := range s.numbers {
+		if k.account == name {
+			delete(s.numbers, k)
+		}
+	}
+	for k := range s.sessions {
+		if k.account == name {
+			delete(s.sessions, k)
 		}
 	}
 	delete(s.accounts, name)
@@ -422,7 +454,28 @@ func (s *Store) ListTokens(_ context.Context, appKey string) ([]state.Token, err
 
 func cloneWebhook(w state.Webhook) state.Webhook {
 	w.Events = slices.Clone(w.Events)
+	w.Retry = clonePtr(w.Retry)
+	w.Chaos = clonePtr(w.Chaos)
+	w.Username = clonePtr(w.Username)
+	w.Authorization = clonePtr(w.Authorization)
 	return w
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+func cloneTarget(t *state.Target) *state.Target {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	c.Username, c.Authorization, c.Retry = clonePtr(t.Username), clonePtr(t.Authorization), clonePtr(t.Retry)
+	return &c
 }
 
 // CreateWebhook implements state.Store.
@@ -588,6 +641,12 @@ func (s *Store) RecordSubmission(_ context.Context, sub state.Submission) error 
 			s.binds[k] = &bb
 		}
 	}
+	if n := sub.RegisterNumber; n != nil {
+		k := numKey{n.Account, n.Number}
+		if _, ok := s.numbers[k]; !ok {
+			s.numbers[k] = n.WabaID
+		}
+	}
 	s.addEventsLocked(sub.Events)
 	return nil
 }
@@ -650,10 +709,8 @@ func (s *Store) checkNewEventsLocked(events []state.Event) error {
 
 func (s *Store) addEventsLocked(events []state.Event) {
 	for _, e := range events {
-		if e.Target != nil {
-			t := *e.Target
-			e.Target = &t
-		}
+		e.Target = cloneTarget(e.Target)
+		e.Chaos = clonePtr(e.Chaos)
 		entry := &eventEntry{ev: e, seq: s.next()}
 		s.events[e.ID] = entry
 		if e.Status == state.EventPending {
@@ -680,10 +737,8 @@ func (s *Store) finishLocked(e *eventEntry) {
 
 func copyEvent(e *state.Event) state.Event {
 	out := *e
-	if e.Target != nil {
-		t := *e.Target
-		out.Target = &t
-	}
+	out.Target = cloneTarget(e.Target)
+	out.Chaos = clonePtr(e.Chaos)
 	return out
 }
 
@@ -826,6 +881,125 @@ func cloneHeader(h map[string][]string) map[string][]string {
 		out[k] = slices.Clone(v)
 	}
 	return out
+}
+
+// CreateTemplate implements state.Store.
+func (s *Store) CreateTemplate(_ context.Context, t state.Template) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.accounts[t.Account]; !ok {
+		return notFound("account", t.Account)
+	}
+	k := tmplKey{t.Account, t.WabaID, t.Name, t.Language}
+	if _, ok := s.tmpls[k]; ok {
+		return conflict("template", t.Name+" ("+t.Language+")")
+	}
+	t.Request = slices.Clone(t.Request)
+	s.tmpls[k] = &tmplEntry{t: t, seq: s.next()}
+	return nil
+}
+
+// GetTemplate implements state.Store.
+func (s *Store) GetTemplate(_ context.Context, account, wabaID, name, language string) (state.Template, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.tmpls[tmplKey{account, wabaID, name, language}]
+	if !ok {
+		return state.Template{}, notFound("template", name+" ("+language+")")
+	}
+	t := e.t
+	t.Request = slices.Clone(t.Request)
+	return t, nil
+}
+
+// ListTemplates implements state.Store.
+func (s *Store) ListTemplates(_ context.Context, account, wabaID string) ([]state.Template, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if _, ok := s.accounts[account]; !ok {
+		return nil, notFound("account", account)
+	}
+	var list []*tmplEntry
+	for k, e := range s.tmpls {
+		if k.account == account && (wabaID == "" || k.waba == wabaID) {
+			list = append(list, e)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].seq < list[j].seq })
+	out := make([]state.Template, len(list))
+	for i, e := range list {
+		out[i] = e.t
+		out[i].Request = slices.Clone(e.t.Request)
+	}
+	return out, nil
+}
+
+// UpdateTemplateStatus implements state.Store.
+func (s *Store) UpdateTemplateStatus(_ context.Context, t state.Template) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.tmpls[tmplKey{t.Account, t.WabaID, t.Name, t.Language}]
+	if !ok {
+		return notFound("template", t.Name+" ("+t.Language+")")
+	}
+	e.t.Status, e.t.Reason, e.t.ReviewAt, e.t.UpdatedAt = t.Status, t.Reason, t.ReviewAt, t.UpdatedAt
+	return nil
+}
+
+// AddWabaNumber implements state.Store.
+func (s *Store) AddWabaNumber(_ context.Context, n state.WabaNumber) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.accounts[n.Account]; !ok {
+		return notFound("account", n.Account)
+	}
+	k := numKey{n.Account, n.Number}
+	if waba, ok := s.numbers[k]; ok {
+		if waba != n.WabaID {
+			return conflict("number of WABA "+waba, n.Number)
+		}
+		return nil
+	}
+	s.numbers[k] = n.WabaID
+	return nil
+}
+
+// WabaNumbers implements state.Store.
+func (s *Store) WabaNumbers(_ context.Context, account, wabaID string) ([]string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for k, waba := range s.numbers {
+		if k.account == account && waba == wabaID {
+			out = append(out, k.number)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// TouchSession implements state.Store.
+func (s *Store) TouchSession(_ context.Context, account, business, user string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.accounts[account]; !ok {
+		return notFound("account", account)
+	}
+	s.sessions[sessionKey{account, business, user}] = at // the latest write, whatever the clock says
+	return nil
+}
+
+// LastInbound implements state.Store.
+func (s *Store) LastInbound(_ context.Context, account, business string, users []string) (map[string]time.Time, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[string]time.Time, len(users))
+	for _, u := range users {
+		if at, ok := s.sessions[sessionKey{account, business, u}]; ok {
+			out[u] = at
+		}
+	}
+	return out, nil
 }
 
 // Reset implements state.Store.

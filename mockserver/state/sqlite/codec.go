@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/innosandbox/innosandbox/mockserver/state"
 	"time"
 )
 
@@ -112,4 +113,34 @@ func fromHashBytes(b []byte) ([32]byte, error) {
 	}
 	copy(h[:], b)
 	return h, nil
+}
+
+// jsonPtrText encodes an optional struct as JSON text; nil becomes NULL.
+func jsonPtrText[T any](v *T) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return jsonText(*v, false)
+}
+
+// fromJSONPtr decodes jsonPtrText; NULL gives nil.
+func fromJSONPtr[T any](v sql.NullString) (*T, error) {
+	if !v.Valid {
+		return nil, nil
+	}
+	var out T
+	if err := fromJSONText(v, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// retryChaosText encodes a webhook's optional settings.
+func retryChaosText(r *state.RetryPolicy, c *state.Chaos) (any, any, error) {
+	retry, err := jsonPtrText(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	chaos, err := jsonPtrText(c)
+	return retry, chaos, err
 }

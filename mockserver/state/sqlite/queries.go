@@ -19,12 +19,12 @@ const (
 	accountCols = "name, label, default_app, clock_offset_ns, created_at"
 	appCols     = "app_key, account, name, created_at"
 	tokenCols   = "hash, app_key, state, issued_at, expires_at, ended_at"
-	webhookCols = "app_key, product, url, events, method, username, auth, created_at, updated_at"
+	webhookCols = "app_key, product, url, events, method, username, auth, retry, chaos, created_at, updated_at"
 	bindingCols = "account, kind, value, app_key, created_at"
 	messageCols = "id, account, app_key, product, message_type, waba_id, send_number, recipients, wamids, uid, request, created_at"
 	eventCols   = "seq, " + eventData
 	eventData   = "id, account, type, product, app_key, route, status, reason, payload, " +
-		"target_url, target_method, target_username, target_auth, attempts, due_at, next_attempt_at, " +
+		"target_url, target_method, target_username, target_auth, target_retry, chaos, attempts, due_at, next_attempt_at, " +
 		"lease_owner, lease_until, created_at, updated_at"
 	attemptCols = "event_id, n, started_at, latency_ns, method, url, request_headers, request_body, " +
 		"response_status, response_headers, response_body, error, outcome"
@@ -46,14 +46,21 @@ const (
 	supersedeTokenSQL   = "UPDATE tokens SET state = 'superseded', ended_at = $2 WHERE app_key = $1 AND state = 'current'"
 	insertTokenSQL      = "INSERT INTO tokens (" + tokenCols + ") VALUES ($1, $2, 'current', $3, $4, NULL)"
 	revokeTokenSQL      = "UPDATE tokens SET state = 'revoked', ended_at = $2 WHERE app_key = $1 AND state = 'current'"
-	insertWebhookSQL    = "INSERT INTO webhooks (" + webhookCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-	updateWebhookSQL    = "UPDATE webhooks SET url = $3, events = $4, method = $5, username = $6, auth = $7, updated_at = $8 WHERE app_key = $1 AND product = $2"
+	insertWebhookSQL    = "INSERT INTO webhooks (" + webhookCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+	updateWebhookSQL    = "UPDATE webhooks SET url = $3, events = $4, method = $5, username = $6, auth = $7, retry = $8, chaos = $9, updated_at = $10 WHERE app_key = $1 AND product = $2"
 	deleteWebhookSQL    = "DELETE FROM webhooks WHERE app_key = $1 AND product = $2"
 	insertBindingSQL    = "INSERT INTO bindings (" + bindingCols + ") VALUES ($1, $2, $3, $4, $5)"
 	bindIfUnboundSQL    = insertBindingSQL + " ON CONFLICT DO NOTHING"
 	deleteBindingSQL    = "DELETE FROM bindings WHERE account = $1 AND kind = $2 AND value = $3"
 	insertMessageSQL    = "INSERT INTO messages (" + messageCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-	insertEventSQL      = "INSERT INTO events (" + eventData + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+	insertEventSQL      = "INSERT INTO events (" + eventData + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+	templateCols        = "account, waba_id, name, language, category, template_id, sid, app_key, body_params, header_params, status, reason, review_at, request, created_at, updated_at"
+	insertTemplateSQL   = "INSERT INTO templates (" + templateCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+	setTemplateSQL      = "UPDATE templates SET status = $5, reason = $6, review_at = $7, updated_at = $8 WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4"
+	wabaOfNumberSQL     = "SELECT waba_id FROM waba_numbers WHERE account = $1 AND number = $2"
+	insertNumberSQL     = "INSERT INTO waba_numbers (account, number, waba_id, created_at) VALUES ($1, $2, $3, $4)"
+	registerNumberSQL   = insertNumberSQL + " ON CONFLICT DO NOTHING"
+	touchSessionSQL     = "INSERT INTO sessions (account, business, user_number, last_inbound_at) VALUES ($1, $2, $3, $4) ON CONFLICT (account, business, user_number) DO UPDATE SET last_inbound_at = excluded.last_inbound_at"
 	recordAttemptSQL    = "UPDATE events SET status = $3, reason = $4, attempts = attempts + 1, next_attempt_at = COALESCE($5, next_attempt_at), lease_owner = '', lease_until = $6, updated_at = $7 WHERE id = $1 AND lease_owner = $2 AND status = 'pending'"
 	insertAttemptSQL    = "INSERT INTO attempts (" + attemptCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
 	requeueSQL          = "UPDATE events SET status = 'pending', reason = '', next_attempt_at = $2, lease_owner = '', lease_until = $3 WHERE id = $1 AND status IN ('delivered', 'failed')"
@@ -75,7 +82,7 @@ const (
 )
 
 var readQueries = []string{accountExistsSQL, appExistsSQL, listAppsSQL, listTokensSQL, listWebhooksSQL,
-	listBindingsSQL, getEventSQL, listAttemptsSQL}
+	listBindingsSQL, getEventSQL, listAttemptsSQL, listTemplatesSQL, lastInboundSQL}
 
 // writeQueries are prepared on the writer connection at Open.
 var writeQueries = []string{
@@ -85,6 +92,7 @@ var writeQueries = []string{
 	insertWebhookSQL, updateWebhookSQL, deleteWebhookSQL,
 	insertBindingSQL, bindIfUnboundSQL, deleteBindingSQL,
 	insertMessageSQL, insertEventSQL, recordAttemptSQL, insertAttemptSQL, requeueSQL, claimDueSQL, eventExistsSQL,
+	insertTemplateSQL, setTemplateSQL, wabaOfNumberSQL, insertNumberSQL, registerNumberSQL, touchSessionSQL,
 }
 
 // zeroMicros is how a free lease's LeaseUntil (the zero time) is stored.
@@ -434,13 +442,20 @@ func (s *Store) ListTokens(ctx context.Context, appKey string) ([]state.Token, e
 
 func scanWebhook(sc scanner) (state.Webhook, error) {
 	var w state.Webhook
-	var events, user, auth sql.NullString
+	var events, user, auth, retry, chaos sql.NullString
 	var created, updated int64
-	if err := sc.Scan(&w.AppKey, &w.Product, &w.URL, &events, &w.Method, &user, &auth, &created, &updated); err != nil {
+	if err := sc.Scan(&w.AppKey, &w.Product, &w.URL, &events, &w.Method, &user, &auth, &retry, &chaos, &created, &updated); err != nil {
 		return w, err
 	}
 	w.Username, w.Authorization = fromNullString(user), fromNullString(auth)
 	w.CreatedAt, w.UpdatedAt = fromMicros(created), fromMicros(updated)
+	var err error
+	if w.Retry, err = fromJSONPtr[state.RetryPolicy](retry); err != nil {
+		return w, err
+	}
+	if w.Chaos, err = fromJSONPtr[state.Chaos](chaos); err != nil {
+		return w, err
+	}
 	return w, fromJSONText(events, &w.Events)
 }
 
@@ -450,9 +465,13 @@ func (s *Store) CreateWebhook(ctx context.Context, w state.Webhook) error {
 	if err != nil {
 		return err
 	}
+	retry, chaos, err := retryChaosText(w.Retry, w.Chaos)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, "create webhook", func(tx *wtx) error {
 		_, err := tx.exec(insertWebhookSQL, w.AppKey, w.Product, w.URL, events, w.Method,
-			nullString(w.Username), nullString(w.Authorization), micros(w.CreatedAt), micros(w.UpdatedAt))
+			nullString(w.Username), nullString(w.Authorization), retry, chaos, micros(w.CreatedAt), micros(w.UpdatedAt))
 		switch {
 		case isForeignKey(err):
 			return notFound("app", w.AppKey)
@@ -469,9 +488,13 @@ func (s *Store) UpdateWebhook(ctx context.Context, w state.Webhook) error {
 	if err != nil {
 		return err
 	}
+	retry, chaos, err := retryChaosText(w.Retry, w.Chaos)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, "update webhook", func(tx *wtx) error {
 		n, err := tx.execN(updateWebhookSQL, w.AppKey, w.Product, w.URL, events, w.Method,
-			nullString(w.Username), nullString(w.Authorization), micros(w.UpdatedAt))
+			nullString(w.Username), nullString(w.Authorization), retry, chaos, micros(w.UpdatedAt))
 		if err == nil && n == 0 {
 			return notFound("webhook for product", w.Product)
 		}
@@ -601,14 +624,22 @@ func scanMessage(sc scanner) (state.Message, error) {
 }
 
 // eventArgs are an event's values in insertEventSQL's order.
-func eventArgs(e *state.Event) []any {
-	var url, method, user, auth any
+func eventArgs(e *state.Event) ([]any, error) {
+	var url, method, user, auth, retry any
 	if t := e.Target; t != nil {
 		url, method, user, auth = t.URL, t.Method, nullString(t.Username), nullString(t.Authorization)
+		var err error
+		if retry, err = jsonPtrText(t.Retry); err != nil {
+			return nil, err
+		}
+	}
+	chaos, err := jsonPtrText(e.Chaos)
+	if err != nil {
+		return nil, err
 	}
 	return []any{e.ID, e.Account, e.Type, e.Product, e.AppKey, e.Route, string(e.Status), e.Reason, blob(e.Payload),
-		url, method, user, auth, e.Attempts, micros(e.DueAt), micros(e.NextAttemptAt),
-		e.LeaseOwner, micros(e.LeaseUntil), micros(e.CreatedAt), micros(e.UpdatedAt)}
+		url, method, user, auth, retry, chaos, e.Attempts, micros(e.DueAt), micros(e.NextAttemptAt),
+		e.LeaseOwner, micros(e.LeaseUntil), micros(e.CreatedAt), micros(e.UpdatedAt)}, nil
 }
 
 // insertEvents writes events with one prepared statement; an id that is
@@ -616,7 +647,11 @@ func eventArgs(e *state.Event) []any {
 func insertEvents(tx *wtx, events []state.Event) error {
 	for i := range events {
 		e := &events[i]
-		_, err := tx.exec(insertEventSQL, eventArgs(e)...)
+		args, err := eventArgs(e)
+		if err != nil {
+			return err
+		}
+		_, err = tx.exec(insertEventSQL, args...)
 		switch {
 		case isUnique(err):
 			return conflict("event", e.ID)
@@ -664,6 +699,11 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 				return err
 			}
 		}
+		if n := sub.RegisterNumber; n != nil {
+			if _, err := tx.exec(registerNumberSQL, n.Account, n.Number, n.WabaID, micros(n.CreatedAt)); err != nil {
+				return err
+			}
+		}
 		return insertEvents(tx, sub.Events)
 	})
 }
@@ -685,14 +725,20 @@ func (s *Store) GetMessage(ctx context.Context, id string) (state.Message, error
 
 // scanEvent reads eventCols; seq is the creation order.
 func scanEvent(sc scanner) (e state.Event, seq int64, err error) {
-	var url, method, user, auth sql.NullString
+	var url, method, user, auth, retry, chaos sql.NullString
 	var due, next, leaseUntil, created, updated int64
 	if err = sc.Scan(&seq, &e.ID, &e.Account, &e.Type, &e.Product, &e.AppKey, &e.Route, &e.Status, &e.Reason, &e.Payload,
-		&url, &method, &user, &auth, &e.Attempts, &due, &next, &e.LeaseOwner, &leaseUntil, &created, &updated); err != nil {
+		&url, &method, &user, &auth, &retry, &chaos, &e.Attempts, &due, &next, &e.LeaseOwner, &leaseUntil, &created, &updated); err != nil {
 		return e, 0, err
 	}
 	if url.Valid {
 		e.Target = &state.Target{URL: url.String, Method: method.String, Username: fromNullString(user), Authorization: fromNullString(auth)}
+		if e.Target.Retry, err = fromJSONPtr[state.RetryPolicy](retry); err != nil {
+			return e, 0, err
+		}
+	}
+	if e.Chaos, err = fromJSONPtr[state.EventChaos](chaos); err != nil {
+		return e, 0, err
 	}
 	e.DueAt, e.NextAttemptAt, e.LeaseUntil = fromMicros(due), fromMicros(next), fromMicros(leaseUntil)
 	e.CreatedAt, e.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -890,7 +936,8 @@ func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
 // cascades would get there too, row by row).
 func (s *Store) Reset(ctx context.Context) error {
 	return s.write(ctx, "reset", func(tx *wtx) error {
-		for _, table := range []string{"attempts", "events", "messages", "bindings", "webhooks", "tokens", "apps", "accounts"} {
+		for _, table := range []string{"attempts", "events", "messages", "bindings", "webhooks", "tokens", "apps",
+			"templates", "waba_numbers", "sessions", "accounts"} {
 			if _, err := tx.exec("DELETE FROM " + table); err != nil {
 				return err
 			}

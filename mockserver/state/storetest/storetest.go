@@ -56,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 	t.Run("NextDue", func(t *testing.T) { testNextDue(t, open) })
 	t.Run("RecordAttempt", func(t *testing.T) { testRecordAttempt(t, open) })
 	t.Run("Requeue", func(t *testing.T) { testRequeue(t, open) })
+	t.Run("Templates", func(t *testing.T) { testTemplates(t, open) })
+	t.Run("WabaNumbers", func(t *testing.T) { testWabaNumbers(t, open) })
+	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, open) })
 	t.Run("Ping", func(t *testing.T) {
 		s := open(t)
@@ -128,7 +131,10 @@ func (f *fixture) token(appKey, name string, issued time.Time) state.Token {
 func validWebhook(appKey, product string) state.Webhook {
 	return state.Webhook{AppKey: appKey, Product: product, URL: "https://hooks.example.com/" + product,
 		Events: []string{state.EventWAStatus, state.EventWAMO}, Method: "POST",
-		Username: strp("hook-user"), Authorization: nil, CreatedAt: t0, UpdatedAt: t0.Add(time.Minute)}
+		Username: strp("hook-user"), Authorization: nil,
+		Retry:     &state.RetryPolicy{MaxAttempts: 5, Initial: 30 * time.Second, Multiplier: 1.5, MaxInterval: time.Hour},
+		Chaos:     &state.Chaos{Seed: 42, Delay: 2 * time.Second, Duplicate: 0.25, Reorder: 0.5, Drop: 0.125},
+		CreatedAt: t0, UpdatedAt: t0.Add(time.Minute)}
 }
 
 func (f *fixture) webhook(appKey, product string) state.Webhook {
@@ -157,7 +163,9 @@ func pendingEvent(id, account, appKey string, next time.Time) state.Event {
 		AppKey: appKey, Route: "sender", Status: state.EventPending,
 		Payload: []byte(`{"id":"` + id + `","type":"whatsapp_message_status_updated"}`),
 		Target: &state.Target{URL: "https://hooks.example.com/wa", Method: "PUT",
-			Username: strp("user"), Authorization: strp("Basic dTpw")},
+			Username: strp("user"), Authorization: strp("Basic dTpw"),
+			Retry: &state.RetryPolicy{MaxAttempts: 2, Initial: time.Minute, Multiplier: 1, MaxInterval: time.Minute}},
+		Chaos: &state.EventChaos{Duplicate: true},
 		DueAt: next.Add(90 * time.Minute).In(zone), NextAttemptAt: next,
 		CreatedAt: t0, UpdatedAt: t0,
 	}
@@ -166,7 +174,7 @@ func pendingEvent(id, account, appKey string, next time.Time) state.Event {
 // droppedEvent returns an event that was never routed: no app, no target.
 func droppedEvent(id, account string) state.Event {
 	e := pendingEvent(id, account, "", t0)
-	e.Status, e.Route, e.Reason, e.Target = state.EventDropped, "", "no app is bound", nil
+	e.Status, e.Route, e.Reason, e.Target, e.Chaos = state.EventDropped, "", "no app is bound", nil, nil
 	return e
 }
 

@@ -1,0 +1,149 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/innosandbox/innosandbox/mockserver/state"
+)
+
+// ---------------------------------------------------------------- templates
+
+func scanTemplate(sc scanner) (state.Template, error) {
+	var t state.Template
+	var status string
+	var review, created, updated int64
+	if err := sc.Scan(&t.Account, &t.WabaID, &t.Name, &t.Language, &t.Category, &t.TemplateID, &t.SID, &t.AppKey,
+		&t.BodyParams, &t.HeaderParams, &status, &t.Reason, &review, &t.Request, &created, &updated); err != nil {
+		return t, err
+	}
+	t.Status = state.TemplateStatus(status)
+	t.ReviewAt, t.CreatedAt, t.UpdatedAt = fromMicros(review), fromMicros(created), fromMicros(updated)
+	return t, nil
+}
+
+// CreateTemplate implements state.Store.
+func (s *Store) CreateTemplate(ctx context.Context, t state.Template) error {
+	return s.write(ctx, "create template", func(tx *wtx) error {
+		_, err := tx.exec(insertTemplateSQL, t.Account, t.WabaID, t.Name, t.Language, t.Category, t.TemplateID, t.SID, t.AppKey,
+			t.BodyParams, t.HeaderParams, string(t.Status), t.Reason, micros(t.ReviewAt), blob(t.Request), micros(t.CreatedAt), micros(t.UpdatedAt))
+		switch {
+		case isUnique(err):
+			return conflict("template", t.Name+" ("+t.Language+")")
+		case isForeignKey(err):
+			return notFound("account", t.Account)
+		}
+		return err
+	})
+}
+
+// GetTemplate implements state.Store.
+func (s *Store) GetTemplate(ctx context.Context, account, wabaID, name, language string) (state.Template, error) {
+	st, err := s.readStmt(ctx, "SELECT "+templateCols+" FROM templates WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4")
+	if err != nil {
+		return state.Template{}, wrapErr(ctx, "get template", err)
+	}
+	t, err := scanTemplate(st.QueryRowContext(ctx, account, wabaID, name, language))
+	if errors.Is(err, sql.ErrNoRows) {
+		return state.Template{}, notFound("template", name+" ("+language+")")
+	}
+	return t, wrapErr(ctx, "get template", err)
+}
+
+// ListTemplates implements state.Store.
+func (s *Store) ListTemplates(ctx context.Context, account, wabaID string) ([]state.Template, error) {
+	var out []state.Template
+	err := s.read(ctx, "list templates", func(q querier) error {
+		if ok, err := exists(q.QueryRowContext(ctx, accountExistsSQL, account)); err != nil || !ok {
+			return cmp(err, notFound("account", account))
+		}
+		var err error
+		out, err = collect(scanTemplate)(q.QueryContext(ctx, listTemplatesSQL, account, wabaID))
+		return err
+	})
+	return out, err
+}
+
+// UpdateTemplateStatus implements state.Store.
+func (s *Store) UpdateTemplateStatus(ctx context.Context, t state.Template) error {
+	return s.write(ctx, "update template status", func(tx *wtx) error {
+		n, err := tx.execN(setTemplateSQL, t.Account, t.WabaID, t.Name, t.Language, string(t.Status), t.Reason, micros(t.ReviewAt), micros(t.UpdatedAt))
+		if err == nil && n == 0 {
+			return notFound("template", t.Name+" ("+t.Language+")")
+		}
+		return err
+	})
+}
+
+// ----------------------------------------------------------- WABA numbers
+
+// AddWabaNumber implements state.Store.
+func (s *Store) AddWabaNumber(ctx context.Context, n state.WabaNumber) error {
+	return s.write(ctx, "add WABA number", func(tx *wtx) error {
+		var waba string
+		err := tx.queryRow(wabaOfNumberSQL, n.Account, n.Number).Scan(&waba)
+		switch {
+		case err == nil && waba == n.WabaID:
+			return nil
+		case err == nil:
+			return conflict("number of WABA "+waba, n.Number)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		_, err = tx.exec(insertNumberSQL, n.Account, n.Number, n.WabaID, micros(n.CreatedAt))
+		if isForeignKey(err) {
+			return notFound("account", n.Account)
+		}
+		return err
+	})
+}
+
+// WabaNumbers implements state.Store.
+func (s *Store) WabaNumbers(ctx context.Context, account, wabaID string) ([]string, error) {
+	return queryRows(ctx, s, "WABA numbers", func(sc scanner) (string, error) {
+		var n string
+		return n, sc.Scan(&n)
+	}, "SELECT number FROM waba_numbers WHERE account = $1 AND waba_id = $2 ORDER BY number", account, wabaID)
+}
+
+// --------------------------------------------------------------- sessions
+
+// TouchSession implements state.Store.
+func (s *Store) TouchSession(ctx context.Context, account, business, user string, at time.Time) error {
+	return s.writeOutbox(ctx, "touch session", func(tx *wtx) error {
+		_, err := tx.exec(touchSessionSQL, account, business, user, micros(at))
+		if isForeignKey(err) {
+			return notFound("account", account)
+		}
+		return err
+	})
+}
+
+// LastInbound implements state.Store. The users are looked up one by one
+// in one read transaction: a send names at most 1000.
+func (s *Store) LastInbound(ctx context.Context, account, business string, users []string) (map[string]time.Time, error) {
+	out := make(map[string]time.Time, len(users))
+	err := s.read(ctx, "last inbound", func(q querier) error {
+		for _, u := range users {
+			var at int64
+			err := q.QueryRowContext(ctx, lastInboundSQL, account, business, u).Scan(&at)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+			case err != nil:
+				return err
+			default:
+				out[u] = fromMicros(at)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Read queries of this file, prepared at Open (see readQueries).
+const (
+	listTemplatesSQL = "SELECT " + templateCols + " FROM templates WHERE account = $1 AND ($2 = '' OR waba_id = $2) ORDER BY seq"
+	lastInboundSQL   = "SELECT last_inbound_at FROM sessions WHERE account = $1 AND business = $2 AND user_number = $3"
+)
