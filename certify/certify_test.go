@@ -2,6 +2,8 @@ package certify_test
 
 import (
 	"context"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -52,15 +54,29 @@ func expect(t testing.TB, except map[string]certify.Status) map[string]certify.S
 // pool that trusts its certificate.
 func serveTLS(t testing.TB, h http.Handler) (*httptest.Server, certify.Options) {
 	t.Helper()
-	ts := httptest.NewUnstartedServer(h)
-	ts.EnableHTTP2 = true
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
+	ts := startServer(t, h, true)
 	return ts, certify.Options{
 		URL: ts.URL + "/innopaas/hook", UserName: testUser, Authorization: testSecret,
 		RootCAs: ts.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs,
 		Spec:    testSpec, ToolVersion: "test",
 	}
+}
+
+// startServer serves h on a loopback port, over TLS (HTTP/2 allowed) or
+// plain HTTP, without logging the handshakes that the TLS checks break on
+// purpose.
+func startServer(t testing.TB, h http.Handler, useTLS bool) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(h)
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+	if useTLS {
+		ts.EnableHTTP2 = true
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
+	t.Cleanup(ts.Close)
+	return ts
 }
 
 func receiver(cfg fixtures.Config) *fixtures.Receiver {

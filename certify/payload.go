@@ -92,6 +92,13 @@ func freshen(m map[string]any, now time.Time, envelope bool) {
 			if isString {
 				m[k] = sameShape(s)
 			}
+		case "mobile":
+			// A flat report or message: a number of its own per push, so
+			// that no two pushes look alike to a receiver that keys on the
+			// number and the time (an SMS MO has no id).
+			if isString && isDigits(s) && len(s) > 6 {
+				m[k] = s[:4] + randomDigits(len(s)-4)
+			}
 		case "wamid":
 			m[k] = "wamid." + randomBase64(30)
 		case "eventTime", "sendTime":
@@ -165,7 +172,8 @@ func eventID(m map[string]any) string {
 			return s
 		}
 	}
-	return ""
+	// An SMS MO has no id: its number and time tell it apart.
+	return fmt.Sprint(m["mobile"], "@", m["moTime"])
 }
 
 // outOfOrder returns two reports of one message, the later one first:
@@ -287,10 +295,12 @@ func (b *builder) withLongText(event string, n int) (payload, error) {
 	return b.encode(event, m)
 }
 
-// longText returns exactly n characters of a text that mixes scripts and
-// emoji, so that its UTF-8 encoding is about twice as long as n.
+// longText returns exactly n characters of a text in several scripts,
+// mostly Chinese, with emoji: about 3 bytes a character in UTF-8, so that
+// the payload is as large in bytes as a text of n characters gets in
+// practice (the limits count characters, not bytes).
 func longText(n int) string {
-	const unit = "Hello! Could you change my delivery address? 请把包裹送到新地址，谢谢。 Merci beaucoup 👍 Привет — "
+	const unit = "请把包裹送到新地址，谢谢！配送时间可以改到明天上午吗？👍🙏 Привет! Merci. "
 	var sb strings.Builder
 	count := 0
 	for count < n {
