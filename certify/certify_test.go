@@ -154,3 +154,15 @@ func reasons(res *certify.Result) string {
 	}
 	return s
 }
+
+// BenchmarkCertifyCorrectReceiver is a full certification (56 pushes over
+// HTTPS, every phase) against an in-process correct receiver.
+func BenchmarkCertifyCorrectReceiver(b *testing.B) {
+	_, o := serveTLS(b, receiver(fixtures.Config{}))
+	for b.Loop() {
+		res, err := certify.Run(context.Background(), o)
+		if err != nil || !res.Verdict.Certified {
+			b.Fatalf("%v %s", err, reasons(res))
+		}
+	}
+}
