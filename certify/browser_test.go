@@ -52,7 +52,7 @@ func TestHTMLReportInABrowser(t *testing.T) {
 	check, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID(certify.CheckNoEcho)))
 	require.NoError(t, err)
 	evidenceShown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
-		const pre = document.querySelector('#` + certify.CheckNoEcho + ` details.x[open] pre');
+		const pre = document.querySelector('#`+certify.CheckNoEcho+` details.x[open] pre');
 		if (!pre) return false;
 		const r = pre.getBoundingClientRect();
 		return r.width > 0 && r.height > 0 && getComputedStyle(pre).visibility !== 'hidden';
