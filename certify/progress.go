@@ -86,12 +86,22 @@ func (p *lineProgress) redraw() {
 	if !p.terminal {
 		return
 	}
-	status := fmt.Sprintf("[%d/%d pushes] ", p.done, p.planned)
-	if len(p.running) > 0 {
-		status += "running " + strings.Join(p.running, ", ")
+	if len(p.running) == 0 {
+		// Between phases and at the end: leave a clean line for what follows.
+		fmt.Fprint(p.w, "\r\x1b[K")
+		return
+	}
+	status := fmt.Sprintf("[%d/%d pushes] running %s", p.done, p.planned, strings.Join(p.running, ", "))
+	// A line longer than the terminal wraps, and \r would then redraw only
+	// its last part.
+	if r := []rune(status); len(r) > statusWidth {
+		status = string(r[:statusWidth-1]) + "…"
 	}
 	fmt.Fprint(p.w, "\r\x1b[K"+status)
 }
+
+// statusWidth keeps the status line within an 80-column terminal.
+const statusWidth = 79
 
 // Label is how a status is shown in text output.
 func (s Status) Label() string {
