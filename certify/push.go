@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -175,7 +176,7 @@ func (s *sender) push(ctx context.Context, check string, r request) Exchange {
 		Check: check, Label: r.label, Event: r.p.Event, EventID: r.p.ID, Method: s.o.Method, URL: s.target,
 		BodyBytes: len(r.p.Body),
 	}
-	e.Body, _ = s.masker.excerpt(r.p.Body, requestExcerpt)
+	e.Body, _ = s.masker.excerpt(indentJSON(r.p.Body), requestExcerpt)
 	defer func() {
 		s.mu.Lock()
 		s.all = append(s.all, e)
@@ -246,7 +247,7 @@ func (s *sender) push(ctx context.Context, check string, r request) Exchange {
 	}
 	e.EchoesSecret = s.masker.contains(string(answer)) || s.masker.contains(headerText(resp.Header))
 	var cut bool
-	e.Answer, cut = s.masker.excerpt(answer, answerExcerpt)
+	e.Answer, cut = s.masker.excerpt(indentJSON(answer), answerExcerpt)
 	e.AnswerCut = e.AnswerCut || cut
 	s.onPush(int(s.sent.Load()))
 	return e
@@ -344,6 +345,16 @@ func fmtLimit(d time.Duration) string {
 		return strconv.FormatFloat(ms(d), 'f', -1, 64) + " ms"
 	}
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
+}
+
+// indentJSON returns a JSON body indented for a person to read, or the
+// body as it is when it is not JSON.
+func indentJSON(b []byte) []byte {
+	var out bytes.Buffer
+	if len(b) > readLimit || json.Indent(&out, b, "", "  ") != nil {
+		return b
+	}
+	return out.Bytes()
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
