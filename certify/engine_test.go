@@ -2,6 +2,7 @@ package certify_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -213,9 +214,10 @@ func TestSubscribedEventsOnly(t *testing.T) {
 func TestPlan(t *testing.T) {
 	plan, err := certify.Prepare(certify.Options{URL: "https://partner.example/hook", UserName: "u", Authorization: testSecret, Spec: testSpec})
 	require.NoError(t, err)
-	// 1 reach + 6 events + 3 auth + 2 dup + 2 order + 1 compat + 1 size + 20 time + 20 burst
-	assert.Equal(t, 56, plan.Total)
-	assert.Equal(t, "56 pushes at most, at most 100 per second, to POST https://partner.example/hook", plan.Bounds())
+	// 1 reach + the events + 3 auth + 2 dup + 2 order + 1 compat + 1 size + 20 time + 20 burst
+	want := 1 + len(testSpec.EventTypes("whatsapp")) + 3 + 2 + 2 + 1 + 1 + 20 + 20
+	assert.Equal(t, want, plan.Total)
+	assert.Equal(t, fmt.Sprintf("%d pushes at most, at most 100 per second, to POST https://partner.example/hook", want), plan.Bounds())
 	assert.Equal(t, "whatsapp_message_status_updated", plan.Primary)
 	assert.Equal(t, "whatsapp_mo_message_received", plan.TextEvent)
 	assert.Empty(t, plan.NotApplicable)
