@@ -45,6 +45,12 @@ func (s *Server) controlHandlers() map[string]handlerFunc {
 		"getClock":        s.getClock,
 		"setClock":        s.setClock,
 		"advanceClock":    s.advanceClock,
+		// control_templates.go
+		"listTemplates":     s.listTemplates,
+		"createTemplate":    s.createTemplate,
+		"setTemplateStatus": s.setTemplateStatus,
+		"listWabaNumbers":   s.listWabaNumbers,
+		"addWabaNumber":     s.addWabaNumber,
 	}
 }
 

@@ -33,9 +33,10 @@ var loadSpec = sync.OnceValue(spec.MustLoadEmbedded)
 
 // sandbox is a running in-process sandbox for one test.
 type sandbox struct {
-	t   *testing.T
-	srv *mockserver.Server
-	url string
+	t     *testing.T
+	srv   *mockserver.Server
+	url   string
+	admin string // the admin token the sandbox was started with
 }
 
 // newSandbox starts a strict sandbox on a fresh memory store, with its
@@ -58,13 +59,17 @@ func newSandboxOn(t *testing.T, store state.Store, tweak ...func(*mockserver.Con
 	done := make(chan struct{})
 	go func() { srv.Run(ctx); close(done) }()
 	ts := httptest.NewServer(srv)
+	sb := &sandbox{t: t, srv: srv, url: ts.URL, admin: cfg.AdminToken}
 	t.Cleanup(func() {
 		ts.Close()
 		cancel()
 		<-done
 		require.Zero(t, srv.SchemaViolations(), "the sandbox pushed payloads that break their schema")
 	})
-	return &sandbox{t: t, srv: srv, url: ts.URL}
+	// The demo app's user has written to the demo number, so that text
+	// messages to them are inside the 24-hour window.
+	sb.converse("", demoNumber, userNumber)
+	return sb
 }
 
 // response is what a test looks at.
@@ -157,7 +162,24 @@ func (s *sandbox) account(makeDefault bool) (string, string, string) {
 	s.control("POST", "/_sandbox/apps", map[string]any{"name": "app", "default": makeDefault}, acct.Name).must(s.t, 201).decode(s.t, &app)
 	var tok struct{ Token string }
 	s.control("POST", "/_sandbox/apps/"+app.AppKey+"/tokens", nil, "").must(s.t, 201).decode(s.t, &tok)
+	s.converse(acct.Name, demoNumber, userNumber, otherUser)
 	return acct.Name, app.AppKey, tok.Token
+}
+
+// otherUser is a second user the test accounts are in conversation with.
+const otherUser = "6285234567800"
+
+// converse has each user write to the business number (a simulated inbound
+// message), which opens WhatsApp's 24-hour window for text messages to them.
+func (s *sandbox) converse(account, business string, users ...string) {
+	s.t.Helper()
+	for _, u := range users {
+		h := http.Header{"Content-Type": {"application/json"}, "X-Sandbox-Admin-Token": {s.admin}}
+		if account != "" {
+			h["X-Sandbox-Account"] = []string{account}
+		}
+		s.do("POST", "/_sandbox/events/inbound", `{"to":"`+business+`","from":"`+u+`","text":{"body":"hi"}}`, h).must(s.t, 201)
+	}
 }
 
 // receiver records the pushes it gets and answers with the statuses queued

@@ -11,7 +11,7 @@ func (s *Server) publicHandlers() map[string]handlerFunc {
 	return map[string]handlerFunc{
 		"whatsappSubmitMessage": s.whatsappSubmitMessage,
 		// Described by the contract, not served yet (see notImplemented).
-		"whatsappSubmitTemplate": notImplemented("POST /api/whatsapp/v3/template/submit"),
+		"whatsappSubmitTemplate": s.whatsappSubmitTemplate,
 		"whatsappUploadFile":     notImplemented("POST /api/whatsapp/v3/uploadFile"),
 		"smsSendMessage":         notImplemented("POST /api/sms/v3/msg/send"),
 		"otpSendVerification":    notImplemented("POST /api/otp/v3/msg/send/verify"),
@@ -51,7 +51,7 @@ func (s *Server) whatsappSubmitMessage(c *call) reply {
 	}
 	msg, err := s.sandbox.SubmitWhatsApp(c.ctx, c.principal(), state.WhatsAppSend{
 		WabaID: c.str("wabaId"), MessageType: c.str("messageType"), SendNumber: c.str("sendNumber"),
-		Recipients: recipients, UID: c.str("uid"), Request: c.body,
+		Recipients: recipients, UID: c.str("uid"), Template: c.templateUse(), Request: c.body,
 	})
 	if err != nil {
 		return fromError(err)

@@ -47,6 +47,11 @@ type Config struct {
 	// DeliveredAfter and ReadAfter place a send's status reports on the
 	// sandbox clock (1s and 3s).
 	DeliveredAfter, ReadAfter time.Duration
+	// TemplateReview is how long a submitted template stays PENDING (10s).
+	TemplateReview time.Duration
+	// NoSessionWindow accepts non-template messages to users who have not
+	// written within 24 hours (WhatsApp refuses them with 131047).
+	NoSessionWindow bool
 }
 
 // DispatchConfig tunes webhook delivery; zero values take dispatch's defaults.
@@ -123,6 +128,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	s.sandbox = state.New(cfg.Store, cfg.Clock, cfg.Spec, state.Options{
 		DeliveredAfter: cfg.DeliveredAfter, ReadAfter: cfg.ReadAfter, DefaultAccount: cfg.Seed.Accounts[0].Name,
+		TemplateReview: cfg.TemplateReview, NoSessionWindow: cfg.NoSessionWindow,
 	}, s.dispatcher.Notify)
 
 	var err error
@@ -180,6 +186,18 @@ func (s *Server) applySeed(ctx context.Context) error {
 	for _, a := range s.cfg.Seed.Accounts {
 		if _, err := s.sandbox.CreateAccount(ctx, a.Name, a.Label); err != nil {
 			return err
+		}
+		for _, w := range a.Wabas {
+			for _, n := range w.Numbers {
+				if err := s.store.AddWabaNumber(ctx, state.WabaNumber{Account: a.Name, WabaID: w.ID, Number: n, CreatedAt: s.sandbox.RealNow()}); err != nil {
+					return err
+				}
+			}
+			for _, t := range w.Templates {
+				if _, err := s.sandbox.SeedTemplate(ctx, a.Name, w.ID, t.Name, t.Language, t.Category, t.BodyParams, t.HeaderParams); err != nil {
+					return err
+				}
+			}
 		}
 		for _, app := range a.Apps {
 			if _, err := s.sandbox.CreateApp(ctx, a.Name, app.Name, app.AppKey, app.Default); err != nil {

@@ -21,6 +21,8 @@ const (
 	WabaID          = "110129512080569"
 	SendNumber      = "8618912123456"
 	RecipientNumber = "6285234567899"
+	DefaultTemplate = "otp_login"
+	DefaultLanguage = "en_US"
 )
 
 // DefaultMessage is what a send carries unless a step changes it: a
@@ -28,7 +30,7 @@ const (
 func DefaultMessage() map[string]any {
 	return map[string]any{
 		"wabaId": WabaID, "messageType": "template", "sendNumber": SendNumber,
-		"recipientNumber": RecipientNumber, "templateName": "otp_login", "language": "en_US",
+		"recipientNumber": RecipientNumber, "templateName": DefaultTemplate, "language": DefaultLanguage,
 		"bodyParams": []any{"245098"},
 	}
 }

@@ -262,6 +262,13 @@ func (w *world) ensureAccount(ctx context.Context) error {
 	}
 	name, err := w.newAccount(ctx)
 	w.account = name
+	if err != nil {
+		return err
+	}
+	// Set up as an InnoPaaS console would have it: the WABA the suite sends
+	// from has the approved template the default message names.
+	tmpl := map[string]any{"wabaId": WabaID, "name": DefaultTemplate, "language": DefaultLanguage, "category": "AUTHENTICATION", "bodyParams": 1}
+	_, err = w.control(ctx, http.MethodPost, "/_sandbox/templates", tmpl, nil, http.StatusCreated)
 	return err
 }
 

@@ -44,6 +44,8 @@ type serveOptions struct {
 	webhookTimeout      time.Duration
 	deliveredAfter      time.Duration
 	readAfter           time.Duration
+	templateReview      time.Duration
+	noSessionWindow     bool
 	shutdownTimeout     time.Duration
 	quiet               bool
 }
@@ -91,6 +93,8 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.DurationVar(&o.webhookTimeout, "webhook-timeout", 5*time.Second, "how long one webhook attempt may take")
 	f.DurationVar(&o.deliveredAfter, "delivered-after", time.Second, "when a send's delivered report comes (sandbox clock)")
 	f.DurationVar(&o.readAfter, "read-after", 3*time.Second, "when a send's read report comes (sandbox clock)")
+	f.DurationVar(&o.templateReview, "template-review", 10*time.Second, "how long a submitted template stays PENDING before its review ends (sandbox clock)")
+	f.BoolVar(&o.noSessionWindow, "no-session-window", false, "accept non-template messages to users who have not written within 24 hours (WhatsApp refuses them)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long to finish requests and webhook attempts in flight")
 	f.BoolVar(&o.quiet, "quiet", false, "do not print the start-up banner")
 }
@@ -129,6 +133,7 @@ func buildServer(ctx context.Context, o *serveOptions, log *slog.Logger) (*mocks
 		Spec: sp, Store: store, StoreKind: kind, Seed: seed, Logger: log, Strict: o.strict,
 		RejectUnknownFields: o.rejectUnknownFields, AdminToken: o.adminToken, ControlOpen: o.controlOpen,
 		AuthFailureStatus: o.authFailureStatus, DeliveredAfter: o.deliveredAfter, ReadAfter: o.readAfter,
+		TemplateReview: o.templateReview, NoSessionWindow: o.noSessionWindow,
 		Dispatch: mockserver.DispatchConfig{
 			Timeout: o.webhookTimeout,
 			Schedule: dispatch.Schedule{MaxAttempts: o.retryAttempts, Initial: o.retryInitial,

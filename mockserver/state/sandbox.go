@@ -45,6 +45,11 @@ type Options struct {
 	ReadAfter time.Duration
 	// DefaultAccount is the account used when a call names none (the seed's).
 	DefaultAccount string
+	// TemplateReview is how long a submitted template stays PENDING (10s).
+	TemplateReview time.Duration
+	// NoSessionWindow accepts non-template messages outside the 24 hours
+	// after the user's last message (WhatsApp refuses them; off by default).
+	NoSessionWindow bool
 }
 
 // Sandbox is the domain service: every rule of the sandbox, on top of a Store.
@@ -64,6 +69,9 @@ func New(store Store, clk clock.Clock, catalog EventCatalog, opts Options, notif
 	}
 	if opts.ReadAfter == 0 {
 		opts.ReadAfter = 3 * time.Second
+	}
+	if opts.TemplateReview == 0 {
+		opts.TemplateReview = 10 * time.Second
 	}
 	if notify == nil {
 		notify = func() {}

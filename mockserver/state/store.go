@@ -109,9 +109,11 @@ type Store interface {
 	// ErrNotFound for an unknown event or one in any other status.
 	Requeue(ctx context.Context, id string, at time.Time) error
 
-	// CreateTemplate adds a template; ErrConflict when the account has one
-	// with the same WABA, name and language; ErrNotFound for an unknown account.
-	CreateTemplate(ctx context.Context, t Template) error
+	// CreateTemplate adds a template and the events its submission causes
+	// (its review's status push), in one transaction; ErrConflict when the
+	// account has a template with the same WABA, name and language;
+	// ErrNotFound for an unknown account.
+	CreateTemplate(ctx context.Context, t Template, events []Event) error
 	// GetTemplate returns a template by account, WABA, name and language.
 	GetTemplate(ctx context.Context, account, wabaID, name, language string) (Template, error)
 	// ListTemplates returns an account's templates of a WABA ("" for all),

@@ -97,8 +97,13 @@ type WhatsAppSend struct {
 	SendNumber  string
 	Recipients  []string
 	UID         string
-	Request     []byte // the body as received
+	Template    *TemplateUse // for messageType template
+	Request     []byte       // the body as received
 }
+
+// SessionWindow is how long after a user's last message a business may send
+// them anything but a template.
+const SessionWindow = 24 * time.Hour
 
 // envelopeStart writes the WhatsApp envelope up to the body object's
 // opening brace; the caller writes the body's members and closes twice.
@@ -243,6 +248,20 @@ func (r routing) apply(e *Event) {
 // reports (delivered, then read) for the sending app's webhook, all in one
 // transaction. Reports are routed when the message is accepted.
 func (s *Sandbox) SubmitWhatsApp(ctx context.Context, p Principal, send WhatsAppSend) (Message, error) {
+	register, err := s.checkSendNumber(ctx, p.Account, send.WabaID, send.SendNumber)
+	if err != nil {
+		return Message{}, err
+	}
+	if send.MessageType == "template" {
+		if send.Template == nil {
+			return Message{}, invalid("/templateName", "a template message names its template")
+		}
+		if err := s.checkTemplate(ctx, p.Account, send.WabaID, *send.Template); err != nil {
+			return Message{}, err
+		}
+	} else if err := s.checkSessions(ctx, p.Account, send.SendNumber, send.Recipients); err != nil {
+		return Message{}, err
+	}
 	hook, err := s.webhookFor(ctx, p.App.Key, ProductWhatsApp)
 	if err != nil {
 		return Message{}, err
@@ -259,7 +278,8 @@ func (s *Sandbox) SubmitWhatsApp(ctx context.Context, p Principal, send WhatsApp
 	bind := &Binding{Account: p.Account.Name, Kind: BindNumber, Value: send.SendNumber, AppKey: p.App.Key, CreatedAt: msg.CreatedAt}
 	for tries := 0; ; tries++ {
 		msg.ID = NewMessageID(s.clock.Now())
-		err = s.store.RecordSubmission(ctx, Submission{Message: msg, BindSender: bind, Events: s.statusReports(p, msg, hook)})
+		err = s.store.RecordSubmission(ctx, Submission{Message: msg, BindSender: bind, RegisterNumber: register,
+			Events: s.statusReports(p, msg, hook)})
 		// A replica sharing the database may have drawn the same
 		// time-ordered id in the same millisecond: draw again.
 		if !errors.Is(err, ErrConflict) || tries == 3 {
@@ -271,6 +291,51 @@ func (s *Sandbox) SubmitWhatsApp(ctx context.Context, p Principal, send WhatsApp
 	}
 	s.notify()
 	return msg, nil
+}
+
+// checkSendNumber refuses a sending number that is not a number of the WABA
+// (code 118). A WABA the account has never sent from has no numbers yet:
+// its first sending number becomes its number (the returned registration,
+// written with the send), so that a new account works at once.
+func (s *Sandbox) checkSendNumber(ctx context.Context, acct Account, wabaID, number string) (*WabaNumber, error) {
+	nums, err := s.store.WabaNumbers(ctx, acct.Name, wabaID)
+	if err != nil {
+		return nil, err
+	}
+	if len(nums) == 0 {
+		return &WabaNumber{Account: acct.Name, WabaID: wabaID, Number: number, CreatedAt: s.clock.Now()}, nil
+	}
+	if slices.Contains(nums, number) {
+		return nil, nil
+	}
+	return nil, &BusinessError{Code: CodeSendNumber, Field: "/sendNumber",
+		Message: fmt.Sprintf("sending number %s does not exist for WABA %s; its numbers: %s", number, wabaID, strings.Join(nums, ", "))}
+}
+
+// checkSessions refuses a non-template message to a user who has not
+// written to the sending number within the last 24 hours (the account's
+// clock), as WhatsApp does (Meta error 131047), unless switched off.
+func (s *Sandbox) checkSessions(ctx context.Context, acct Account, business string, users []string) error {
+	if s.opts.NoSessionWindow {
+		return nil
+	}
+	last, err := s.store.LastInbound(ctx, acct.Name, business, users)
+	if err != nil {
+		return err
+	}
+	now := s.Now(acct)
+	for _, u := range users {
+		at, ok := last[u]
+		switch {
+		case !ok:
+			return &BusinessError{Code: CodeReengagement, Field: "/recipientNumber",
+				Message: fmt.Sprintf("re-engagement message: %s has never written to %s; the first message to a user must be a template", u, business)}
+		case now.Sub(at) > SessionWindow:
+			return &BusinessError{Code: CodeReengagement, Field: "/recipientNumber",
+				Message: fmt.Sprintf("re-engagement message: %s last wrote to %s at %s, more than 24 hours ago; send a template", u, business, at.UTC().Format(time.RFC3339))}
+		}
+	}
+	return nil
 }
 
 // statusReports builds each recipient's delivered and read reports of a
@@ -341,6 +406,10 @@ func (s *Sandbox) SimulateInbound(ctx context.Context, acct Account, in Inbound)
 	}
 	marshalInbound(&e, body)
 	if err := s.store.AddEvents(ctx, []Event{e}); err != nil {
+		return Event{}, err
+	}
+	// The user opened (or renewed) the 24-hour window with this number.
+	if err := s.store.TouchSession(ctx, acct.Name, in.To, in.From, now); err != nil {
 		return Event{}, err
 	}
 	s.notify()

@@ -884,7 +884,7 @@ func cloneHeader(h map[string][]string) map[string][]string {
 }
 
 // CreateTemplate implements state.Store.
-func (s *Store) CreateTemplate(_ context.Context, t state.Template) error {
+func (s *Store) CreateTemplate(_ context.Context, t state.Template, events []state.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.accounts[t.Account]; !ok {
@@ -894,8 +894,12 @@ func (s *Store) CreateTemplate(_ context.Context, t state.Template) error {
 	if _, ok := s.tmpls[k]; ok {
 		return conflict("template", t.Name+" ("+t.Language+")")
 	}
+	if err := s.checkNewEventsLocked(events); err != nil {
+		return err
+	}
 	t.Request = slices.Clone(t.Request)
 	s.tmpls[k] = &tmplEntry{t: t, seq: s.next()}
+	s.addEventsLocked(events)
 	return nil
 }
 

@@ -25,7 +25,7 @@ func scanTemplate(sc scanner) (state.Template, error) {
 }
 
 // CreateTemplate implements state.Store.
-func (s *Store) CreateTemplate(ctx context.Context, t state.Template) error {
+func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []state.Event) error {
 	return s.write(ctx, "create template", func(tx *wtx) error {
 		_, err := tx.exec(insertTemplateSQL, t.Account, t.WabaID, t.Name, t.Language, t.Category, t.TemplateID, t.SID, t.AppKey,
 			t.BodyParams, t.HeaderParams, string(t.Status), t.Reason, micros(t.ReviewAt), blob(t.Request), micros(t.CreatedAt), micros(t.UpdatedAt))
@@ -34,8 +34,10 @@ func (s *Store) CreateTemplate(ctx context.Context, t state.Template) error {
 			return conflict("template", t.Name+" ("+t.Language+")")
 		case isForeignKey(err):
 			return notFound("account", t.Account)
+		case err != nil:
+			return err
 		}
-		return err
+		return insertEvents(tx, events)
 	})
 }
 

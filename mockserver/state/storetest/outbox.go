@@ -433,7 +433,7 @@ func testReset(t *testing.T, open func(t *testing.T) state.Store) {
 	require.NoError(t, f.s.RecordSubmission(f.ctx, validSubmission("IW0000001", "AppOne00000000001", "100000000000000001", "sub-")))
 	require.Len(t, f.claim(t0, 1, "a", t0.Add(time.Minute)), 1)
 	require.NoError(t, f.s.RecordAttempt(f.ctx, validResult("x-ev", "a", 1, state.EventPending)))
-	require.NoError(t, f.s.CreateTemplate(f.ctx, validTemplate("IW0000001", "111", "otp_login", "en_US")))
+	require.NoError(t, f.s.CreateTemplate(f.ctx, validTemplate("IW0000001", "111", "otp_login", "en_US"), nil))
 	require.NoError(t, f.s.AddWabaNumber(f.ctx, state.WabaNumber{Account: "IW0000001", WabaID: "111", Number: "8618900000001", CreatedAt: t0}))
 	require.NoError(t, f.s.TouchSession(f.ctx, "IW0000001", "8618900000001", "6200000001", t0))
 

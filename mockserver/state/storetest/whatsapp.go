@@ -29,7 +29,7 @@ func testTemplates(t *testing.T, open func(t *testing.T) state.Store) {
 	f.account("IW0000001")
 	f.account("IW0000002")
 	a := validTemplate("IW0000001", "111", "otp_login", "en_US")
-	require.NoError(t, f.s.CreateTemplate(f.ctx, a))
+	require.NoError(t, f.s.CreateTemplate(f.ctx, a, nil))
 
 	t.Run("round trip", func(t *testing.T) {
 		got, err := f.s.GetTemplate(f.ctx, "IW0000001", "111", "otp_login", "en_US")
@@ -38,17 +38,17 @@ func testTemplates(t *testing.T, open func(t *testing.T) state.Store) {
 	})
 	t.Run("the same name, language and WABA twice is a conflict", func(t *testing.T) {
 		b := validTemplate("IW0000001", "111", "otp_login", "en_US")
-		assert.ErrorIs(t, f.s.CreateTemplate(f.ctx, b), state.ErrConflict)
+		assert.ErrorIs(t, f.s.CreateTemplate(f.ctx, b, nil), state.ErrConflict)
 	})
 	t.Run("another language, WABA or account is another template", func(t *testing.T) {
-		require.NoError(t, f.s.CreateTemplate(f.ctx, validTemplate("IW0000001", "111", "otp_login", "pt_BR")))
-		require.NoError(t, f.s.CreateTemplate(f.ctx, validTemplate("IW0000001", "222", "otp_login", "en_US")))
-		require.NoError(t, f.s.CreateTemplate(f.ctx, validTemplate("IW0000002", "111", "otp_login", "en_US")))
+		require.NoError(t, f.s.CreateTemplate(f.ctx, validTemplate("IW0000001", "111", "otp_login", "pt_BR"), nil))
+		require.NoError(t, f.s.CreateTemplate(f.ctx, validTemplate("IW0000001", "222", "otp_login", "en_US"), nil))
+		require.NoError(t, f.s.CreateTemplate(f.ctx, validTemplate("IW0000002", "111", "otp_login", "en_US"), nil))
 	})
 	t.Run("unknown", func(t *testing.T) {
 		_, err := f.s.GetTemplate(f.ctx, "IW0000001", "111", "otp_login", "fr")
 		assert.ErrorIs(t, err, state.ErrNotFound)
-		assert.ErrorIs(t, f.s.CreateTemplate(f.ctx, validTemplate("IW9999999", "1", "x", "en")), state.ErrNotFound)
+		assert.ErrorIs(t, f.s.CreateTemplate(f.ctx, validTemplate("IW9999999", "1", "x", "en"), nil), state.ErrNotFound)
 	})
 	t.Run("list by WABA or all, in creation order", func(t *testing.T) {
 		all, err := f.s.ListTemplates(f.ctx, "IW0000001", "")
@@ -78,6 +78,16 @@ func testTemplates(t *testing.T, open func(t *testing.T) state.Store) {
 	t.Run("StatusAt is PENDING until the review ends", func(t *testing.T) {
 		assert.Equal(t, state.TemplatePending, a.StatusAt(a.ReviewAt.Add(-time.Microsecond)))
 		assert.Equal(t, state.TemplateApproved, a.StatusAt(a.ReviewAt))
+	})
+	t.Run("the template and its events are written together", func(t *testing.T) {
+		ev := pendingEvent("tmpl-ev-1", "IW0000001", "", t0)
+		require.NoError(t, f.s.CreateTemplate(f.ctx, validTemplate("IW0000001", "111", "welcome", "en"), []state.Event{ev}))
+		f.getEvent("tmpl-ev-1")
+		// A conflicting event id leaves the template unwritten too.
+		err := f.s.CreateTemplate(f.ctx, validTemplate("IW0000001", "111", "welcome2", "en"), []state.Event{ev})
+		require.ErrorIs(t, err, state.ErrConflict)
+		_, err = f.s.GetTemplate(f.ctx, "IW0000001", "111", "welcome2", "en")
+		assert.ErrorIs(t, err, state.ErrNotFound)
 	})
 	t.Run("deleting the account deletes its templates", func(t *testing.T) {
 		require.NoError(t, f.s.DeleteAccount(f.ctx, "IW0000002"))
