@@ -17,7 +17,7 @@ var _ dispatch.Queue = outbox{}
 
 // Claim implements dispatch.Queue.
 func (o outbox) Claim(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time) ([]dispatch.Delivery, error) {
-	events, err := o.store.ClaimDue(ctx, now, limit, owner, leaseUntil)
+	events, err := o.store.ClaimDue(ctx, now, limit, owner, leaseUntil, nil)
 	if err != nil {
 		return nil, err
 	}

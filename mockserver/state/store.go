@@ -94,8 +94,21 @@ type Store interface {
 
 	// ClaimDue leases up to limit pending events whose NextAttemptAt <= now
 	// and whose lease is free or has ended, oldest due first, to owner until
-	// leaseUntil. An event is leased to one owner at a time.
-	ClaimDue(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time) ([]Event, error)
+	// leaseUntil, skipping events whose target's Destination is in exclude
+	// (destinations the caller is busy with). An event is leased to one
+	// owner at a time.
+	ClaimDue(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time, exclude []string) ([]Event, error)
+	// ReleaseLeases frees every lease owner holds, so that its claims can be
+	// taken at once by others (a dispatcher shutting down); it returns how
+	// many it freed.
+	ReleaseLeases(ctx context.Context, owner string) (int, error)
+	// Prune applies the retention policy: it removes finished events
+	// (delivered, failed, dropped) with their attempts when they were last
+	// updated before 'before' (real time) or are not among the newest 'keep'
+	// finished events, and messages created before 'before' or not among
+	// the newest 'keep'. keep <= 0 keeps any number. Pending events are never
+	// removed. It returns how many events it removed.
+	Prune(ctx context.Context, before time.Time, keep int) (int, error)
 	// NextDue returns when the earliest pending event can next be claimed:
 	// its NextAttemptAt, or the end of its lease if it is leased longer
 	// (ok=false when no event is pending). A dispatcher sleeps until then.

@@ -786,12 +786,12 @@ func claimable(e *state.Event, now time.Time) bool {
 }
 
 // ClaimDue implements state.Store.
-func (s *Store) ClaimDue(_ context.Context, now time.Time, limit int, owner string, leaseUntil time.Time) ([]state.Event, error) {
+func (s *Store) ClaimDue(_ context.Context, now time.Time, limit int, owner string, leaseUntil time.Time, exclude []string) ([]state.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var due []*eventEntry
 	for _, e := range s.pending {
-		if claimable(&e.ev, now) {
+		if claimable(&e.ev, now) && !excluded(&e.ev, exclude) {
 			due = append(due, e)
 		}
 	}
@@ -810,6 +810,55 @@ func (s *Store) ClaimDue(_ context.Context, now time.Time, limit int, owner stri
 		out = append(out, copyEvent(&e.ev))
 	}
 	return out, nil
+}
+
+func excluded(e *state.Event, exclude []string) bool {
+	return len(exclude) > 0 && e.Target != nil && slices.Contains(exclude, state.Destination(e.Target.URL))
+}
+
+// ReleaseLeases implements state.Store.
+func (s *Store) ReleaseLeases(_ context.Context, owner string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, e := range s.pending {
+		if e.ev.LeaseOwner == owner {
+			e.ev.LeaseOwner, e.ev.LeaseUntil = "", time.Time{}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Prune implements state.Store.
+func (s *Store) Prune(_ context.Context, before time.Time, keep int) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var finished []*eventEntry
+	for _, e := range s.events {
+		if e.ev.Status != state.EventPending {
+			finished = append(finished, e)
+		}
+	}
+	sort.Slice(finished, func(i, j int) bool { return finished[i].seq > finished[j].seq })
+	removed := 0
+	for i, e := range finished {
+		if (keep > 0 && i >= keep) || e.ev.UpdatedAt.Before(before) {
+			delete(s.events, e.ev.ID)
+			removed++
+		}
+	}
+	var msgs []*state.Message
+	for _, m := range s.messages {
+		msgs = append(msgs, m)
+	}
+	sort.Slice(msgs, func(i, j int) bool { return msgs[i].CreatedAt.After(msgs[j].CreatedAt) })
+	for i, m := range msgs {
+		if (keep > 0 && i >= keep) || m.CreatedAt.Before(before) {
+			delete(s.messages, m.ID)
+		}
+	}
+	return removed, nil
 }
 
 // NextDue implements state.Store.

@@ -53,7 +53,8 @@ const (
 	bindIfUnboundSQL    = insertBindingSQL + " ON CONFLICT DO NOTHING"
 	deleteBindingSQL    = "DELETE FROM bindings WHERE account = $1 AND kind = $2 AND value = $3"
 	insertMessageSQL    = "INSERT INTO messages (" + messageCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-	insertEventSQL      = "INSERT INTO events (" + eventData + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+	insertEventSQL      = "INSERT INTO events (" + eventData + ", target_dest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+	releaseLeasesSQL    = "UPDATE events SET lease_owner = '', lease_until = $2 WHERE lease_owner = $1 AND status = 'pending'"
 	templateCols        = "account, waba_id, name, language, category, template_id, sid, app_key, body_params, header_params, status, reason, review_at, request, created_at, updated_at"
 	insertTemplateSQL   = "INSERT INTO templates (" + templateCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
 	setTemplateSQL      = "UPDATE templates SET status = $5, reason = $6, review_at = $7, updated_at = $8 WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4"
@@ -93,6 +94,7 @@ var writeQueries = []string{
 	insertBindingSQL, bindIfUnboundSQL, deleteBindingSQL,
 	insertMessageSQL, insertEventSQL, recordAttemptSQL, insertAttemptSQL, requeueSQL, claimDueSQL, eventExistsSQL,
 	insertTemplateSQL, setTemplateSQL, wabaOfNumberSQL, insertNumberSQL, registerNumberSQL, touchSessionSQL,
+	releaseLeasesSQL,
 }
 
 // zeroMicros is how a free lease's LeaseUntil (the zero time) is stored.
@@ -637,9 +639,13 @@ func eventArgs(e *state.Event) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var dest any
+	if t := e.Target; t != nil {
+		dest = state.Destination(t.URL)
+	}
 	return []any{e.ID, e.Account, e.Type, e.Product, e.AppKey, e.Route, string(e.Status), e.Reason, blob(e.Payload),
 		url, method, user, auth, retry, chaos, e.Attempts, micros(e.DueAt), micros(e.NextAttemptAt),
-		e.LeaseOwner, micros(e.LeaseUntil), micros(e.CreatedAt), micros(e.UpdatedAt)}, nil
+		e.LeaseOwner, micros(e.LeaseUntil), micros(e.CreatedAt), micros(e.UpdatedAt), dest}, nil
 }
 
 // insertEvents writes events with one prepared statement; an id that is
@@ -819,7 +825,7 @@ func (s *Store) ListEvents(ctx context.Context, f state.EventFilter) ([]state.Ev
 // ClaimDue implements state.Store. One UPDATE picks the due events off the
 // events_due index in order and leases them; run by the single writer, no
 // two calls can pick the same event.
-func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time) ([]state.Event, error) {
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time, exclude []string) ([]state.Event, error) {
 	if limit <= 0 {
 		if s.closed.Load() {
 			return nil, ErrClosed
@@ -833,7 +839,11 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 	var got []claimed
 	err := s.writeOutbox(ctx, "claim due", func(tx *wtx) error {
 		got = got[:0]
-		rows, err := tx.query(claimDueSQL, owner, micros(leaseUntil), micros(now), limit)
+		q, args := claimDueSQL, []any{owner, micros(leaseUntil), micros(now), limit}
+		if len(exclude) > 0 {
+			q, args = claimDueExcluding(exclude, args)
+		}
+		rows, err := tx.query(q, args...)
 		if err != nil {
 			return err
 		}
@@ -863,6 +873,58 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 		out[i] = c.e
 	}
 	return out, nil
+}
+
+// claimDueExcluding is claimDueSQL leaving aside the events of some
+// destinations. It is built per call (the list varies), which only happens
+// while a receiver is saturated.
+func claimDueExcluding(exclude []string, args []any) (string, []any) {
+	marks := make([]string, len(exclude))
+	for i, d := range exclude {
+		args = append(args, d)
+		marks[i] = fmt.Sprintf("$%d", len(args))
+	}
+	q := "UPDATE events SET lease_owner = $1, lease_until = $2 WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' " +
+		"AND next_attempt_at <= $3 AND (lease_owner = '' OR lease_until <= $3) " +
+		"AND (target_dest IS NULL OR target_dest NOT IN (" + strings.Join(marks, ", ") + ")) " +
+		"ORDER BY next_attempt_at, seq LIMIT $4 " + claimDueLockSuffix + ") RETURNING " + eventCols
+	return q, args
+}
+
+// ReleaseLeases implements state.Store.
+func (s *Store) ReleaseLeases(ctx context.Context, owner string) (int, error) {
+	var n int64
+	err := s.writeOutbox(ctx, "release leases", func(tx *wtx) error {
+		var err error
+		n, err = tx.execN(releaseLeasesSQL, owner, zeroMicros)
+		return err
+	})
+	return int(n), err
+}
+
+// Prune implements state.Store. Attempts go with their events (foreign key
+// cascade); the newest 'keep' are counted by seq, the creation order.
+func (s *Store) Prune(ctx context.Context, before time.Time, keep int) (int, error) {
+	var n int64
+	err := s.writeOutbox(ctx, "prune", func(tx *wtx) error {
+		var err error
+		q := "DELETE FROM events WHERE status <> 'pending' AND (updated_at < $1"
+		args := []any{micros(before)}
+		if keep > 0 {
+			q += " OR seq < COALESCE((SELECT seq FROM events WHERE status <> 'pending' ORDER BY seq DESC LIMIT 1 OFFSET $2), -1)"
+			args = append(args, keep-1)
+		}
+		if n, err = tx.execN(q+")", args...); err != nil {
+			return err
+		}
+		mq := "DELETE FROM messages WHERE created_at < $1"
+		if keep > 0 {
+			mq += " OR rowid < COALESCE((SELECT rowid FROM messages ORDER BY rowid DESC LIMIT 1 OFFSET $2), -1)"
+		}
+		_, err = tx.exec(mq, args...)
+		return err
+	})
+	return int(n), err
 }
 
 // nextDueSQL: the earliest moment ClaimDue could hand out an event. A

@@ -72,7 +72,7 @@ func fill(t *testing.T, s state.Store) {
 			Status: state.EventPending, Payload: []byte(`{"p":1}`), Target: &state.Target{URL: "https://h.example/", Method: "POST", Username: &user},
 			DueAt: t0, NextAttemptAt: t0, CreatedAt: t0, UpdatedAt: t0}},
 	}))
-	claimed, err := s.ClaimDue(ctx, t0, 1, "owner", t0.Add(time.Minute))
+	claimed, err := s.ClaimDue(ctx, t0, 1, "owner", t0.Add(time.Minute), nil)
 	require.NoError(t, err)
 	require.Len(t, claimed, 1)
 	require.NoError(t, s.RecordAttempt(ctx, state.AttemptResult{Owner: "owner", Status: state.EventPending, NextAttemptAt: t0.Add(time.Hour),
@@ -265,10 +265,20 @@ func everyMethod(ctx context.Context, s state.Store) map[string]error {
 	errs["AddEvents"] = s.AddEvents(ctx, []state.Event{{ID: "ev-9", Account: "IW0000001"}})
 	_, _, errs["GetEvent"] = s.GetEvent(ctx, "ev-1")
 	_, errs["ListEvents"] = s.ListEvents(ctx, state.EventFilter{})
-	_, errs["ClaimDue"] = s.ClaimDue(ctx, time.Now(), 10, "o", time.Now())
+	_, errs["ClaimDue"] = s.ClaimDue(ctx, time.Now(), 10, "o", time.Now(), nil)
 	_, _, errs["NextDue"] = s.NextDue(ctx)
 	errs["RecordAttempt"] = s.RecordAttempt(ctx, state.AttemptResult{Owner: "owner", Attempt: state.Attempt{EventID: "ev-1"}, Status: state.EventDelivered})
 	errs["Requeue"] = s.Requeue(ctx, "ev-1", time.Now())
+	_, errs["ReleaseLeases"] = s.ReleaseLeases(ctx, "owner")
+	_, errs["Prune"] = s.Prune(ctx, time.Now(), 10)
+	errs["CreateTemplate"] = s.CreateTemplate(ctx, state.Template{Account: "IW0000001", WabaID: "1", Name: "t", Language: "en"}, nil)
+	_, errs["GetTemplate"] = s.GetTemplate(ctx, "IW0000001", "1", "t", "en")
+	_, errs["ListTemplates"] = s.ListTemplates(ctx, "IW0000001", "")
+	errs["UpdateTemplateStatus"] = s.UpdateTemplateStatus(ctx, state.Template{Account: "IW0000001", WabaID: "1", Name: "t", Language: "en"})
+	errs["AddWabaNumber"] = s.AddWabaNumber(ctx, state.WabaNumber{Account: "IW0000001", WabaID: "1", Number: "4930901999"})
+	_, errs["WabaNumbers"] = s.WabaNumbers(ctx, "IW0000001", "1")
+	errs["TouchSession"] = s.TouchSession(ctx, "IW0000001", "1", "2", time.Now())
+	_, errs["LastInbound"] = s.LastInbound(ctx, "IW0000001", "1", []string{"2"})
 	errs["Reset"] = s.Reset(ctx)
 	errs["Ping"] = s.Ping(ctx)
 	return errs

@@ -154,7 +154,7 @@ func testShiftClock(t *testing.T, open func(t *testing.T) state.Store) {
 		dropped := droppedEvent("ev-dropped", "IW0000001")
 		other := pendingEvent("ev-other", "IW0000002", "AppTwo00000000002", t0.Add(time.Hour))
 		f.events(pending, leased, delivered, dropped, other)
-		_, err := f.s.ClaimDue(f.ctx, t0, 10, "owner", t0.Add(time.Minute))
+		_, err := f.s.ClaimDue(f.ctx, t0, 10, "owner", t0.Add(time.Minute), nil)
 		require.NoError(t, err)
 
 		_, err = f.s.ShiftClock(f.ctx, "IW0000001", 40*time.Minute)
@@ -363,7 +363,7 @@ func testDeleteAccount(t *testing.T, open func(t *testing.T) state.Store) {
 		sub := validSubmission(account, appKey, prefix+"msg", prefix+"sub-")
 		require.NoError(f.t, f.s.RecordSubmission(f.ctx, sub))
 		f.events(droppedEvent(prefix+"dropped", account))
-		claimed, err := f.s.ClaimDue(f.ctx, t0.Add(time.Hour), 100, prefix+"owner", t0.Add(2*time.Hour))
+		claimed, err := f.s.ClaimDue(f.ctx, t0.Add(time.Hour), 100, prefix+"owner", t0.Add(2*time.Hour), nil)
 		require.NoError(f.t, err)
 		for _, e := range claimed {
 			require.NoError(f.t, f.s.RecordAttempt(f.ctx, validResult(e.ID, prefix+"owner", 1, state.EventDelivered)))

@@ -53,7 +53,7 @@ func (f *fixture) pending(id string, next time.Time) state.Event {
 
 func (f *fixture) claim(now time.Time, limit int, owner string, until time.Time) []state.Event {
 	f.t.Helper()
-	got, err := f.s.ClaimDue(f.ctx, now, limit, owner, until)
+	got, err := f.s.ClaimDue(f.ctx, now, limit, owner, until, nil)
 	require.NoError(f.t, err)
 	return got
 }
@@ -139,7 +139,7 @@ func testClaimDue(t *testing.T, open func(t *testing.T) state.Store) {
 			owner := fmt.Sprint("worker-", w)
 			wg.Go(func() {
 				for {
-					got, err := f.s.ClaimDue(f.ctx, t0, batch, owner, t0.Add(time.Hour))
+					got, err := f.s.ClaimDue(f.ctx, t0, batch, owner, t0.Add(time.Hour), nil)
 					if !assert.NoError(t, err) || len(got) == 0 {
 						return
 					}
@@ -178,7 +178,7 @@ func testClaimDue(t *testing.T, open func(t *testing.T) state.Store) {
 				owner := fmt.Sprintf("r%d-w%d", r, w)
 				wg.Go(func() {
 					for {
-						got, err := f.s.ClaimDue(f.ctx, now, 3, owner, now.Add(time.Minute))
+						got, err := f.s.ClaimDue(f.ctx, now, 3, owner, now.Add(time.Minute), nil)
 						if !assert.NoError(t, err) || len(got) == 0 {
 							return
 						}
