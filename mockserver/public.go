@@ -10,11 +10,11 @@ import (
 func (s *Server) publicHandlers() map[string]handlerFunc {
 	return map[string]handlerFunc{
 		"whatsappSubmitMessage": s.whatsappSubmitMessage,
+		"smsSendMessage":        s.smsSendMessage,
+		"otpSendVerification":   s.otpSendVerification,
 		// Described by the contract, not served yet (see notImplemented).
 		"whatsappSubmitTemplate": notImplemented("POST /api/whatsapp/v3/template/submit"),
 		"whatsappUploadFile":     notImplemented("POST /api/whatsapp/v3/uploadFile"),
-		"smsSendMessage":         notImplemented("POST /api/sms/v3/msg/send"),
-		"otpSendVerification":    notImplemented("POST /api/otp/v3/msg/send/verify"),
 	}
 }
 
