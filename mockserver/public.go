@@ -10,11 +10,11 @@ import (
 func (s *Server) publicHandlers() map[string]handlerFunc {
 	return map[string]handlerFunc{
 		"whatsappSubmitMessage": s.whatsappSubmitMessage,
+		"whatsappUploadFile":    s.whatsappUploadFile,
 		"smsSendMessage":        s.smsSendMessage,
 		"otpSendVerification":   s.otpSendVerification,
 		// Described by the contract, not served yet (see notImplemented).
 		"whatsappSubmitTemplate": notImplemented("POST /api/whatsapp/v3/template/submit"),
-		"whatsappUploadFile":     notImplemented("POST /api/whatsapp/v3/uploadFile"),
 	}
 }
 
