@@ -1,13 +1,17 @@
 package mockserver_test
 
 import (
+	"context"
 	"encoding/json"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/innosandbox/innosandbox/mockserver/state/sqlite"
 )
 
 const smsPath = "/api/sms/v3/msg/send"
@@ -261,4 +265,30 @@ func TestSMSMagicNumbers(t *testing.T) {
 	}
 	assert.NotContains(t, reports, "99940")
 	assert.Equal(t, "ZZ", reports["999103"]["regionCode"])
+}
+
+// The SQLite store keeps SMS and OTP messages (no WABA, no wamids) and
+// their flat events like any other: the same sends, end to end.
+func TestSMSAndOTPOnTheSQLiteStore(t *testing.T) {
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sandbox.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	s := newSandboxOn(t, store)
+	acct, appKey, token := s.account(false)
+	recv := newReceiver(t)
+	s.smsHook(appKey, map[string]any{"url": recv.srv.URL, "events": []string{"sms_status_report"}})
+	s.otpHook(appKey, recv.srv.URL)
+	s.do("POST", smsPath, smsBody(t, map[string]any{"msg": "hi", "mobile": "8613800138000,999102,99940"}),
+		publicHeaders(appKey, token)).must(t, 200)
+	s.do("POST", otpPath, otpBody("250784928786"), publicHeaders(appKey, token)).must(t, 200)
+	assert.Equal(t, 4, s.deliveryCount(acct))
+	s.control("POST", "/_sandbox/clock/advance", map[string]any{"by": "3s"}, acct).must(t, 200)
+	got := recv.wait(t, 4)
+	statuses := map[string]int{}
+	for _, p := range got {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(p.body, &m))
+		statuses[m["mobile"].(string)+":"+m["status"].(string)]++
+	}
+	assert.Equal(t, map[string]int{"8613800138000:DELIVRD": 1, "999102:EXPIRED": 1, "250784928786:0": 1, "250784928786:2": 1}, statuses)
 }
