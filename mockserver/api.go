@@ -21,7 +21,8 @@ import (
 	"github.com/innosandbox/innosandbox/spec"
 )
 
-// MaxBodyBytes is the largest request body accepted (1 MiB).
+// MaxBodyBytes is the largest request body accepted (1 MiB), except by the
+// operations that take multipart/form-data (MaxUploadBytes).
 const MaxBodyBytes = 1 << 20
 
 // call is one request as a handler sees it: validated, authenticated.
@@ -33,7 +34,8 @@ type call struct {
 	operation string
 	auth      *authState
 	warnings  []string
-	value     any // the JSON body, decoded and validated
+	value     any                 // the JSON body, decoded and validated (a form: its parts as strings)
+	files     map[string]formFile // a multipart/form-data body's parts, by form name
 }
 
 // handlerFunc answers one operation.
@@ -66,6 +68,10 @@ type api struct {
 	log           *slog.Logger
 	observe       func(op string, status int, seconds float64)
 	opts          openapi3filter.Options
+	// forms holds the multipart/form-data body of each operation that takes
+	// one (uploadFile), found in the contract: those operations get their
+	// own size limit and Content-Type rule (readForm).
+	forms map[string]*openapi3.MediaType
 }
 
 // newAPI binds handlers to the document's operations and refuses to start
@@ -95,7 +101,7 @@ func newAPI(name string, doc *spec.Document, handlers map[string]handlerFunc, au
 	if len(missing) > 0 || len(extra) > 0 {
 		return nil, fmt.Errorf("%s spec and handlers disagree: operations without a handler %v, handlers without an operation %v", name, missing, extra)
 	}
-	a := &api{name: name, doc: doc, handlers: handlers, authn: authn}
+	a := &api{name: name, doc: doc, handlers: handlers, authn: authn, forms: formOperations(doc)}
 	a.opts = openapi3filter.Options{
 		ExcludeRequestBody:    true, // bodies are validated after auth and Content-Type, below
 		AuthenticationFunc:    a.authenticate,
@@ -179,8 +185,8 @@ func (a *api) serve(r *http.Request) (reply, *call, *openapi3filter.RequestValid
 	}
 	op := route.Operation
 	c.operation, c.params = op.OperationID, params
-	if r.ContentLength > MaxBodyBytes {
-		return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)), c, nil
+	if limit := a.bodyLimit(c.operation); r.ContentLength > limit {
+		return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", limit)), c, nil
 	}
 
 	st := &authState{}
@@ -214,16 +220,21 @@ func (a *api) serve(r *http.Request) (reply, *call, *openapi3filter.RequestValid
 	return a.handlers[c.operation](c), c, input
 }
 
-// readBody checks the Content-Type, reads at most MaxBodyBytes, and validates
-// the body against the operation's schema. done is true when it answered.
+// readBody checks the Content-Type, reads at most the operation's limit, and
+// validates the body against the operation's schema. done is true when it
+// answered.
 func (a *api) readBody(c *call, orig io.ReadCloser, vr *http.Request, input *openapi3filter.RequestValidationInput, rb *openapi3.RequestBody) (reply, bool) {
-	data, err := readAll(orig, c.r.ContentLength)
+	limit := a.bodyLimit(c.operation)
+	data, err := readAll(orig, c.r.ContentLength, limit)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)), true
+			return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", limit)), true
 		}
 		return fail(http.StatusBadRequest, "reading the request body failed: "+err.Error()), true
+	}
+	if form := a.forms[c.operation]; form != nil {
+		return a.readForm(c, data, form)
 	}
 	if len(data) == 0 {
 		if rb.Required {
@@ -237,7 +248,7 @@ func (a *api) readBody(c *call, orig io.ReadCloser, vr *http.Request, input *ope
 	c.body = data
 	mt := rb.Content.Get("application/json")
 	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
-		// Not a JSON body (e.g. multipart): kin-openapi's request body
+		// Neither JSON nor a form (readForm): kin-openapi's request body
 		// validator with its registered decoders.
 		vr.Body = io.NopCloser(bytes.NewReader(data))
 		vr.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
@@ -268,11 +279,11 @@ func (a *api) readBody(c *call, orig io.ReadCloser, vr *http.Request, input *ope
 	return reply{}, false
 }
 
-// readAll reads at most MaxBodyBytes. With a Content-Length it reads into a
+// readAll reads at most limit bytes. With a Content-Length it reads into a
 // buffer of exactly that size: bodies are kept with the messages they carry,
 // and io.ReadAll's growing buffer would keep several times their size.
-func readAll(body io.Reader, length int64) ([]byte, error) {
-	limited := http.MaxBytesReader(nil, io.NopCloser(body), MaxBodyBytes)
+func readAll(body io.Reader, length, limit int64) ([]byte, error) {
+	limited := http.MaxBytesReader(nil, io.NopCloser(body), limit)
 	if length <= 0 {
 		return io.ReadAll(limited)
 	}

@@ -9,23 +9,11 @@ import (
 // publicHandlers binds the InnoPaaS public API's operations.
 func (s *Server) publicHandlers() map[string]handlerFunc {
 	return map[string]handlerFunc{
-		"whatsappSubmitMessage": s.whatsappSubmitMessage,
-		// Described by the contract, not served yet (see notImplemented).
+		"whatsappSubmitMessage":  s.whatsappSubmitMessage,
+		"whatsappUploadFile":     s.whatsappUploadFile,
+		"smsSendMessage":         s.smsSendMessage,
+		"otpSendVerification":    s.otpSendVerification,
 		"whatsappSubmitTemplate": s.whatsappSubmitTemplate,
-		"whatsappUploadFile":     notImplemented("POST /api/whatsapp/v3/uploadFile"),
-		"smsSendMessage":         notImplemented("POST /api/sms/v3/msg/send"),
-		"otpSendVerification":    notImplemented("POST /api/otp/v3/msg/send/verify"),
-	}
-}
-
-// notImplemented stands in for an operation the contract describes but the
-// sandbox does not serve yet: the server must have a handler for every
-// operation to start, and a caller should learn plainly that the sandbox,
-// not their request, is missing something. 501 with the envelope is the
-// spec's default response.
-func notImplemented(operation string) handlerFunc {
-	return func(*call) reply {
-		return fail(http.StatusNotImplemented, operation+" is in the contract but the sandbox does not implement it yet")
 	}
 }
 

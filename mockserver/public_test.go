@@ -165,6 +165,18 @@ func (s *sandbox) deliveryCount(account string) int {
 	return len(list)
 }
 
+// eventCount counts the account's events of some types (test accounts also
+// hold the inbound messages that opened their 24-hour windows).
+func (s *sandbox) eventCount(account string, types ...string) int {
+	n := 0
+	for _, typ := range types {
+		var list []json.RawMessage
+		s.control("GET", "/_sandbox/deliveries?limit=1000&type="+typ, nil, account).must(s.t, 200).decode(s.t, &list)
+		n += len(list)
+	}
+	return n
+}
+
 func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
 	s := newSandbox(t)
 	valid := map[string]any{"wabaId": demoWABA, "messageType": "text", "sendNumber": demoNumber, "recipientNumber": userNumber, "body": "hi"}

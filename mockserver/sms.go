@@ -1,0 +1,31 @@
+package mockserver
+
+import (
+	"net/http"
+
+	"github.com/innosandbox/innosandbox/mockserver/state"
+)
+
+// smsSendMessage answers POST /api/sms/v3/msg/send: the documented limits
+// first (HTTP 200 with their codes, as the WhatsApp send does), then the
+// send, whose data is the msgid every report of it carries.
+func (s *Server) smsSendMessage(c *call) reply {
+	if err := state.CheckLength("/uid", c.str("uid"), state.MaxSMSUID, state.CodeUIDTooLong); err != nil {
+		return fromError(err)
+	}
+	if err := state.CheckLength("/msg", c.str("msg"), state.MaxSMSText, state.CodeContentTooLong); err != nil {
+		return fromError(err)
+	}
+	recipients, err := state.ParseRecipients("/mobile", c.str("mobile"))
+	if err != nil {
+		return fromError(err)
+	}
+	msg, err := s.sandbox.SendSMS(c.ctx, c.principal(), state.SMSSend{
+		Recipients: recipients, Msg: c.str("msg"), SenderID: c.str("senderId"), UID: c.str("uid"),
+		CallBackURL: c.str("callBackUrl"), Request: c.body,
+	})
+	if err != nil {
+		return fromError(err)
+	}
+	return ok(http.StatusOK, Envelope{Code: "0", Message: MsgSuccess, Data: msg.ID})
+}

@@ -1,0 +1,44 @@
+package mockserver_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// benchPost sends one valid, authenticated JSON request per iteration
+// through the whole handler (validator, auth, state, scheduling of the
+// reports), as BenchmarkSubmitAuthenticated does for msg/submit.
+func benchPost(b *testing.B, path, body string) {
+	srv := benchServer(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest("POST", path, strings.NewReader(body))
+			req.Header = http.Header{"Content-Type": {"application/json;charset=utf-8"}, "Appkey": {demoAppKey}, "Authorization": {demoToken}}
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, req)
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"code":"0"`) {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
+			}
+		}
+	})
+}
+
+// BenchmarkSMSSend: an SMS to one number (one status report scheduled).
+func BenchmarkSMSSend(b *testing.B) {
+	benchPost(b, smsPath, `{"msg":"[Shop] Your verification code is 245098.","mobile":"8613800138000","senderId":"10690000","uid":"ORDER_20251104_001"}`)
+}
+
+// BenchmarkSMSSend100: an SMS to 100 numbers (100 status reports).
+func BenchmarkSMSSend100(b *testing.B) {
+	numbers := strings.TrimSuffix(strings.Repeat("8613800138000,", 100), ",")
+	benchPost(b, smsPath, `{"msg":"[Shop] Your parcel has shipped.","mobile":"`+numbers+`"}`)
+}
+
+// BenchmarkOTPSend: an OTP (in progress and success scheduled).
+func BenchmarkOTPSend(b *testing.B) {
+	benchPost(b, otpPath, otpBody("250784928786"))
+}
