@@ -348,3 +348,55 @@ func TestPushesUsePUTAndOmitUnconfiguredHeaders(t *testing.T) {
 	assert.NotContains(t, p.header, "Username")
 	assert.NotContains(t, p.header, "Authorization")
 }
+
+func TestWhatsAppMagicRecipientNumbers(t *testing.T) {
+	s := newSandbox(t)
+	acct, appKey, token := s.account(false)
+	recv := newReceiver(t)
+	s.control("POST", "/_sandbox/apps/"+appKey+"/webhooks", map[string]any{"product": "whatsapp", "url": recv.srv.URL,
+		"events": []string{"whatsapp_message_status_updated"}}, "").must(t, 201)
+	s.control("POST", "/_sandbox/templates", map[string]any{"wabaId": demoWABA, "name": "hello", "language": "en", "category": "UTILITY"}, acct).must(t, 201)
+	numbers := []string{"6285234567899", "99910131051", "9991012", "99910", "999201", "999301", "999401", "999501"}
+	b, _ := json.Marshal(map[string]any{"wabaId": demoWABA, "messageType": "template", "sendNumber": demoNumber,
+		"recipientNumber": strings.Join(numbers, ","), "templateName": "hello", "language": "en"})
+	s.do("POST", "/api/whatsapp/v3/msg/submit", string(b), publicHeaders(appKey, token)).must(t, 200)
+
+	s.control("POST", "/_sandbox/clock/advance", map[string]any{"by": "1s"}, acct).must(t, 200)
+	// At +1 s: each number's first report (99940 has none).
+	first := recv.wait(t, 7)
+	s.control("POST", "/_sandbox/clock/advance", map[string]any{"by": "2s"}, acct).must(t, 200)
+	all := recv.wait(t, 9)
+	assert.Len(t, first, 7)
+	type rep struct {
+		Status    string
+		ErrorData *struct{ ErrorCode, ErrorMessage string }
+	}
+	got := map[string][]rep{}
+	for _, p := range all {
+		var ev struct {
+			Body struct {
+				SendPhone string
+				rep
+			}
+		}
+		require.NoError(t, json.Unmarshal(p.body, &ev))
+		got[ev.Body.SendPhone] = append(got[ev.Body.SendPhone], ev.Body.rep)
+	}
+	statuses := func(n string) []string {
+		var out []string
+		for _, r := range got[n] {
+			out = append(out, r.Status)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"delivered", "read"}, statuses("6285234567899"))
+	assert.Equal(t, []string{"failed"}, statuses("99910131051"))
+	assert.Equal(t, "131051", got["99910131051"][0].ErrorData.ErrorCode)
+	assert.Equal(t, "Unsupported message type", got["99910131051"][0].ErrorData.ErrorMessage)
+	assert.Equal(t, "Meta error 12", got["9991012"][0].ErrorData.ErrorMessage, "an unknown code is reported as given")
+	assert.Equal(t, "131026", got["99910"][0].ErrorData.ErrorCode, "no code: Message undeliverable")
+	assert.Equal(t, []string{"delivered"}, statuses("999201"))
+	assert.Equal(t, []string{"read", "delivered"}, statuses("999301"), "read comes first")
+	assert.Empty(t, got["999401"])
+	assert.Equal(t, []string{"SMECL:FAILED"}, statuses("999501"))
+}

@@ -338,22 +338,43 @@ func (s *Sandbox) checkSessions(ctx context.Context, acct Account, business stri
 	return nil
 }
 
-// statusReports builds each recipient's delivered and read reports of a
-// message, routed to the sending app's webhook (hook, nil when none).
+// statusReports builds each recipient's status reports of a message,
+// routed to the sending app's webhook (hook, nil when none): delivered,
+// then read — or what a magic recipient number asks for (see Magic).
 func (s *Sandbox) statusReports(p Principal, msg Message, hook *Webhook) []Event {
 	now := s.Now(p.Account)
 	route := routeFor(p.App.Key, "sender", ProductWhatsApp, EventWAStatus, hook)
 	events := make([]Event, 0, 2*len(msg.Recipients))
+	type report struct {
+		status string
+		after  time.Duration
+	}
+	first, second := s.opts.DeliveredAfter, s.opts.ReadAfter
 	for i, to := range msg.Recipients {
-		for _, st := range []struct {
-			status string
-			after  time.Duration
-		}{{"delivered", s.opts.DeliveredAfter}, {"read", s.opts.ReadAfter}} {
+		magic := Magic(to)
+		var plan []report
+		switch magic.Kind {
+		case MagicFail:
+			plan = []report{{"failed", first}}
+		case MagicDeliveredNotRead:
+			plan = []report{{"delivered", first}}
+		case MagicReadBeforeDelivered:
+			plan = []report{{"read", first}, {"delivered", second}}
+		case MagicSilent:
+		case MagicSMECLFailed:
+			plan = []report{{"SMECL:FAILED", first}}
+		default:
+			plan = []report{{"delivered", first}, {"read", second}}
+		}
+		for _, st := range plan {
 			e := s.newEvent(p.Account, EventWAStatus, ProductWhatsApp, now.Add(st.after))
 			r := statusReport{MessageID: msg.ID, AccountName: p.Account.Name, WabaID: msg.WabaID, Status: st.status,
 				Wamid: msg.Wamids[i], SendPhone: to, UID: msg.UID}
-			if st.status == "delivered" {
+			switch st.status {
+			case "delivered":
 				r.ConversationExpireAt = e.DueAt.Add(24 * time.Hour).UTC().Format(expireAtLayout)
+			case "failed":
+				r.ErrorCode, r.ErrorMessage = metaError(magic.Code)
 			}
 			marshalStatus(&e, r)
 			route.apply(&e)
@@ -361,6 +382,48 @@ func (s *Sandbox) statusReports(p Principal, msg Message, hook *Webhook) []Event
 		}
 	}
 	return events
+}
+
+// metaErrors are the texts of Meta's error codes a failed report carries
+// (WhatsApp Cloud API); a magic number may ask for any code.
+var metaErrors = map[string]string{
+	"130429": "Rate limit hit",
+	"130472": "User's number is part of an experiment",
+	"131000": "Something went wrong",
+	"131005": "Access denied",
+	"131008": "Required parameter is missing",
+	"131009": "Parameter value is not valid",
+	"131014": "media URL returned 404",
+	"131021": "Recipient cannot be sender",
+	"131026": "Message undeliverable",
+	"131031": "Account has been locked",
+	"131042": "Business eligibility payment issue",
+	"131045": "Incorrect certificate",
+	"131047": "Re-engagement message",
+	"131048": "Spam rate limit hit",
+	"131049": "This message was not delivered to maintain healthy ecosystem engagement",
+	"131051": "Unsupported message type",
+	"131052": "Media download error",
+	"131053": "Media upload error",
+	"131056": "(Business Account, Consumer Account) pair rate limit hit",
+	"132000": "Template param count mismatch",
+	"132001": "Template does not exist",
+	"132015": "Template is paused",
+	"132016": "Template is disabled",
+	"133010": "Phone number not registered",
+}
+
+// DefaultMetaError is the code a failing magic number with no code gets.
+const DefaultMetaError = "131026"
+
+func metaError(code string) (string, string) {
+	if code == "" {
+		code = DefaultMetaError
+	}
+	if msg, ok := metaErrors[code]; ok {
+		return code, msg
+	}
+	return code, "Meta error " + code
 }
 
 // Inbound is a simulated user message to a business number.
