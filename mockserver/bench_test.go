@@ -2,6 +2,7 @@ package mockserver_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -45,3 +46,26 @@ func BenchmarkSubmitAuthenticated(b *testing.B) { benchSubmit(b, demoToken, 200)
 
 // BenchmarkSubmitRefused: the same request with a wrong token (401).
 func BenchmarkSubmitRefused(b *testing.B) { benchSubmit(b, strings.Repeat("X", 56), 401) }
+
+// BenchmarkSubmit1000Recipients: the heaviest send, a template to 1000
+// numbers (2000 status reports scheduled), through the whole handler.
+func BenchmarkSubmit1000Recipients(b *testing.B) {
+	srv := benchServer(b)
+	numbers := make([]string, 1000)
+	for i := range numbers {
+		numbers[i] = fmt.Sprintf("62852%08d", i)
+	}
+	body := `{"wabaId":"` + demoWABA + `","messageType":"template","sendNumber":"` + demoNumber + `","recipientNumber":"` +
+		strings.Join(numbers, ",") + `","templateName":"otp_login","language":"en_US","bodyParams":["245098"]}`
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "/api/whatsapp/v3/msg/submit", strings.NewReader(body))
+		req.Header = http.Header{"Content-Type": {"application/json;charset=utf-8"}, "Appkey": {demoAppKey}, "Authorization": {demoToken}}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"code":"0"`) {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
+		}
+	}
+}

@@ -90,25 +90,57 @@ func NewAccountName() string { return "IW" + randomString(digits, accountDigs) }
 // of milliseconds, then 74 random bits. Time-ordered for the same reason as
 // message ids; still a UUID, as in every documented example.
 func NewEventID(now time.Time) string {
-	var b [16]byte
-	if _, err := rand.Read(b[6:]); err != nil {
+	var r [eventIDRandom]byte
+	if _, err := rand.Read(r[:]); err != nil {
 		panic(fmt.Sprintf("crypto/rand: %v", err))
 	}
+	return eventIDFrom(now, r[:])
+}
+
+// eventIDRandom and wamidRandom are the random bytes an id takes; a send
+// with many recipients reads them for all its ids at once (randomBatch).
+const (
+	eventIDRandom = 10
+	wamidRandom   = 27
+)
+
+// randomBatch reads n random bytes in one call.
+func randomBatch(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return b
+}
+
+// eventIDFrom makes a version 7 UUID from the time and 10 random bytes,
+// formatted in one buffer (a large send makes thousands).
+func eventIDFrom(now time.Time, random []byte) string {
+	var b [16]byte
+	copy(b[6:], random[:eventIDRandom])
 	ms := uint64(now.UnixMilli())
 	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
 	b[6] = b[6]&0x0f | 0x70
 	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+	var out [36]byte
+	j := 0
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out[j] = '-'
+			j++
+		}
+		out[j], out[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
+		j += 2
+	}
+	return string(out[:])
 }
 
 // NewWamid returns a Meta-style message id ("wamid." and base64).
-func NewWamid() string {
-	var b [27]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("crypto/rand: %v", err))
-	}
-	return "wamid." + base64.StdEncoding.EncodeToString(b[:])
+func NewWamid() string { return wamidFrom(randomBatch(wamidRandom)) }
+
+// wamidFrom makes a wamid of 27 random bytes.
+func wamidFrom(random []byte) string {
+	return "wamid." + base64.StdEncoding.EncodeToString(random[:wamidRandom])
 }
 
 // NewHexID returns n random hex digits (inbound message ids are 24 hex digits).

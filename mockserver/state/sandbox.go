@@ -511,9 +511,14 @@ func orNone(s string) string {
 
 // newEvent prepares an event of the account due at sandbox time 'due'.
 func (s *Sandbox) newEvent(acct Account, typ, product string, due time.Time) Event {
-	now := s.clock.Now()
+	return s.newEventWith(acct, typ, product, due, s.clock.Now(), randomBatch(eventIDRandom))
+}
+
+// newEventWith is newEvent with the real time and the id's random bytes
+// given, for sends that make thousands of events at once.
+func (s *Sandbox) newEventWith(acct Account, typ, product string, due, now time.Time, random []byte) Event {
 	return Event{
-		ID: NewEventID(now), Account: acct.Name, Type: typ, Product: product,
+		ID: eventIDFrom(now, random), Account: acct.Name, Type: typ, Product: product,
 		DueAt: due, NextAttemptAt: due.Add(-acct.ClockOffset), CreatedAt: now, UpdatedAt: now,
 	}
 }

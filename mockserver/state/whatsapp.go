@@ -108,39 +108,66 @@ const SessionWindow = 24 * time.Hour
 // envelopeStart writes the WhatsApp envelope up to the body object's
 // opening brace; the caller writes the body's members and closes twice.
 func envelopeStart(w *jsonw, e *Event) {
+	envelopeAt(w, e, e.DueAt.UTC().Format(eventTimeLayout))
+}
+
+// envelopeAt is envelopeStart with eventTime already formatted (a send's
+// reports share a few due times).
+func envelopeAt(w *jsonw, e *Event, eventTime string) {
 	w.open()
-	w.field("id", e.ID)
-	w.field("type", e.Type)
-	w.field("eventTime", e.DueAt.UTC().Format(eventTimeLayout))
+	w.plain("id", e.ID)
+	w.plain("type", e.Type)
+	w.plain("eventTime", eventTime)
 	w.obj("body")
 	w.comma = false
 }
 
 // statusReport is one whatsapp_message_status_updated body.
 type statusReport struct {
+	EventTime                                                     string // formatted due time
 	MessageID, AccountName, WabaID, Status, Wamid, SendPhone, UID string
 	ConversationExpireAt                                          string // set for delivered
 	ErrorCode, ErrorMessage                                       string // set for failed
 }
 
-func marshalStatus(e *Event, r statusReport) {
-	// Sized to the payload (fixed text plus the values), since events are
-	// kept in the delivery log.
-	n := 330 + len(r.AccountName) + len(r.WabaID) + len(r.Wamid) + len(r.SendPhone) + len(r.UID) + len(r.ErrorMessage)
-	w := jsonw{b: make([]byte, 0, n)}
-	envelopeStart(&w, e)
-	w.field("id", r.MessageID)
+func marshalStatus(e *Event, r statusReport) { appendStatus(e, r, nil) }
+
+// statusSize is the length a status report's payload can reach: the fixed
+// text plus the values.
+func statusSize(r statusReport) int {
+	return 330 + len(r.AccountName) + len(r.WabaID) + len(r.Wamid) + len(r.SendPhone) + len(r.UID) + len(r.ErrorMessage)
+}
+
+// appendStatus writes a status report's payload into the free capacity of
+// buf when it fits (a large send's payloads share one allocation; each is
+// capped so that none can grow into the next), else into its own buffer.
+// It returns what is left of buf.
+func appendStatus(e *Event, r statusReport, buf []byte) []byte {
+	n := statusSize(r)
+	var w jsonw
+	if cap(buf)-len(buf) >= n {
+		w.b = buf[len(buf):len(buf)]
+	} else {
+		w.b = make([]byte, 0, n)
+	}
+	if r.EventTime == "" {
+		r.EventTime = e.DueAt.UTC().Format(eventTimeLayout)
+	}
+	envelopeAt(&w, e, r.EventTime)
+	// Values the sandbox made or validated as digits go out as they are;
+	// what a caller chose freely (wabaId, uid, texts) is escaped.
+	w.plain("id", r.MessageID)
 	w.field("accountName", r.AccountName)
 	w.field("wabaId", r.WabaID)
 	w.field("status", r.Status)
-	w.field("wamid", r.Wamid)
-	w.field("sendPhone", r.SendPhone)
+	w.plain("wamid", r.Wamid)
+	w.plain("sendPhone", r.SendPhone)
 	w.fieldIf("uid", r.UID)
 	if r.ConversationExpireAt != "" {
 		w.obj("conversation")
 		w.comma = false
-		w.field("initiateType", "business_initiated")
-		w.field("expireAt", r.ConversationExpireAt)
+		w.plain("initiateType", "business_initiated")
+		w.plain("expireAt", r.ConversationExpireAt)
 		w.close()
 	}
 	if r.ErrorCode != "" {
@@ -152,7 +179,12 @@ func marshalStatus(e *Event, r statusReport) {
 	}
 	w.close()
 	w.close()
+	if cap(buf)-len(buf) >= n {
+		e.Payload = buf[len(buf) : len(buf)+len(w.b) : len(buf)+len(w.b)]
+		return buf[:len(buf)+len(w.b)]
+	}
 	e.Payload = w.b
+	return buf
 }
 
 // inboundText is one whatsapp_mo_message_received body of type text.
@@ -272,8 +304,9 @@ func (s *Sandbox) SubmitWhatsApp(ctx context.Context, p Principal, send WhatsApp
 		Recipients: send.Recipients, Wamids: make([]string, len(send.Recipients)), UID: send.UID,
 		Request: send.Request, CreatedAt: s.clock.Now(),
 	}
+	random := randomBatch(wamidRandom * len(msg.Wamids))
 	for i := range msg.Wamids {
-		msg.Wamids[i] = NewWamid()
+		msg.Wamids[i] = wamidFrom(random[i*wamidRandom:])
 	}
 	bind := &Binding{Account: p.Account.Name, Kind: BindNumber, Value: send.SendNumber, AppKey: p.App.Key, CreatedAt: msg.CreatedAt}
 	for tries := 0; ; tries++ {
@@ -350,6 +383,27 @@ func (s *Sandbox) statusReports(p Principal, msg Message, hook *Webhook) []Event
 		after  time.Duration
 	}
 	first, second := s.opts.DeliveredAfter, s.opts.ReadAfter
+	// A send's reports share two due times: format each once, not per report.
+	type timing struct {
+		after               time.Duration
+		eventTime, expireAt string
+	}
+	timings := [2]timing{}
+	for k, d := range []time.Duration{first, second} {
+		due := now.Add(d)
+		timings[k] = timing{d, due.UTC().Format(eventTimeLayout), due.Add(24 * time.Hour).UTC().Format(expireAtLayout)}
+	}
+	timesOf := func(d time.Duration) timing {
+		if d == timings[0].after {
+			return timings[0]
+		}
+		return timings[1]
+	}
+	random := randomBatch(eventIDRandom * 2 * len(msg.Recipients))
+	realNow := s.clock.Now()
+	sample := statusReport{AccountName: p.Account.Name, WabaID: msg.WabaID, Wamid: "wamid.", SendPhone: "12345678901234567890",
+		UID: msg.UID, ErrorMessage: "0123456789012345678901234567890123456789012345678901234567890123456789"}
+	payloads := make([]byte, 0, 2*len(msg.Recipients)*(statusSize(sample)+40))
 	for i, to := range msg.Recipients {
 		magic := Magic(to)
 		var plan []report
@@ -366,17 +420,19 @@ func (s *Sandbox) statusReports(p Principal, msg Message, hook *Webhook) []Event
 		default:
 			plan = []report{{"delivered", first}, {"read", second}}
 		}
-		for _, st := range plan {
-			e := s.newEvent(p.Account, EventWAStatus, ProductWhatsApp, now.Add(st.after))
-			r := statusReport{MessageID: msg.ID, AccountName: p.Account.Name, WabaID: msg.WabaID, Status: st.status,
-				Wamid: msg.Wamids[i], SendPhone: to, UID: msg.UID}
+		for j, st := range plan {
+			e := s.newEventWith(p.Account, EventWAStatus, ProductWhatsApp, now.Add(st.after), realNow,
+				random[(2*i+j)*eventIDRandom:])
+			times := timesOf(st.after)
+			r := statusReport{EventTime: times.eventTime, MessageID: msg.ID, AccountName: p.Account.Name, WabaID: msg.WabaID,
+				Status: st.status, Wamid: msg.Wamids[i], SendPhone: to, UID: msg.UID}
 			switch st.status {
 			case "delivered":
-				r.ConversationExpireAt = e.DueAt.Add(24 * time.Hour).UTC().Format(expireAtLayout)
+				r.ConversationExpireAt = times.expireAt
 			case "failed":
 				r.ErrorCode, r.ErrorMessage = metaError(magic.Code)
 			}
-			marshalStatus(&e, r)
+			payloads = appendStatus(&e, r, payloads)
 			route.apply(&e)
 			events = append(events, e)
 		}

@@ -708,10 +708,13 @@ func (s *Store) checkNewEventsLocked(events []state.Event) error {
 }
 
 func (s *Store) addEventsLocked(events []state.Event) {
-	for _, e := range events {
+	// One allocation for the batch's entries (a large send adds thousands).
+	entries := make([]eventEntry, len(events))
+	for i, e := range events {
 		e.Target = cloneTarget(e.Target)
 		e.Chaos = clonePtr(e.Chaos)
-		entry := &eventEntry{ev: e, seq: s.next()}
+		entry := &entries[i]
+		entry.ev, entry.seq = e, s.next()
 		s.events[e.ID] = entry
 		if e.Status == state.EventPending {
 			s.pending[e.ID] = entry
