@@ -451,43 +451,6 @@ func (s *Server) deleteBinding(c *call) reply {
 
 // ------------------------------------------------------------------ events
 
-func (s *Server) simulateInbound(c *call) reply {
-	a, r := s.account(c)
-	if r != nil {
-		return *r
-	}
-	var in struct {
-		To           string `json:"to"`
-		From         string `json:"from"`
-		WabaID       string `json:"wabaId"`
-		CustomerName string `json:"customerName"`
-		Text         *struct {
-			Body string `json:"body"`
-		} `json:"text"`
-		ReplyTo string `json:"replyTo"`
-	}
-	if r := decode(c, &in); r != nil {
-		return *r
-	}
-	text := "Hello"
-	if in.Text != nil {
-		text = in.Text.Body
-	}
-	e, err := s.sandbox.SimulateInbound(c.ctx, a, state.Inbound{To: in.To, From: in.From, WabaID: in.WabaID,
-		CustomerName: in.CustomerName, Text: text, ReplyTo: in.ReplyTo})
-	if err != nil {
-		return fromError(err)
-	}
-	res := map[string]any{
-		"routed":   e.AppKey != "",
-		"appKey":   strPtr(e.AppKey),
-		"route":    strPtr(e.Route),
-		"reason":   strPtr(e.Reason),
-		"delivery": deliveryOf(e, a.ClockOffset),
-	}
-	return ok(http.StatusCreated, res)
-}
-
 func (s *Server) listDeliveries(c *call) reply {
 	a, r := s.account(c)
 	if r != nil {
