@@ -39,6 +39,7 @@ func (s *Server) controlHandlers() map[string]handlerFunc {
 		"createBinding":   s.createBinding,
 		"deleteBinding":   s.deleteBinding,
 		"simulateInbound": s.simulateInbound,
+		"triggerEvent":    s.triggerEvent,
 		"listDeliveries":  s.listDeliveries,
 		"getDelivery":     s.getDelivery,
 		"replayDelivery":  s.replayDelivery,

@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -158,4 +159,82 @@ func (s *Server) simulateInbound(c *call) reply {
 		return fromError(err)
 	}
 	return ok(http.StatusCreated, eventResult(e, a))
+}
+
+// triggerIn is the triggerEvent request.
+type triggerIn struct {
+	Type    string         `json:"type"`
+	AppKey  string         `json:"appKey"`
+	Set     map[string]any `json:"set"`
+	Unset   []string       `json:"unset"`
+	Payload map[string]any `json:"payload"`
+}
+
+func (s *Server) triggerEvent(c *call) reply {
+	var in triggerIn
+	// Numbers stay as written (json.Number): an id of 19 digits must not
+	// come out rounded.
+	dec := json.NewDecoder(bytes.NewReader(c.body))
+	dec.UseNumber()
+	if err := dec.Decode(&in); err != nil {
+		return fail(http.StatusBadRequest, "request body: "+err.Error())
+	}
+	et, known := s.cfg.Spec.Event(in.Type)
+	if !known {
+		return fail(http.StatusBadRequest, fmt.Sprintf("request body: /type: %q is not an event type of the contract; known: %s",
+			in.Type, strings.Join(s.cfg.Spec.EventTypes(""), ", ")))
+	}
+	acct, r := s.triggerAccount(c, in.AppKey)
+	if r != nil {
+		return *r
+	}
+	example, found := s.cfg.Spec.EventExample(in.Type)
+	if !found {
+		return fail(http.StatusInternalServerError, fmt.Sprintf("the contract has no example of %s to build it from; give a payload", in.Type))
+	}
+	_, envelope := example["body"]
+	t := state.Trigger{Type: in.Type, Product: et.Product, AppKey: in.AppKey, Base: example, Fresh: true, Envelope: envelope,
+		Check: s.payloadCheck(in.Type, nil)}
+	if in.Payload != nil {
+		t.Base, t.Fresh = in.Payload, false
+	}
+	pointers := make([]string, 0, len(in.Set))
+	for p := range in.Set {
+		pointers = append(pointers, p)
+	}
+	// Sorted, so that a member is set before the members inside it.
+	slices.Sort(pointers)
+	for _, p := range pointers {
+		t.Set = append(t.Set, state.Override{Pointer: p, Value: in.Set[p]})
+	}
+	t.Unset = in.Unset
+	e, err := s.sandbox.FireEvent(c.ctx, acct, t)
+	if err != nil {
+		return fromError(err)
+	}
+	return ok(http.StatusCreated, eventResult(e, acct))
+}
+
+// triggerAccount is the account a trigger acts on: the named app's, which
+// must agree with X-Sandbox-Account when that is given too; else the
+// account the header names (the default account without it).
+func (s *Server) triggerAccount(c *call, appKey string) (state.Account, *reply) {
+	if appKey == "" {
+		return s.account(c)
+	}
+	app, err := s.store.GetApp(c.ctx, appKey)
+	if err != nil {
+		r := fromError(err)
+		return state.Account{}, &r
+	}
+	if name := c.r.Header.Get(HeaderAccount); name != "" && name != app.Account {
+		r := fail(http.StatusNotFound, fmt.Sprintf("app %s is not an app of account %s", appKey, name))
+		return state.Account{}, &r
+	}
+	acct, err := s.store.GetAccount(c.ctx, app.Account)
+	if err != nil {
+		r := fromError(err)
+		return acct, &r
+	}
+	return acct, nil
 }
