@@ -352,11 +352,21 @@ type webhookIn struct {
 	Method        string   `json:"method"`
 	Username      *string  `json:"username"`
 	Authorization *string  `json:"authorization"`
+	Retry         *retryIn `json:"retry"`
+	Chaos         *chaosIn `json:"chaos"`
 }
 
-func (in webhookIn) webhook(appKey string) state.Webhook {
-	return state.Webhook{AppKey: appKey, Product: in.Product, URL: in.URL, Events: in.Events, Method: in.Method,
+// webhook is the configuration asked for; retry and chaos settings are
+// read here (webhookopts.go), their durations and defaults.
+func (s *Server) webhook(in webhookIn, appKey string) (state.Webhook, *reply) {
+	w := state.Webhook{AppKey: appKey, Product: in.Product, URL: in.URL, Events: in.Events, Method: in.Method,
 		Username: in.Username, Authorization: in.Authorization}
+	var r *reply
+	if w.Retry, r = s.retryPolicy(in.Retry); r != nil {
+		return w, r
+	}
+	w.Chaos, r = chaosSettings(in.Chaos)
+	return w, r
 }
 
 func (s *Server) listWebhooks(c *call) reply {
@@ -376,7 +386,11 @@ func (s *Server) createWebhook(c *call) reply {
 	if r := decode(c, &in); r != nil {
 		return *r
 	}
-	w, err := s.sandbox.CreateWebhook(c.ctx, in.webhook(c.params["appKey"]))
+	want, r := s.webhook(in, c.params["appKey"])
+	if r != nil {
+		return *r
+	}
+	w, err := s.sandbox.CreateWebhook(c.ctx, want)
 	if errors.Is(err, state.ErrConflict) {
 		return fail(http.StatusConflict, fmt.Sprintf("app %s has a %s webhook already; replace it with PUT /_sandbox/apps/%s/webhooks/%s", c.params["appKey"], in.Product, c.params["appKey"], in.Product))
 	}
@@ -400,7 +414,11 @@ func (s *Server) updateWebhook(c *call) reply {
 		return *r
 	}
 	in.Product = c.params["product"]
-	w, err := s.sandbox.UpdateWebhook(c.ctx, in.webhook(c.params["appKey"]))
+	want, r := s.webhook(in, c.params["appKey"])
+	if r != nil {
+		return *r
+	}
+	w, err := s.sandbox.UpdateWebhook(c.ctx, want)
 	if err != nil {
 		return fromError(err)
 	}

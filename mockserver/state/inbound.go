@@ -164,9 +164,11 @@ func (s *Sandbox) SimulateInbound(ctx context.Context, acct Account, in Inbound)
 			return Event{}, err
 		}
 	}
-	if err := s.store.AddEvents(ctx, []Event{e}); err != nil {
+	written := []Event{e}
+	if err := s.store.AddEvents(ctx, written); err != nil {
 		return Event{}, err
 	}
+	e = written[0] // as chaos left it
 	if err := s.store.TouchSession(ctx, acct.Name, in.To, in.From, now); err != nil {
 		return Event{}, err
 	}

@@ -126,9 +126,11 @@ func (s *Sandbox) FireEvent(ctx context.Context, acct Account, t Trigger) (Event
 			return Event{}, err
 		}
 	}
-	if err := s.store.AddEvents(ctx, []Event{e}); err != nil {
+	written := []Event{e}
+	if err := s.store.AddEvents(ctx, written); err != nil {
 		return Event{}, err
 	}
+	e = written[0] // as chaos left it
 	s.notify()
 	return e, nil
 }

@@ -174,6 +174,7 @@ type routing struct {
 	status      EventStatus
 	reason      string
 	target      *Target
+	chaos       *chaosTag
 }
 
 func routeFor(appKey, how, product, typ string, w *Webhook) routing {
@@ -185,7 +186,8 @@ func routeFor(appKey, how, product, typ string, w *Webhook) routing {
 		r.status, r.reason = EventDropped, fmt.Sprintf("app %s's %s webhook does not subscribe to %s", appKey, product, typ)
 	default:
 		r.status = EventPending
-		r.target = &Target{URL: w.URL, Method: w.Method, Username: w.Username, Authorization: w.Authorization}
+		r.target = &Target{URL: w.URL, Method: w.Method, Username: w.Username, Authorization: w.Authorization, Retry: w.Retry}
+		r.chaos = tagFor(w)
 	}
 	return r
 }
@@ -196,6 +198,7 @@ func (r routing) apply(e *Event) {
 		t := *r.target
 		e.Target = &t
 	}
+	e.chaos = r.chaos
 }
 
 // SubmitWhatsApp accepts a send: it records the message, binds the sending
