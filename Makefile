@@ -67,6 +67,7 @@ $(SPECTRAL_OK): $(SPECTRAL_DIR)/package.json $(SPECTRAL_DIR)/package-lock.json
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPublicSubmit$$' -fuzztime $(FUZZTIME) ./mockserver/
 	$(GO) test -run '^$$' -fuzz '^FuzzWebhookConfig$$' -fuzztime $(FUZZTIME) ./mockserver/
+	$(GO) test -run '^$$' -fuzz '^FuzzTrigger$$' -fuzztime $(FUZZTIME) ./mockserver/
 
 fuzz-long:
 	$(MAKE) fuzz FUZZTIME=5m
