@@ -60,8 +60,8 @@ const (
 // waits for its chaos duplicate; a Queue tells the duplicate by it.
 const ReasonDuplicateFollows = "chaos: delivered; the same payload is pushed once more"
 
-// ErrLostInTransit is the error recorded for an attempt chaos dropped.
-const ErrLostInTransit = "chaos: lost in transit"
+// MsgLostInTransit is the error recorded for an attempt chaos dropped.
+const MsgLostInTransit = "chaos: lost in transit"
 
 // Attempt is the record of one try.
 type Attempt struct {
@@ -315,9 +315,9 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 func (d *Dispatcher) judge(ctx context.Context, del Delivery) Result {
 	if del.Chaos.Drop {
 		a := Attempt{N: del.Attempt, Method: del.Method, URL: del.URL, RequestHeader: d.header(del), RequestBody: del.Body,
-			StartedAt: d.o.Clock.Now(), Error: ErrLostInTransit, Outcome: OutcomeDropped}
+			StartedAt: d.o.Clock.Now(), Error: MsgLostInTransit, Outcome: OutcomeDropped}
 		return Result{DeliveryID: del.ID, Owner: d.o.Owner, Attempt: a, Outcome: "retry",
-			NextAttemptAt: a.StartedAt.Add(d.o.Redeliver), Reason: ErrLostInTransit + "; redelivered shortly"}
+			NextAttemptAt: a.StartedAt.Add(d.o.Redeliver), Reason: MsgLostInTransit + "; redelivered shortly"}
 	}
 	a := d.attempt(ctx, del)
 	res := Result{DeliveryID: del.ID, Owner: d.o.Owner, Attempt: a}

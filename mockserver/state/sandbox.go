@@ -73,7 +73,8 @@ func New(store Store, clk clock.Clock, catalog EventCatalog, opts Options, notif
 	return &Sandbox{store: chaosStore{Store: store, book: &chaosBook{}}, clock: clk, catalog: catalog, opts: opts, notify: notify}
 }
 
-// Store returns the underlying store.
+// Store returns the store the sandbox writes through: the one given to New,
+// wrapped so that events written get their webhook's chaos (chaos.go).
 func (s *Sandbox) Store() Store { return s.store }
 
 // DefaultAccount is the account used when a call names none.
