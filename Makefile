@@ -68,6 +68,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPublicSubmit$$' -fuzztime $(FUZZTIME) ./mockserver/
 	$(GO) test -run '^$$' -fuzz '^FuzzWebhookConfig$$' -fuzztime $(FUZZTIME) ./mockserver/
 	$(GO) test -run '^$$' -fuzz '^FuzzUploadFile$$' -fuzztime $(FUZZTIME) ./mockserver/
+	$(GO) test -run '^$$' -fuzz '^FuzzTrigger$$' -fuzztime $(FUZZTIME) ./mockserver/
 
 fuzz-long:
 	$(MAKE) fuzz FUZZTIME=5m

@@ -39,6 +39,7 @@ func (s *Server) controlHandlers() map[string]handlerFunc {
 		"createBinding":   s.createBinding,
 		"deleteBinding":   s.deleteBinding,
 		"simulateInbound": s.simulateInbound,
+		"triggerEvent":    s.triggerEvent,
 		"listDeliveries":  s.listDeliveries,
 		"getDelivery":     s.getDelivery,
 		"replayDelivery":  s.replayDelivery,
@@ -357,11 +358,21 @@ type webhookIn struct {
 	Method        string   `json:"method"`
 	Username      *string  `json:"username"`
 	Authorization *string  `json:"authorization"`
+	Retry         *retryIn `json:"retry"`
+	Chaos         *chaosIn `json:"chaos"`
 }
 
-func (in webhookIn) webhook(appKey string) state.Webhook {
-	return state.Webhook{AppKey: appKey, Product: in.Product, URL: in.URL, Events: in.Events, Method: in.Method,
+// webhook is the configuration asked for; retry and chaos settings are
+// read here (webhookopts.go), their durations and defaults.
+func (s *Server) webhook(in webhookIn, appKey string) (state.Webhook, *reply) {
+	w := state.Webhook{AppKey: appKey, Product: in.Product, URL: in.URL, Events: in.Events, Method: in.Method,
 		Username: in.Username, Authorization: in.Authorization}
+	var r *reply
+	if w.Retry, r = s.retryPolicy(in.Retry); r != nil {
+		return w, r
+	}
+	w.Chaos, r = chaosSettings(in.Chaos)
+	return w, r
 }
 
 func (s *Server) listWebhooks(c *call) reply {
@@ -381,7 +392,11 @@ func (s *Server) createWebhook(c *call) reply {
 	if r := decode(c, &in); r != nil {
 		return *r
 	}
-	w, err := s.sandbox.CreateWebhook(c.ctx, in.webhook(c.params["appKey"]))
+	want, r := s.webhook(in, c.params["appKey"])
+	if r != nil {
+		return *r
+	}
+	w, err := s.sandbox.CreateWebhook(c.ctx, want)
 	if errors.Is(err, state.ErrConflict) {
 		return fail(http.StatusConflict, fmt.Sprintf("app %s has a %s webhook already; replace it with PUT /_sandbox/apps/%s/webhooks/%s", c.params["appKey"], in.Product, c.params["appKey"], in.Product))
 	}
@@ -405,7 +420,11 @@ func (s *Server) updateWebhook(c *call) reply {
 		return *r
 	}
 	in.Product = c.params["product"]
-	w, err := s.sandbox.UpdateWebhook(c.ctx, in.webhook(c.params["appKey"]))
+	want, r := s.webhook(in, c.params["appKey"])
+	if r != nil {
+		return *r
+	}
+	w, err := s.sandbox.UpdateWebhook(c.ctx, want)
 	if err != nil {
 		return fromError(err)
 	}
@@ -456,43 +475,6 @@ func (s *Server) deleteBinding(c *call) reply {
 }
 
 // ------------------------------------------------------------------ events
-
-func (s *Server) simulateInbound(c *call) reply {
-	a, r := s.account(c)
-	if r != nil {
-		return *r
-	}
-	var in struct {
-		To           string `json:"to"`
-		From         string `json:"from"`
-		WabaID       string `json:"wabaId"`
-		CustomerName string `json:"customerName"`
-		Text         *struct {
-			Body string `json:"body"`
-		} `json:"text"`
-		ReplyTo string `json:"replyTo"`
-	}
-	if r := decode(c, &in); r != nil {
-		return *r
-	}
-	text := "Hello"
-	if in.Text != nil {
-		text = in.Text.Body
-	}
-	e, err := s.sandbox.SimulateInbound(c.ctx, a, state.Inbound{To: in.To, From: in.From, WabaID: in.WabaID,
-		CustomerName: in.CustomerName, Text: text, ReplyTo: in.ReplyTo})
-	if err != nil {
-		return fromError(err)
-	}
-	res := map[string]any{
-		"routed":   e.AppKey != "",
-		"appKey":   strPtr(e.AppKey),
-		"route":    strPtr(e.Route),
-		"reason":   strPtr(e.Reason),
-		"delivery": deliveryOf(e, a.ClockOffset),
-	}
-	return ok(http.StatusCreated, res)
-}
 
 func (s *Server) listDeliveries(c *call) reply {
 	a, r := s.account(c)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/innosandbox/innosandbox/mockserver"
 	"github.com/innosandbox/innosandbox/mockserver/state"
@@ -87,6 +88,8 @@ func FuzzWebhookConfig(f *testing.F) {
 	f.Add(`{"product":"sms","url":"https://e.com","events":["x"]}`)
 	f.Add(`{"product":"whatsapp","url":"javascript:alert(1)","events":[]}`)
 	f.Add(`{"product":"whatsapp","url":"https://e.com","events":["whatsapp_mo_message_received"],"authorization":"a\r\nb"}`)
+	f.Add(`{"product":"whatsapp","url":"https://e.com","events":["whatsapp_mo_message_received"],"retry":{"maxAttempts":5,"initial":"10s"},"chaos":{"seed":1,"delay":"2s","drop":0.5}}`)
+	f.Add(`{"product":"otp","url":"https://e.com","events":["otp_status_report"],"retry":{"initial":"1h","multiplier":1e308},"chaos":{"delay":"-1ns","duplicate":1}}`)
 	allowed := map[int]bool{201: true, 400: true, 409: true}
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest("POST", "/_sandbox/apps/"+demoAppKey+"/webhooks", strings.NewReader(body))
@@ -102,6 +105,15 @@ func FuzzWebhookConfig(f *testing.F) {
 			URL, Method, Product string
 			Events               []string
 			Username             *string
+			Retry                *struct {
+				MaxAttempts          int
+				Initial, MaxInterval string
+				Multiplier           float64
+			}
+			Chaos *struct {
+				Delay                    string
+				Duplicate, Reorder, Drop float64
+			}
 		}
 		if err := json.Unmarshal(rec.Body.Bytes(), &w); err != nil {
 			t.Fatal(err)
@@ -115,6 +127,24 @@ func FuzzWebhookConfig(f *testing.F) {
 		}
 		if w.Username != nil && strings.ContainsAny(*w.Username, "\r\n") {
 			t.Fatalf("stored a header value with CR/LF")
+		}
+		if r := w.Retry; r != nil {
+			initial, err1 := time.ParseDuration(r.Initial)
+			maxInterval, err2 := time.ParseDuration(r.MaxInterval)
+			if err1 != nil || err2 != nil || r.MaxAttempts < 1 || initial <= 0 || maxInterval < initial || r.Multiplier < 1 {
+				t.Fatalf("stored an unusable retry policy %+v", *r)
+			}
+		}
+		if c := w.Chaos; c != nil {
+			d, err := time.ParseDuration(c.Delay)
+			for _, p := range []float64{c.Duplicate, c.Reorder, c.Drop} {
+				if p < 0 || p > 1 {
+					t.Fatalf("stored a probability %g", p)
+				}
+			}
+			if err != nil || d < 0 {
+				t.Fatalf("stored a delay %q", c.Delay)
+			}
 		}
 		// Leave room for the next input.
 		del := httptest.NewRequest("DELETE", "/_sandbox/apps/"+demoAppKey+"/webhooks/"+w.Product, nil)

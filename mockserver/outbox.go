@@ -38,9 +38,45 @@ func (o outbox) Claim(ctx context.Context, now time.Time, limit int, owner strin
 		out = append(out, dispatch.Delivery{
 			ID: e.ID, Account: e.Account, EventType: e.Type, Attempt: e.Attempts + 1,
 			URL: e.Target.URL, Method: e.Target.Method, Header: h, Body: e.Payload,
+			Schedule: scheduleOf(e.Target.Retry), Chaos: chaosOf(e),
 		})
 	}
 	return out, nil
+}
+
+// scheduleOf is a webhook's own retry policy as a dispatch schedule (nil:
+// the dispatcher's). No jitter, like the default, so runs repeat.
+func scheduleOf(r *state.RetryPolicy) *dispatch.Schedule {
+	if r == nil {
+		return nil
+	}
+	return &dispatch.Schedule{MaxAttempts: r.MaxAttempts, Initial: r.Initial, Multiplier: r.Multiplier, MaxInterval: r.MaxInterval}
+}
+
+// chaosOf says what chaos asks of an event's next attempt: the first is
+// lost when it drops; after a delivery that waits for its duplicate
+// (dispatch.ReasonDuplicateFollows) comes the duplicate.
+func chaosOf(e state.Event) dispatch.Chaos {
+	c := e.Chaos
+	if c == nil {
+		return dispatch.Chaos{}
+	}
+	var out dispatch.Chaos
+	if c.Drop {
+		if e.Attempts == 0 {
+			out.Drop = true
+		} else {
+			out.Lost = 1
+		}
+	}
+	if c.Duplicate && !out.Drop {
+		if e.Attempts > 0 && e.Reason == dispatch.ReasonDuplicateFollows {
+			out.Duplicate = true
+		} else {
+			out.DuplicateNext = true
+		}
+	}
+	return out
 }
 
 // NextDue implements dispatch.Queue.

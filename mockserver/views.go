@@ -80,20 +80,23 @@ type tokenInfoView struct {
 }
 
 type webhookView struct {
-	AppKey        string   `json:"appKey"`
-	Product       string   `json:"product"`
-	URL           string   `json:"url"`
-	Events        []string `json:"events"`
-	Method        string   `json:"method"`
-	Username      *string  `json:"username"`
-	Authorization *string  `json:"authorization"`
-	CreatedAt     string   `json:"createdAt"`
-	UpdatedAt     string   `json:"updatedAt"`
+	AppKey        string     `json:"appKey"`
+	Product       string     `json:"product"`
+	URL           string     `json:"url"`
+	Events        []string   `json:"events"`
+	Method        string     `json:"method"`
+	Username      *string    `json:"username"`
+	Authorization *string    `json:"authorization"`
+	Retry         *retryView `json:"retry"`
+	Chaos         *chaosView `json:"chaos"`
+	CreatedAt     string     `json:"createdAt"`
+	UpdatedAt     string     `json:"updatedAt"`
 }
 
 func webhookOf(w state.Webhook) webhookView {
 	return webhookView{AppKey: w.AppKey, Product: w.Product, URL: w.URL, Events: w.Events, Method: w.Method,
-		Username: w.Username, Authorization: w.Authorization, CreatedAt: ts(w.CreatedAt), UpdatedAt: ts(w.UpdatedAt)}
+		Username: w.Username, Authorization: w.Authorization, Retry: retryViewOf(w.Retry), Chaos: chaosViewOf(w.Chaos),
+		CreatedAt: ts(w.CreatedAt), UpdatedAt: ts(w.UpdatedAt)}
 }
 
 type bindingView struct {

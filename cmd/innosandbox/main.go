@@ -49,6 +49,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newTestCmd())
 	root.AddCommand(newListenCmd())
+	root.AddCommand(newTriggerCmd())
 	root.AddCommand(newHealthcheckCmd())
 	root.AddCommand(newCertifyCmd())
 	return root

@@ -31,7 +31,37 @@ type Delivery struct {
 	Header    http.Header // the configured UserName / Authorization, nothing else
 	Body      []byte
 	Schedule  *Schedule // nil: the dispatcher's schedule
+	Chaos     Chaos     // misbehaviour asked for by the webhook's configuration
 }
+
+// Chaos is what a webhook's chaos settings ask of one delivery attempt.
+type Chaos struct {
+	// Drop loses this attempt in transit: it is recorded (outcome
+	// "dropped"), nothing is sent, and the delivery is tried again after
+	// Options.Redeliver.
+	Drop bool
+	// DuplicateNext: after a 2xx, push the same payload once more, at once.
+	DuplicateNext bool
+	// Duplicate: this attempt is that second push (outcome "duplicate");
+	// whatever its answer, the delivery stays delivered.
+	Duplicate bool
+	// Lost counts earlier attempts lost to Drop; they do not use up the
+	// schedule's attempts.
+	Lost int
+}
+
+// Attempt outcomes beyond the Result outcomes.
+const (
+	OutcomeDropped   = "dropped"   // lost in transit on purpose (chaos), redelivered
+	OutcomeDuplicate = "duplicate" // the second push of a delivered payload (chaos)
+)
+
+// ReasonDuplicateFollows is the Reason of a delivery that was delivered and
+// waits for its chaos duplicate; a Queue tells the duplicate by it.
+const ReasonDuplicateFollows = "chaos: delivered; the same payload is pushed once more"
+
+// MsgLostInTransit is the error recorded for an attempt chaos dropped.
+const MsgLostInTransit = "chaos: lost in transit"
 
 // Attempt is the record of one try.
 type Attempt struct {
@@ -91,6 +121,9 @@ type Options struct {
 	StrictPayloads  bool
 	// OnAttempt, if set, is called after every attempt (for metrics).
 	OnAttempt func(d Delivery, a Attempt)
+	// Redeliver is how long after an attempt chaos dropped the delivery is
+	// tried again (1s).
+	Redeliver time.Duration
 }
 
 // Dispatcher sends due deliveries until its context ends.
@@ -143,6 +176,9 @@ func New(q Queue, o Options) *Dispatcher {
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = "innosandbox"
+	}
+	if o.Redeliver <= 0 {
+		o.Redeliver = time.Second
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{
@@ -262,37 +298,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	}
 	defer func() { <-hs }()
 
-	a := d.attempt(ctx, del)
-	res := Result{DeliveryID: del.ID, Owner: d.o.Owner, Attempt: a}
-	sched := d.o.Schedule
-	if del.Schedule != nil {
-		sched = *del.Schedule
-	}
-	switch {
-	case a.Outcome == "failed": // refused before sending (payload schema)
-		res.Outcome, res.Reason = "failed", a.Error
-	default:
-		switch Judge(a.ResponseStatus, errOrNil(a.Error)) {
-		case Delivered:
-			res.Outcome = "delivered"
-		case Gone:
-			res.Outcome, res.Reason = "gone", "the receiver answered 410 Gone; no more attempts"
-		default:
-			if del.Attempt >= sched.MaxAttempts {
-				res.Outcome = "failed"
-				res.Reason = fmt.Sprintf("gave up after %d attempts; last: %s", del.Attempt, describe(a))
-			} else {
-				wait := sched.Wait(del.Attempt)
-				if ra, ok := RetryAfter(a.ResponseStatus, a.ResponseHeader, d.o.Clock.Now()); ok {
-					wait = ra
-				}
-				res.Outcome = "retry"
-				res.NextAttemptAt = d.o.Clock.Now().Add(wait)
-				res.Reason = describe(a)
-			}
-		}
-	}
-	res.Attempt.Outcome = res.Outcome
+	res := d.judge(ctx, del)
 	if d.o.OnAttempt != nil {
 		d.o.OnAttempt(del, res.Attempt)
 	}
@@ -302,6 +308,58 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
 	if err := d.q.Record(rctx, res); err != nil {
 		d.o.Logger.Error("recording a delivery attempt failed", "event", del.ID, "attempt", del.Attempt, "err", err)
 	}
+}
+
+// judge makes the attempt (or, for chaos, pretends to) and decides what
+// becomes of the delivery.
+func (d *Dispatcher) judge(ctx context.Context, del Delivery) Result {
+	if del.Chaos.Drop {
+		a := Attempt{N: del.Attempt, Method: del.Method, URL: del.URL, RequestHeader: d.header(del), RequestBody: del.Body,
+			StartedAt: d.o.Clock.Now(), Error: MsgLostInTransit, Outcome: OutcomeDropped}
+		return Result{DeliveryID: del.ID, Owner: d.o.Owner, Attempt: a, Outcome: "retry",
+			NextAttemptAt: a.StartedAt.Add(d.o.Redeliver), Reason: MsgLostInTransit + "; redelivered shortly"}
+	}
+	a := d.attempt(ctx, del)
+	res := Result{DeliveryID: del.ID, Owner: d.o.Owner, Attempt: a}
+	sched := d.o.Schedule
+	if del.Schedule != nil {
+		sched = *del.Schedule
+	}
+	// Attempts chaos lost are not the receiver's failures.
+	n := del.Attempt - del.Chaos.Lost
+	verdict := Judge(a.ResponseStatus, errOrNil(a.Error))
+	switch {
+	case a.Outcome == "failed": // refused before sending (payload schema)
+		res.Outcome, res.Reason = "failed", a.Error
+	case del.Chaos.Duplicate:
+		res.Outcome, res.Attempt.Outcome = "delivered", OutcomeDuplicate
+		if verdict != Delivered {
+			res.Reason = "chaos: the duplicate push got " + describe(a) + " (the payload was delivered before)"
+		}
+	case verdict == Delivered && del.Chaos.DuplicateNext:
+		// Delivered; the event stays due, now, for its duplicate.
+		res.Outcome, res.Attempt.Outcome = "retry", "delivered"
+		res.NextAttemptAt, res.Reason = d.o.Clock.Now(), ReasonDuplicateFollows
+	case verdict == Delivered:
+		res.Outcome = "delivered"
+	case verdict == Gone:
+		res.Outcome, res.Reason = "gone", "the receiver answered 410 Gone; no more attempts"
+	case n >= sched.MaxAttempts:
+		res.Outcome = "failed"
+		res.Reason = fmt.Sprintf("gave up after %d attempts; last: %s", n, describe(a))
+	default:
+		wait := sched.Wait(n)
+		if ra, ok := RetryAfter(a.ResponseStatus, a.ResponseHeader, d.o.Clock.Now()); ok {
+			wait = ra
+		}
+		res.Outcome = "retry"
+		res.NextAttemptAt = d.o.Clock.Now().Add(wait)
+		res.Reason = describe(a)
+	}
+	if res.Attempt.Outcome == "" {
+		res.Attempt.Outcome = res.Outcome
+	}
+	return res
 }
 
 func errOrNil(s string) error {
@@ -318,10 +376,9 @@ func describe(a Attempt) string {
 	return fmt.Sprintf("HTTP %d", a.ResponseStatus)
 }
 
-// attempt makes one HTTP request and records it. It never logs header values
-// (they may carry the configured secrets).
-func (d *Dispatcher) attempt(ctx context.Context, del Delivery) Attempt {
-	a := Attempt{N: del.Attempt, Method: del.Method, URL: del.URL, RequestBody: del.Body}
+// header is what a push of del carries: the content type, the user agent
+// and exactly the configured headers.
+func (d *Dispatcher) header(del Delivery) http.Header {
 	header := http.Header{}
 	header.Set("Content-Type", "application/json;charset=utf-8")
 	header.Set("User-Agent", d.o.UserAgent)
@@ -330,6 +387,14 @@ func (d *Dispatcher) attempt(ctx context.Context, del Delivery) Attempt {
 		// are case-insensitive, but a receiver may compare them exactly.
 		header[k] = append(header[k], vs...)
 	}
+	return header
+}
+
+// attempt makes one HTTP request and records it. It never logs header values
+// (they may carry the configured secrets).
+func (d *Dispatcher) attempt(ctx context.Context, del Delivery) Attempt {
+	a := Attempt{N: del.Attempt, Method: del.Method, URL: del.URL, RequestBody: del.Body}
+	header := d.header(del)
 	a.RequestHeader = header
 	a.StartedAt = d.o.Clock.Now()
 	log := d.o.Logger.With("event", del.ID, "type", del.EventType, "attempt", del.Attempt, "method", del.Method, "url", redactURL(del.URL))

@@ -35,7 +35,7 @@ func TestPayloadsRoundTripThroughEncodingJSON(t *testing.T) {
 		assert.Equal(t, want, got.Body.ErrorData.ErrorMessage)
 		assert.Equal(t, "2026-01-02T03:04:05.006Z", got.EventTime)
 
-		marshalInbound(&e, inboundText{ID: "1", Text: v, CustomerName: v, ContextFrom: "b", ContextID: "c"})
+		marshalInbound(&e, inboundBody{ID: "1", Type: "text", Content: textContent(v), CustomerName: v, ContextFrom: "b", ContextID: "c"})
 		var mo struct {
 			Body struct {
 				Text            struct{ Body string }

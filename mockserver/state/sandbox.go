@@ -76,10 +76,13 @@ func New(store Store, clk clock.Clock, catalog EventCatalog, opts Options, notif
 	if notify == nil {
 		notify = func() {}
 	}
-	return &Sandbox{store: store, clock: clk, catalog: catalog, opts: opts, notify: notify}
+	// Events are written through chaosStore, which applies each webhook's
+	// chaos settings to them (chaos.go).
+	return &Sandbox{store: chaosStore{Store: store, book: &chaosBook{}}, clock: clk, catalog: catalog, opts: opts, notify: notify}
 }
 
-// Store returns the underlying store.
+// Store returns the store the sandbox writes through: the one given to New,
+// wrapped so that events written get their webhook's chaos (chaos.go).
 func (s *Sandbox) Store() Store { return s.store }
 
 // DefaultAccount is the account used when a call names none.
@@ -378,6 +381,12 @@ func (s *Sandbox) NormalizeWebhook(w Webhook) (Webhook, error) {
 		if h.v != nil && (*h.v == "" || strings.ContainsAny(*h.v, "\r\n\x00")) {
 			return w, invalid(h.field, "must be a non-empty header value without CR, LF or NUL; omit it to send no header")
 		}
+	}
+	if err := checkRetry(w.Retry); err != nil {
+		return w, err
+	}
+	if err := checkChaos(w.Chaos); err != nil {
+		return w, err
 	}
 	return w, nil
 }

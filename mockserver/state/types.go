@@ -188,6 +188,10 @@ type Event struct {
 	LeaseUntil    time.Time // real time the claim ends
 	CreatedAt     time.Time // real time
 	UpdatedAt     time.Time // real time
+
+	// chaos is set by routing when the webhook asks for chaos, and used up
+	// when the event is written (chaos.go); stores never see it.
+	chaos *chaosTag
 }
 
 // Attempt records one try at pushing an event.
