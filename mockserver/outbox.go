@@ -16,8 +16,8 @@ type outbox struct{ store state.Store }
 var _ dispatch.Queue = outbox{}
 
 // Claim implements dispatch.Queue.
-func (o outbox) Claim(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time) ([]dispatch.Delivery, error) {
-	events, err := o.store.ClaimDue(ctx, now, limit, owner, leaseUntil, nil)
+func (o outbox) Claim(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time, exclude []string) ([]dispatch.Delivery, error) {
+	events, err := o.store.ClaimDue(ctx, now, limit, owner, leaseUntil, exclude)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (o outbox) Claim(ctx context.Context, now time.Time, limit int, owner strin
 		out = append(out, dispatch.Delivery{
 			ID: e.ID, Account: e.Account, EventType: e.Type, Attempt: e.Attempts + 1,
 			URL: e.Target.URL, Method: e.Target.Method, Header: h, Body: e.Payload,
-			Schedule: scheduleOf(e.Target.Retry), Chaos: chaosOf(e),
+			Schedule: scheduleOf(e.Target.Retry), Chaos: chaosOf(e), Dest: state.Destination(e.Target.URL),
 		})
 	}
 	return out, nil
@@ -81,6 +81,11 @@ func chaosOf(e state.Event) dispatch.Chaos {
 
 // NextDue implements dispatch.Queue.
 func (o outbox) NextDue(ctx context.Context) (time.Time, bool, error) { return o.store.NextDue(ctx) }
+
+// Release implements dispatch.Queue.
+func (o outbox) Release(ctx context.Context, owner string) (int, error) {
+	return o.store.ReleaseLeases(ctx, owner)
+}
 
 // Record implements dispatch.Queue.
 func (o outbox) Record(ctx context.Context, r dispatch.Result) error {

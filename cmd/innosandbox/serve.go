@@ -42,6 +42,8 @@ type serveOptions struct {
 	retryMultiplier     float64
 	retryMaxInterval    time.Duration
 	webhookTimeout      time.Duration
+	webhookWorkers      int
+	webhookPerDest      int
 	deliveredAfter      time.Duration
 	readAfter           time.Duration
 	templateReview      time.Duration
@@ -91,6 +93,8 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.Float64Var(&o.retryMultiplier, "retry-multiplier", dispatch.DefaultSchedule.Multiplier, "growth of the wait after each further failure")
 	f.DurationVar(&o.retryMaxInterval, "retry-max-interval", dispatch.DefaultSchedule.MaxInterval, "longest wait between two attempts")
 	f.DurationVar(&o.webhookTimeout, "webhook-timeout", 5*time.Second, "how long one webhook attempt may take")
+	f.IntVar(&o.webhookWorkers, "webhook-workers", dispatch.DefaultWorkers, "webhook attempts in flight at once, all receivers together")
+	f.IntVar(&o.webhookPerDest, "webhook-per-destination", dispatch.DefaultPerDestination, "webhook attempts in flight at once to one receiver (scheme, host and port); a receiver that answers none of them for 200ms waits on its own while the others go on")
 	f.DurationVar(&o.deliveredAfter, "delivered-after", time.Second, "when a send's delivered report comes (sandbox clock)")
 	f.DurationVar(&o.readAfter, "read-after", 3*time.Second, "when a send's read report comes (sandbox clock)")
 	f.DurationVar(&o.templateReview, "template-review", 10*time.Second, "how long a submitted template stays PENDING before its review ends (sandbox clock)")
@@ -135,7 +139,7 @@ func buildServer(ctx context.Context, o *serveOptions, log *slog.Logger) (*mocks
 		AuthFailureStatus: o.authFailureStatus, DeliveredAfter: o.deliveredAfter, ReadAfter: o.readAfter,
 		TemplateReview: o.templateReview, NoSessionWindow: o.noSessionWindow,
 		Dispatch: mockserver.DispatchConfig{
-			Timeout: o.webhookTimeout,
+			Timeout: o.webhookTimeout, Workers: o.webhookWorkers, PerHost: o.webhookPerDest,
 			Schedule: dispatch.Schedule{MaxAttempts: o.retryAttempts, Initial: o.retryInitial,
 				Multiplier: o.retryMultiplier, MaxInterval: o.retryMaxInterval},
 		},
@@ -147,7 +151,27 @@ func buildServer(ctx context.Context, o *serveOptions, log *slog.Logger) (*mocks
 	return srv, store, nil
 }
 
+// validate refuses flag values that cannot work, naming the flag.
+func (o *serveOptions) validate() error {
+	switch {
+	case o.webhookWorkers < 1:
+		return fmt.Errorf("--webhook-workers %d: at least 1 attempt must be allowed in flight", o.webhookWorkers)
+	case o.webhookPerDest < 1:
+		return fmt.Errorf("--webhook-per-destination %d: at least 1 attempt per receiver must be allowed in flight", o.webhookPerDest)
+	case o.webhookPerDest > o.webhookWorkers:
+		return fmt.Errorf("--webhook-per-destination %d: cannot exceed --webhook-workers %d", o.webhookPerDest, o.webhookWorkers)
+	case o.webhookTimeout <= 0:
+		return fmt.Errorf("--webhook-timeout %s: must be positive", o.webhookTimeout)
+	case o.shutdownTimeout <= 0:
+		return fmt.Errorf("--shutdown-timeout %s: must be positive", o.shutdownTimeout)
+	}
+	return nil
+}
+
 func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
 	logOut := newBufferedLog(stderr)
 	defer logOut.Close()
 	log, err := newLogger(logOut, o.logFormat, o.logLevel)

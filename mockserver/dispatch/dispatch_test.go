@@ -106,7 +106,7 @@ func (q *fakeQueue) add(ds ...dispatch.Delivery) {
 	q.mu.Unlock()
 }
 
-func (q *fakeQueue) Claim(_ context.Context, _ time.Time, limit int, _ string, _ time.Time) ([]dispatch.Delivery, error) {
+func (q *fakeQueue) Claim(_ context.Context, _ time.Time, limit int, _ string, _ time.Time, _ []string) ([]dispatch.Delivery, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := min(limit, len(q.due))
@@ -116,6 +116,8 @@ func (q *fakeQueue) Claim(_ context.Context, _ time.Time, limit int, _ string, _
 }
 
 func (q *fakeQueue) NextDue(context.Context) (time.Time, bool, error) { return time.Time{}, false, nil }
+
+func (q *fakeQueue) Release(context.Context, string) (int, error) { return 0, nil }
 
 func (q *fakeQueue) Record(_ context.Context, r dispatch.Result) error {
 	q.results <- r
