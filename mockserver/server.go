@@ -169,8 +169,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.public.ServeHTTP(w, r)
 }
 
-// Run pushes webhooks until ctx ends, then waits for attempts in flight.
+// Run pushes webhooks until ctx ends or Shutdown is called. When ctx ends,
+// the attempts in flight get the webhook timeout to finish; the rest are
+// handed back to the outbox.
 func (s *Server) Run(ctx context.Context) { s.dispatcher.Run(ctx) }
+
+// Shutdown stops pushing webhooks: no more deliveries are claimed, the
+// attempts in flight may finish until ctx ends, then they are cancelled
+// unrecorded, and every delivery this process still holds is released so
+// that another process (or this one restarted) takes it at once. It returns
+// once Run has returned; the store is left open.
+func (s *Server) Shutdown(ctx context.Context) error { return s.dispatcher.Shutdown(ctx) }
 
 // Sandbox exposes the domain service (for the CLI and tests).
 func (s *Server) Sandbox() *state.Sandbox { return s.sandbox }

@@ -99,7 +99,7 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.DurationVar(&o.readAfter, "read-after", 3*time.Second, "when a send's read report comes (sandbox clock)")
 	f.DurationVar(&o.templateReview, "template-review", 10*time.Second, "how long a submitted template stays PENDING before its review ends (sandbox clock)")
 	f.BoolVar(&o.noSessionWindow, "no-session-window", false, "accept non-template messages to users who have not written within 24 hours (WhatsApp refuses them)")
-	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long to finish requests and webhook attempts in flight")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long requests and webhook attempts in flight may take to finish; attempts still running then are cancelled and handed back to the outbox, due at once")
 	f.BoolVar(&o.quiet, "quiet", false, "do not print the start-up banner")
 }
 
@@ -193,9 +193,8 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 	}
 
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
 	dispatched := make(chan struct{})
-	go func() { srv.Run(dispatchCtx); close(dispatched) }()
+	go func() { srv.Run(context.WithoutCancel(ctx)); close(dispatched) }()
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	if !o.quiet {
@@ -205,25 +204,27 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 
 	select {
 	case err := <-served:
-		stopDispatch()
+		_ = srv.Shutdown(context.Background())
 		<-dispatched
 		return err
 	case <-ctx.Done():
 	}
-	// SIGTERM or SIGINT: stop accepting, finish requests in flight, then let
-	// the dispatcher finish (or hand back, through lease expiry) its attempts.
+	// SIGTERM or SIGINT: stop accepting and finish the requests in flight,
+	// then let the webhook attempts in flight finish; whatever is still
+	// running when the time is up is cancelled and handed back to the
+	// outbox, due at once for the next process. Nothing due is lost.
 	log.Info("shutting down", "timeout", o.shutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Warn("requests still in flight at shutdown", "err", err)
+		_ = hs.Close()
 	}
-	stopDispatch()
-	select {
-	case <-dispatched:
-	case <-sctx.Done():
-		log.Warn("webhook attempts still in flight at shutdown; their leases will expire and they will be retried")
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("webhook deliveries could not be handed back; they return when their leases end", "err", err)
 	}
+	<-dispatched
+	log.Info("stopped")
 	return nil
 }
 

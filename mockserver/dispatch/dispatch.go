@@ -282,9 +282,19 @@ func (d *Dispatcher) SchemaViolations() int64 { return d.schemaViolations.Load()
 // until Shutdown's context ends), cancels those still running without
 // recording them, hands every delivery it still holds back to the queue
 // (Queue.Release) and returns.
+//
+// It starts by releasing every lease its Owner holds: a process that died
+// holding claims and comes back under the same name takes them back at
+// once instead of waiting for the leases to end. Owner must therefore be
+// unique among live processes sharing a queue.
 func (d *Dispatcher) Run(ctx context.Context) {
 	d.started.Store(true)
 	defer close(d.done)
+	if n, err := d.q.Release(ctx, d.o.Owner); err != nil {
+		d.o.Logger.Warn("taking back claims of an earlier run failed; they return when their leases end", "err", err)
+	} else if n > 0 {
+		d.o.Logger.Info("took back deliveries claimed by an earlier run", "deliveries", n)
+	}
 	for {
 		select {
 		case <-ctx.Done():
