@@ -20,6 +20,17 @@ import (
 	"github.com/innosandbox/innosandbox/mockserver/state/sqlite"
 )
 
+// testStores open a fresh store of each embedded kind.
+var testStores = map[string]func(t *testing.T) state.Store{
+	"memory": func(*testing.T) state.Store { return memstore.New() },
+	"sqlite": func(t *testing.T) state.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sandbox.db"))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	},
+}
+
 // hangingReceiver takes pushes and answers none of them until released.
 type hangingReceiver struct {
 	mu      sync.Mutex
@@ -79,16 +90,7 @@ func (r *receiver) ids(t *testing.T) map[string]int {
 // older and larger than all the workers.
 func TestAHungReceiverDoesNotHoldUpOthers(t *testing.T) {
 	const perDest, workers, backlog = 2, 6, 30
-	stores := map[string]func(t *testing.T) state.Store{
-		"memory": func(*testing.T) state.Store { return memstore.New() },
-		"sqlite": func(t *testing.T) state.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hol.db"))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = s.Close() })
-			return s
-		},
-	}
-	for name, open := range stores {
+	for name, open := range testStores {
 		t.Run(name, func(t *testing.T) {
 			hung := newHangingReceiver(t)
 			s := newSandboxOn(t, open(t), func(c *mockserver.Config) {
