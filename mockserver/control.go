@@ -15,6 +15,7 @@ import (
 func (s *Server) controlHandlers() map[string]handlerFunc {
 	return map[string]handlerFunc{
 		"healthz":         s.healthz,
+		"readyz":          s.readyz,
 		"reset":           s.reset,
 		"listAccounts":    s.listAccounts,
 		"createAccount":   s.createAccount,
@@ -103,6 +104,17 @@ func (s *Server) healthz(c *call) reply {
 		return fail(http.StatusServiceUnavailable, MsgUnavailable)
 	}
 	return ok(http.StatusOK, map[string]string{"status": "ok", "store": s.storeKind})
+}
+
+// readyz says whether this replica can serve: its store answers. A
+// balancer takes a replica whose store fails out of rotation; the reason is
+// in the answer (and the log).
+func (s *Server) readyz(c *call) reply {
+	if err := s.store.Ping(c.ctx); err != nil {
+		s.log.Warn("not ready: the store does not answer", "err", err)
+		return fail(http.StatusServiceUnavailable, MsgNotReady+err.Error())
+	}
+	return ok(http.StatusOK, map[string]string{"status": "ready", "store": s.storeKind})
 }
 
 func (s *Server) reset(c *call) reply {

@@ -93,6 +93,7 @@ type Server struct {
 	public     *api
 	control    *api
 	log        *slog.Logger
+	metrics    *metrics
 }
 
 // New builds a Server and, when its store is empty, applies the seed.
@@ -119,12 +120,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.StoreKind == "" {
 		cfg.StoreKind = fmt.Sprint(cfg.Store)
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, storeKind: cfg.StoreKind, log: cfg.Logger}
+	s := &Server{cfg: cfg, store: cfg.Store, storeKind: cfg.StoreKind, log: cfg.Logger, metrics: newMetrics(cfg.Store, cfg.Clock)}
 	d := cfg.Dispatch
 	s.dispatcher = dispatch.New(outbox{store: cfg.Store}, dispatch.Options{
 		Owner: d.Owner, Clock: cfg.Clock, Client: d.Client, Timeout: d.Timeout, Schedule: d.Schedule,
 		Workers: d.Workers, PerHost: d.PerHost, PollInterval: d.PollInterval, Logger: cfg.Logger.With("component", "dispatch"),
-		ValidatePayload: cfg.Spec.ValidatePayload, StrictPayloads: cfg.Strict,
+		ValidatePayload: cfg.Spec.ValidatePayload, StrictPayloads: cfg.Strict, OnAttempt: s.metrics.attempt,
 	})
 	s.sandbox = state.New(cfg.Store, cfg.Clock, cfg.Spec, state.Options{
 		DeliveredAfter: cfg.DeliveredAfter, ReadAfter: cfg.ReadAfter, DefaultAccount: cfg.Seed.Accounts[0].Name,
@@ -140,6 +141,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	for _, a := range []*api{s.public, s.control} {
 		a.strict, a.log = cfg.Strict, cfg.Logger
+		name := a.name
+		a.observe = func(op string, status int, _ float64) { s.metrics.request(name, op, status) }
 	}
 	// The public API mirrors a real one that may ignore unknown fields, so
 	// they only warn there unless asked; the control API is the sandbox's
@@ -159,10 +162,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP sends /_sandbox/ and /healthz to the control API and everything
-// else to the public API; each answers unknown paths with its envelope.
+// ServeHTTP sends /_sandbox/, /healthz and /readyz to the control API,
+// /metrics to the Prometheus handler and everything else to the public API;
+// each API answers unknown paths with its envelope.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/healthz" || strings.HasPrefix(r.URL.Path, "/_sandbox/") {
+	switch {
+	case r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		// Prometheus text format, not JSON: outside the contract, like any
+		// exporter's. Open like /healthz: counts and sizes, no secrets.
+		s.metrics.handler.ServeHTTP(w, r)
+		return
+	case r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || strings.HasPrefix(r.URL.Path, "/_sandbox/"):
 		s.control.ServeHTTP(w, r)
 		return
 	}

@@ -864,6 +864,22 @@ func (s *Store) Prune(_ context.Context, before time.Time, keep int) (int, error
 	return removed, nil
 }
 
+// OutboxStats implements state.Store.
+func (s *Store) OutboxStats(_ context.Context, now time.Time) (state.OutboxStats, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := state.OutboxStats{Pending: len(s.pending)}
+	for _, e := range s.pending {
+		if t := e.ev.NextAttemptAt; !t.After(now) {
+			st.Due++
+			if st.OldestDue.IsZero() || t.Before(st.OldestDue) {
+				st.OldestDue = t
+			}
+		}
+	}
+	return st, nil
+}
+
 // NextDue implements state.Store.
 func (s *Store) NextDue(_ context.Context) (time.Time, bool, error) {
 	s.mu.RLock()

@@ -95,3 +95,35 @@ func testPrune(t *testing.T, open func(t *testing.T) state.Store) {
 		assert.NoError(t, err, "the newest message is within keep")
 	})
 }
+
+func testOutboxStats(t *testing.T, open func(t *testing.T) state.Store) {
+	f := outbox(t, open)
+	stats := func(now time.Time) state.OutboxStats {
+		t.Helper()
+		st, err := f.s.OutboxStats(f.ctx, now)
+		require.NoError(t, err)
+		return st
+	}
+	assert.Equal(t, state.OutboxStats{}, stats(t0), "an empty outbox")
+
+	f.pending("later", t0.Add(time.Hour))
+	f.pending("due", t0.Add(-time.Minute))
+	f.pending("oldest", t0.Add(-3*time.Minute))
+	f.pending("due-now", t0)
+	done := pendingEvent("done", "IW0000001", "AppOne00000000001", t0.Add(-time.Hour))
+	done.Status = state.EventDelivered
+	f.events(done, droppedEvent("dropped", "IW0000001"))
+
+	st := stats(t0)
+	assert.Equal(t, 4, st.Pending, "finished events are not in the outbox")
+	assert.Equal(t, 3, st.Due)
+	assertTimeEqual(t, t0.Add(-3*time.Minute), st.OldestDue, "OldestDue")
+
+	require.Len(t, f.claim(t0, 1, "a", t0.Add(time.Minute)), 1)
+	st = stats(t0)
+	assert.Equal(t, 4, st.Pending, "a claimed event is still pending")
+	assert.Equal(t, 3, st.Due)
+
+	st = stats(t0.Add(-2 * time.Hour))
+	assert.Equal(t, state.OutboxStats{Pending: 4}, st, "nothing due yet")
+}
