@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/innosandbox/innosandbox/fixtures"
@@ -52,6 +53,9 @@ type Config struct {
 	// NoSessionWindow accepts non-template messages to users who have not
 	// written within 24 hours (WhatsApp refuses them with 131047).
 	NoSessionWindow bool
+	// Retention bounds the delivery log (off when zero); Run prunes it
+	// every Retention.Interval.
+	Retention Retention
 }
 
 // DispatchConfig tunes webhook delivery; zero values take dispatch's defaults.
@@ -74,6 +78,10 @@ func (c *Config) Validate() error {
 		return errors.New("config: Store is required")
 	case c.AuthFailureStatus != 0 && (c.AuthFailureStatus < 200 || c.AuthFailureStatus > 599):
 		return fmt.Errorf("config: auth failure status %d is not an HTTP status", c.AuthFailureStatus)
+	case c.Retention.MaxAge < 0:
+		return fmt.Errorf("config: retention age %s is negative", c.Retention.MaxAge)
+	case c.Retention.Keep < 0:
+		return fmt.Errorf("config: retention count %d is negative", c.Retention.Keep)
 	}
 	if c.Dispatch.Schedule.MaxAttempts != 0 {
 		if err := c.Dispatch.Schedule.Validate(); err != nil {
@@ -94,6 +102,9 @@ type Server struct {
 	control    *api
 	log        *slog.Logger
 	metrics    *metrics
+	// stopJanitor is closed by Shutdown.
+	stopJanitor chan struct{}
+	stopOnce    sync.Once
 }
 
 // New builds a Server and, when its store is empty, applies the seed.
@@ -120,7 +131,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.StoreKind == "" {
 		cfg.StoreKind = fmt.Sprint(cfg.Store)
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, storeKind: cfg.StoreKind, log: cfg.Logger, metrics: newMetrics(cfg.Store, cfg.Clock)}
+	s := &Server{cfg: cfg, store: cfg.Store, storeKind: cfg.StoreKind, log: cfg.Logger, metrics: newMetrics(cfg.Store, cfg.Clock),
+		stopJanitor: make(chan struct{})}
 	d := cfg.Dispatch
 	s.dispatcher = dispatch.New(outbox{store: cfg.Store}, dispatch.Options{
 		Owner: d.Owner, Clock: cfg.Clock, Client: d.Client, Timeout: d.Timeout, Schedule: d.Schedule,
@@ -182,14 +194,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Run pushes webhooks until ctx ends or Shutdown is called. When ctx ends,
 // the attempts in flight get the webhook timeout to finish; the rest are
 // handed back to the outbox.
-func (s *Server) Run(ctx context.Context) { s.dispatcher.Run(ctx) }
+// The retention janitor runs alongside, when Config.Retention asks for it.
+func (s *Server) Run(ctx context.Context) {
+	janitorDone := make(chan struct{})
+	go func() { s.janitor(ctx); close(janitorDone) }()
+	s.dispatcher.Run(ctx)
+	s.stopOnce.Do(func() { close(s.stopJanitor) })
+	<-janitorDone
+}
 
 // Shutdown stops pushing webhooks: no more deliveries are claimed, the
 // attempts in flight may finish until ctx ends, then they are cancelled
 // unrecorded, and every delivery this process still holds is released so
 // that another process (or this one restarted) takes it at once. It returns
 // once Run has returned; the store is left open.
-func (s *Server) Shutdown(ctx context.Context) error { return s.dispatcher.Shutdown(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopJanitor) })
+	return s.dispatcher.Shutdown(ctx)
+}
 
 // Sandbox exposes the domain service (for the CLI and tests).
 func (s *Server) Sandbox() *state.Sandbox { return s.sandbox }

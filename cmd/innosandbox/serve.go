@@ -49,6 +49,9 @@ type serveOptions struct {
 	templateReview      time.Duration
 	noSessionWindow     bool
 	shutdownTimeout     time.Duration
+	retentionAge        time.Duration
+	retentionCount      int
+	retentionInterval   time.Duration
 	quiet               bool
 }
 
@@ -100,6 +103,9 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.DurationVar(&o.templateReview, "template-review", 10*time.Second, "how long a submitted template stays PENDING before its review ends (sandbox clock)")
 	f.BoolVar(&o.noSessionWindow, "no-session-window", false, "accept non-template messages to users who have not written within 24 hours (WhatsApp refuses them)")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long requests and webhook attempts in flight may take to finish; attempts still running then are cancelled and handed back to the outbox, due at once")
+	f.DurationVar(&o.retentionAge, "retention-age", mockserver.DefaultRetentionAge, "remove finished deliveries (with their attempts) and sent messages older than this from the log; 0 keeps them whatever their age (pending deliveries always stay)")
+	f.IntVar(&o.retentionCount, "retention-count", mockserver.DefaultRetentionKeep, "keep at most this many finished deliveries and sent messages, the newest; 0 keeps any number")
+	f.DurationVar(&o.retentionInterval, "retention-interval", mockserver.DefaultRetentionInterval, "how often the retention janitor prunes the log")
 	f.BoolVar(&o.quiet, "quiet", false, "do not print the start-up banner")
 }
 
@@ -138,6 +144,7 @@ func buildServer(ctx context.Context, o *serveOptions, log *slog.Logger) (*mocks
 		RejectUnknownFields: o.rejectUnknownFields, AdminToken: o.adminToken, ControlOpen: o.controlOpen,
 		AuthFailureStatus: o.authFailureStatus, DeliveredAfter: o.deliveredAfter, ReadAfter: o.readAfter,
 		TemplateReview: o.templateReview, NoSessionWindow: o.noSessionWindow,
+		Retention: mockserver.Retention{MaxAge: o.retentionAge, Keep: o.retentionCount, Interval: o.retentionInterval},
 		Dispatch: mockserver.DispatchConfig{
 			Timeout: o.webhookTimeout, Workers: o.webhookWorkers, PerHost: o.webhookPerDest,
 			Schedule: dispatch.Schedule{MaxAttempts: o.retryAttempts, Initial: o.retryInitial,
@@ -164,6 +171,12 @@ func (o *serveOptions) validate() error {
 		return fmt.Errorf("--webhook-timeout %s: must be positive", o.webhookTimeout)
 	case o.shutdownTimeout <= 0:
 		return fmt.Errorf("--shutdown-timeout %s: must be positive", o.shutdownTimeout)
+	case o.retentionAge < 0:
+		return fmt.Errorf("--retention-age %s: must be 0 (off) or positive", o.retentionAge)
+	case o.retentionCount < 0:
+		return fmt.Errorf("--retention-count %d: must be 0 (off) or positive", o.retentionCount)
+	case o.retentionInterval <= 0:
+		return fmt.Errorf("--retention-interval %s: must be positive", o.retentionInterval)
 	}
 	return nil
 }

@@ -147,6 +147,9 @@ type Options struct {
 	// Redeliver is how long after an attempt chaos dropped the delivery is
 	// tried again (1s).
 	Redeliver time.Duration
+	// AttemptBodyLimit bounds the part of a pushed body recorded with each
+	// attempt (RequestExcerptLimit); the whole payload stays with its event.
+	AttemptBodyLimit int
 }
 
 // Defaults of Options.
@@ -248,6 +251,9 @@ func New(q Queue, o Options) *Dispatcher {
 	}
 	if o.Redeliver <= 0 {
 		o.Redeliver = time.Second
+	}
+	if o.AttemptBodyLimit <= 0 {
+		o.AttemptBodyLimit = RequestExcerptLimit
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{
@@ -551,8 +557,9 @@ func destinationOf(rawURL string) string {
 // excerptLimit bounds the part of a response body kept in the attempt log.
 const excerptLimit = 4 << 10
 
-// RequestExcerptLimit bounds the part of a pushed body kept in the attempt
-// log (the whole payload stays with its event).
+// RequestExcerptLimit is the default Options.AttemptBodyLimit: together with
+// the 4 KiB response excerpt, an attempt's record stays small however large
+// the payload.
 const RequestExcerptLimit = 16 << 10
 
 func (d *Dispatcher) deliver(del Delivery) {
@@ -571,8 +578,8 @@ func (d *Dispatcher) deliver(del Delivery) {
 	if d.o.OnAttempt != nil {
 		d.o.OnAttempt(del, res.Attempt)
 	}
-	if len(res.Attempt.RequestBody) > RequestExcerptLimit {
-		res.Attempt.RequestBody = res.Attempt.RequestBody[:RequestExcerptLimit]
+	if len(res.Attempt.RequestBody) > d.o.AttemptBodyLimit {
+		res.Attempt.RequestBody = res.Attempt.RequestBody[:d.o.AttemptBodyLimit]
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

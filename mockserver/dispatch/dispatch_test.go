@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -283,4 +284,23 @@ func TestNotifyWakesTheDispatcherAtOnce(t *testing.T) {
 	q.add(delivery(srv.URL, 1))
 	d.Notify()
 	assert.Equal(t, "delivered", q.next(t).Outcome)
+}
+
+func TestTheAttemptLogKeepsAnExcerptOfLargeBodies(t *testing.T) {
+	var got []byte
+	big := strings.Repeat("r", 10<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = must(io.ReadAll(r.Body))
+		_, _ = w.Write([]byte(big)) // a chatty receiver
+	}))
+	defer srv.Close()
+	d := delivery(srv.URL, 1)
+	d.Body = []byte(`{"id":"ev-1","text":"` + strings.Repeat("x", 1000) + `"}`)
+	q := newQueue(d)
+	run(t, q, dispatch.Options{AttemptBodyLimit: 100})
+	r := q.next(t)
+	assert.Equal(t, "delivered", r.Outcome)
+	assert.Equal(t, d.Body, got, "the receiver gets the whole payload")
+	assert.Equal(t, d.Body[:100], r.Attempt.RequestBody, "the log keeps its first 100 bytes")
+	assert.Len(t, r.Attempt.ResponseExcerpt, 4<<10, "and 4 KiB of the answer")
 }
