@@ -203,6 +203,11 @@ func (s *Server) Run(ctx context.Context) {
 	<-janitorDone
 }
 
+// StopDispatching starts no more webhook attempts from now on (those in
+// flight go on); Shutdown then finishes or hands them back. A process
+// calls it as soon as it is told to stop, before draining its requests.
+func (s *Server) StopDispatching() { s.dispatcher.Stop() }
+
 // Shutdown stops pushing webhooks: no more deliveries are claimed, the
 // attempts in flight may finish until ctx ends, then they are cancelled
 // unrecorded, and every delivery this process still holds is released so

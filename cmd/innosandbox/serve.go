@@ -222,11 +222,12 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 		return err
 	case <-ctx.Done():
 	}
-	// SIGTERM or SIGINT: stop accepting and finish the requests in flight,
-	// then let the webhook attempts in flight finish; whatever is still
+	// SIGTERM or SIGINT: start no more webhook attempts, stop accepting and
+	// finish the requests in flight, then let the attempts in flight finish; whatever is still
 	// running when the time is up is cancelled and handed back to the
 	// outbox, due at once for the next process. Nothing due is lost.
 	log.Info("shutting down", "timeout", o.shutdownTimeout.String())
+	srv.StopDispatching()
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {

@@ -172,7 +172,8 @@ type Dispatcher struct {
 	wake chan struct{}
 
 	mu      sync.Mutex
-	running int // attempts in flight, from start to recorded
+	running int  // attempts in flight, from start to recorded
+	closing bool // Stop was called: nothing more is claimed or started
 	dests   map[string]*destination
 	wg      sync.WaitGroup
 
@@ -326,11 +327,26 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	d.releaseErr = d.drain(gctx)
 }
 
+// Stop makes the dispatcher start no more attempts, at once: nothing more
+// is claimed, and deliveries claimed but not started are dropped from its
+// queues (Shutdown releases them). Attempts in flight go on. A process
+// shutting down calls it first, then Shutdown once it has stopped taking
+// requests.
+func (d *Dispatcher) Stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closing = true
+	for _, ds := range d.dests {
+		ds.queue = nil
+	}
+}
+
 // Shutdown stops Run: no more claims; the attempts in flight may finish
 // until ctx ends, then they are cancelled (and not recorded); every delivery
 // still held is released for others to take at once. It returns when Run
 // has returned (at once, after releasing, when Run was never started).
 func (d *Dispatcher) Shutdown(ctx context.Context) error {
+	d.Stop()
 	d.stopOnce.Do(func() {
 		d.stopCtx = ctx
 		close(d.stopping)
@@ -346,6 +362,7 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 // lease this dispatcher holds (its queued deliveries are never started).
 func (d *Dispatcher) drain(ctx context.Context) error {
 	d.mu.Lock()
+	d.closing = true
 	queued := 0
 	for _, ds := range d.dests {
 		queued += len(ds.queue)
@@ -402,6 +419,10 @@ func (d *Dispatcher) sleep(ctx context.Context) {
 func (d *Dispatcher) step(ctx context.Context) bool {
 	now := d.o.Clock.Now()
 	d.mu.Lock()
+	if d.closing {
+		d.mu.Unlock()
+		return false
+	}
 	d.startQueued(now)
 	limit, exclude := d.room(now)
 	busy := d.running > 0
@@ -420,6 +441,10 @@ func (d *Dispatcher) step(ctx context.Context) bool {
 		return false
 	}
 	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closing {
+		return false // claimed just as Stop came: Shutdown releases them
+	}
 	for _, del := range batch {
 		if del.Dest == "" {
 			del.Dest = destinationOf(del.URL)
@@ -428,7 +453,6 @@ func (d *Dispatcher) step(ctx context.Context) bool {
 		ds.queue = append(ds.queue, claimed{del: del, until: until})
 	}
 	d.startQueued(now)
-	d.mu.Unlock()
 	return len(batch) == limit
 }
 
@@ -500,6 +524,9 @@ func (d *Dispatcher) dest(name string) *destination {
 // lease ends, so that no two processes ever send it at once. Called with
 // mu held.
 func (d *Dispatcher) startQueued(now time.Time) {
+	if d.closing {
+		return
+	}
 	for name, ds := range d.dests {
 		for len(ds.queue) > 0 && ds.sending < d.o.PerHost && d.running < d.o.Workers {
 			c := ds.queue[0]
