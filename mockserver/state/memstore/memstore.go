@@ -624,7 +624,7 @@ func (s *Store) RecordSubmission(_ context.Context, sub state.Submission) error 
 	if _, ok := s.accounts[m.Account]; !ok {
 		return notFound("account", m.Account)
 	}
-	if err := s.checkNewEventsLocked(sub.Events); err != nil {
+	if err := s.addEventsLocked(sub.Events); err != nil {
 		return err
 	}
 	m.Recipients = slices.Clone(m.Recipients)
@@ -647,7 +647,6 @@ func (s *Store) RecordSubmission(_ context.Context, sub state.Submission) error 
 			s.numbers[k] = n.WabaID
 		}
 	}
-	s.addEventsLocked(sub.Events)
 	return nil
 }
 
@@ -669,59 +668,49 @@ func (s *Store) GetMessage(_ context.Context, id string) (state.Message, error) 
 func (s *Store) AddEvents(_ context.Context, events []state.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.checkNewEventsLocked(events); err != nil {
-		return err
-	}
-	s.addEventsLocked(events)
-	return nil
+	return s.addEventsLocked(events)
 }
 
-// checkNewEventsLocked refuses event ids that exist already or repeat
-// within the batch (a repeated id would otherwise overwrite its twin), and
-// events of an account that does not exist, which nothing could reach.
-func (s *Store) checkNewEventsLocked(events []state.Event) error {
-	var seen map[string]bool
-	if len(events) > 8 {
-		seen = make(map[string]bool, len(events))
-	}
-	for i, e := range events {
-		if _, ok := s.events[e.ID]; ok {
-			return conflict("event", e.ID)
+// addEventsLocked adds a batch of new events, or none: it refuses an
+// unknown account, and an event id that exists already or repeats within
+// the batch (a repeated id would otherwise overwrite its twin), with
+// ErrConflict as SQLite's primary key would. A large send adds thousands
+// of events: their entries take one allocation, and each id is looked up
+// once, as it is inserted.
+func (s *Store) addEventsLocked(events []state.Event) error {
+	checked := ""
+	for _, e := range events {
+		if e.Account == checked {
+			continue
 		}
 		if _, ok := s.accounts[e.Account]; !ok {
 			return notFound("account", e.Account)
 		}
-		if seen != nil {
-			if seen[e.ID] {
-				return conflict("event", e.ID)
-			}
-			seen[e.ID] = true
-			continue
-		}
-		for _, prev := range events[:i] {
-			if prev.ID == e.ID {
-				return conflict("event", e.ID)
-			}
-		}
+		checked = e.Account
 	}
-	return nil
-}
-
-func (s *Store) addEventsLocked(events []state.Event) {
-	// One allocation for the batch's entries (a large send adds thousands).
 	entries := make([]eventEntry, len(events))
+	for i := range events {
+		id := events[i].ID
+		if _, ok := s.events[id]; ok {
+			for _, prev := range events[:i] {
+				delete(s.events, prev.ID)
+			}
+			return conflict("event", id)
+		}
+		s.events[id] = &entries[i]
+	}
 	for i, e := range events {
 		e.Target = cloneTarget(e.Target)
 		e.Chaos = clonePtr(e.Chaos)
 		entry := &entries[i]
 		entry.ev, entry.seq = e, s.next()
-		s.events[e.ID] = entry
 		if e.Status == state.EventPending {
 			s.pending[e.ID] = entry
 		} else {
 			s.finishLocked(entry)
 		}
 	}
+	return nil
 }
 
 // finishLocked files a finished event for eviction and evicts the oldest
@@ -946,12 +935,11 @@ func (s *Store) CreateTemplate(_ context.Context, t state.Template, events []sta
 	if _, ok := s.tmpls[k]; ok {
 		return conflict("template", t.Name+" ("+t.Language+")")
 	}
-	if err := s.checkNewEventsLocked(events); err != nil {
+	if err := s.addEventsLocked(events); err != nil {
 		return err
 	}
 	t.Request = slices.Clone(t.Request)
 	s.tmpls[k] = &tmplEntry{t: t, seq: s.next()}
-	s.addEventsLocked(events)
 	return nil
 }
 
