@@ -6,20 +6,25 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/innosandbox/innosandbox/mockserver"
+	"github.com/innosandbox/innosandbox/mockserver/state"
 	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
+	"github.com/innosandbox/innosandbox/mockserver/state/sqlite"
 )
 
 // benchServer is a sandbox as `serve` runs it (not strict, no dispatcher:
 // the events it schedules stay in the store), fed requests in process. The
 // demo user has written to the demo number, so text messages to them are
 // inside the 24-hour window.
-func benchServer(b *testing.B) *mockserver.Server {
-	srv, err := mockserver.New(context.Background(), mockserver.Config{Spec: loadSpec(), Store: memstore.New()})
+func benchServer(b *testing.B) *mockserver.Server { return benchServerOn(b, memstore.New()) }
+
+func benchServerOn(b *testing.B, store state.Store) *mockserver.Server {
+	srv, err := mockserver.New(context.Background(), mockserver.Config{Spec: loadSpec(), Store: store})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -48,7 +53,11 @@ func accepted(rec *httptest.ResponseRecorder) bool {
 }
 
 func benchSubmit(b *testing.B, token string, want int) {
-	srv := benchServer(b)
+	benchSubmitOn(b, benchServer(b), token, want)
+}
+
+func benchSubmitOn(b *testing.B, srv *mockserver.Server, token string, want int) {
+	b.SetParallelism(16) // many clients at once, as under load: the SQLite writer batches them
 	body := textSend(userNumber)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -66,6 +75,18 @@ func benchSubmit(b *testing.B, token string, want int) {
 // BenchmarkSubmitAuthenticated: a valid, authenticated msg/submit through the
 // whole handler: validator, auth, state, scheduling of two status reports.
 func BenchmarkSubmitAuthenticated(b *testing.B) { benchSubmit(b, demoToken, 200) }
+
+// BenchmarkSubmitSQLite: BenchmarkSubmitAuthenticated on the SQLite file
+// store (`make run`'s default): the message, its two reports and the
+// session lookup go through the database.
+func BenchmarkSubmitSQLite(b *testing.B) {
+	store, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = store.Close() })
+	benchSubmitOn(b, benchServerOn(b, store), demoToken, 200)
+}
 
 // BenchmarkSubmitRefused: the same request with a wrong token (401).
 func BenchmarkSubmitRefused(b *testing.B) { benchSubmit(b, strings.Repeat("X", 56), 401) }

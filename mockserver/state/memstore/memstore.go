@@ -452,29 +452,12 @@ func (s *Store) ListTokens(_ context.Context, appKey string) ([]state.Token, err
 	return out, nil
 }
 
-func cloneWebhook(w state.Webhook) state.Webhook {
-	w.Events = slices.Clone(w.Events)
-	w.Retry = clonePtr(w.Retry)
-	w.Chaos = clonePtr(w.Chaos)
-	w.Username = clonePtr(w.Username)
-	w.Authorization = clonePtr(w.Authorization)
-	return w
-}
-
-func clonePtr[T any](p *T) *T {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
-}
-
 func cloneTarget(t *state.Target) *state.Target {
 	if t == nil {
 		return nil
 	}
 	c := *t
-	c.Username, c.Authorization, c.Retry = clonePtr(t.Username), clonePtr(t.Authorization), clonePtr(t.Retry)
+	c.Username, c.Authorization, c.Retry = state.ClonePtr(t.Username), state.ClonePtr(t.Authorization), state.ClonePtr(t.Retry)
 	return &c
 }
 
@@ -489,7 +472,7 @@ func (s *Store) CreateWebhook(_ context.Context, w state.Webhook) error {
 	if _, ok := s.hooks[k]; ok {
 		return conflict("webhook for product", w.Product)
 	}
-	w = cloneWebhook(w)
+	w = w.Clone()
 	s.hooks[k] = &w
 	return nil
 }
@@ -503,7 +486,7 @@ func (s *Store) UpdateWebhook(_ context.Context, w state.Webhook) error {
 	if !ok {
 		return notFound("webhook for product", w.Product)
 	}
-	w = cloneWebhook(w)
+	w = w.Clone()
 	w.CreatedAt = old.CreatedAt
 	s.hooks[k] = &w
 	return nil
@@ -517,7 +500,7 @@ func (s *Store) GetWebhook(_ context.Context, appKey, product string) (state.Web
 	if !ok {
 		return state.Webhook{}, notFound("webhook for product", product)
 	}
-	return cloneWebhook(*w), nil
+	return w.Clone(), nil
 }
 
 // ListWebhooks implements state.Store.
@@ -530,7 +513,7 @@ func (s *Store) ListWebhooks(_ context.Context, appKey string) ([]state.Webhook,
 	var out []state.Webhook
 	for k, w := range s.hooks {
 		if k.app == appKey {
-			out = append(out, cloneWebhook(*w))
+			out = append(out, w.Clone())
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Product < out[j].Product })
@@ -701,7 +684,7 @@ func (s *Store) addEventsLocked(events []state.Event) error {
 	}
 	for i, e := range events {
 		e.Target = cloneTarget(e.Target)
-		e.Chaos = clonePtr(e.Chaos)
+		e.Chaos = state.ClonePtr(e.Chaos)
 		entry := &entries[i]
 		entry.ev, entry.seq = e, s.next()
 		if e.Status == state.EventPending {
@@ -730,7 +713,7 @@ func (s *Store) finishLocked(e *eventEntry) {
 func copyEvent(e *state.Event) state.Event {
 	out := *e
 	out.Target = cloneTarget(e.Target)
-	out.Chaos = clonePtr(e.Chaos)
+	out.Chaos = state.ClonePtr(e.Chaos)
 	return out
 }
 
