@@ -130,7 +130,9 @@ func TestTemplateSendsAreChecked(t *testing.T) {
 		got := recv.wait(t, 2)
 		var statuses []string
 		for _, g := range got {
-			var ev struct{ Body struct{ TemplateStatus, Reason string } }
+			var ev struct {
+				Body struct{ TemplateStatus, Reason string }
+			}
 			require.NoError(t, json.Unmarshal(g.body, &ev))
 			assert.Equal(t, "LOW_QUALITY", ev.Body.Reason)
 			statuses = append(statuses, ev.Body.TemplateStatus)
