@@ -101,28 +101,37 @@ func queueEvents(b *pgx.Batch, events []state.Event) (func(br pgx.BatchResults) 
 	}, nil
 }
 
-// insertEvents writes events in one round trip, inside tx.
-func insertEvents(ctx context.Context, tx pgx.Tx, events []state.Event) error {
-	if len(events) == 0 {
-		return nil
-	}
+// batch sends the statements build queues in one round trip, which the
+// server runs as one implicit transaction: all of them are committed, or
+// none when one fails. read reads the results in order; returning an error
+// undoes the whole batch only if the server failed a statement (a check
+// that must undo it raises, see sandbox_require).
+func (s *Store) batch(ctx context.Context, op string, build func(b *pgx.Batch) (read func(br pgx.BatchResults) error, err error)) error {
 	b := &pgx.Batch{}
-	results, err := queueEvents(b, events)
+	read, err := build(b)
 	if err != nil {
 		return err
 	}
-	br := tx.SendBatch(ctx, b)
-	if err := results(br); err != nil {
-		_ = br.Close()
-		return err
-	}
-	return br.Close()
+	return s.write(ctx, op, func(ctx context.Context, q querier) error {
+		br := q.SendBatch(ctx, b)
+		if err := read(br); err != nil {
+			_ = br.Close()
+			return err
+		}
+		return br.Close()
+	})
 }
+
+// requireSQL fails the batch it is part of when its EXISTS finds nothing.
+const requireSQL = "SELECT sandbox_require(EXISTS (%s), %s)"
+
+// codeRequireFailed is sandbox_require's SQLSTATE (no_data_found).
+const codeRequireFailed = "P0002"
 
 // RecordSubmission implements state.Store: the hot path of every send. The
 // app check, the message, the sender binding (only if the number is
 // unbound), the WABA number (only if unregistered) and the events go to
-// the server in one round trip, inside one transaction.
+// the server in one round trip, as one transaction.
 func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) error {
 	m := sub.Message
 	recipients, err := jsonValue(m.Recipients, m.Recipients == nil)
@@ -133,9 +142,8 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, "record submission", func(ctx context.Context, tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue(appExistsSQL, m.AppKey)
+	return s.batch(ctx, "record submission", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) {
+		b.Queue(fmt.Sprintf(requireSQL, appExistsSQL, "'app'"), m.AppKey)
 		b.Queue("INSERT INTO messages ("+messageCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 			m.ID, m.Account, m.AppKey, m.Product, m.MessageType, m.WabaID, m.SendNumber, recipients, wamids, m.UID, m.Request, m.CreatedAt)
 		if bs := sub.BindSender; bs != nil {
@@ -148,44 +156,39 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 		}
 		events, err := queueEvents(b, sub.Events)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		br := tx.SendBatch(ctx, b)
-		defer func() { _ = br.Close() }()
-		var one int
-		switch err := br.QueryRow().Scan(&one); {
-		case errors.Is(err, pgx.ErrNoRows):
-			return notFound("app", m.AppKey)
-		case err != nil:
-			return err
-		}
-		_, err = br.Exec()
-		switch {
-		case isUnique(err):
-			return conflict("message", m.ID)
-		case isForeignKey(err):
-			return notFound("account", m.Account)
-		case err != nil:
-			return err
-		}
-		if sub.BindSender != nil {
-			if _, err := br.Exec(); isForeignKey(err) {
-				return notFound("app", sub.BindSender.AppKey)
+		return func(br pgx.BatchResults) error {
+			if _, err := br.Exec(); pgCode(err) == codeRequireFailed {
+				return notFound("app", m.AppKey)
 			} else if err != nil {
 				return err
 			}
-		}
-		if sub.RegisterNumber != nil {
-			if _, err := br.Exec(); isForeignKey(err) {
-				return notFound("account", sub.RegisterNumber.Account)
-			} else if err != nil {
+			_, err := br.Exec()
+			switch {
+			case isUnique(err):
+				return conflict("message", m.ID)
+			case isForeignKey(err):
+				return notFound("account", m.Account)
+			case err != nil:
 				return err
 			}
-		}
-		if err := events(br); err != nil {
-			return err
-		}
-		return br.Close()
+			if sub.BindSender != nil {
+				if _, err := br.Exec(); isForeignKey(err) {
+					return notFound("app", sub.BindSender.AppKey)
+				} else if err != nil {
+					return err
+				}
+			}
+			if sub.RegisterNumber != nil {
+				if _, err := br.Exec(); isForeignKey(err) {
+					return notFound("account", sub.RegisterNumber.Account)
+				} else if err != nil {
+					return err
+				}
+			}
+			return events(br)
+		}, nil
 	})
 }
 
@@ -259,7 +262,7 @@ func (s *Store) AddEvents(ctx context.Context, events []state.Event) error {
 		}
 		return nil
 	}
-	return s.tx(ctx, "add events", func(ctx context.Context, tx pgx.Tx) error { return insertEvents(ctx, tx, events) })
+	return s.batch(ctx, "add events", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) { return queueEvents(b, events) })
 }
 
 // GetEvent implements state.Store. The event and its attempts are read in

@@ -28,21 +28,28 @@ func scanTemplate(sc scanner) (state.Template, error) {
 }
 
 // CreateTemplate implements state.Store: the template and its review's
-// events in one transaction.
+// events in one round trip, as one transaction.
 func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []state.Event) error {
-	return s.tx(ctx, "create template", func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO templates ("+templateCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+	return s.batch(ctx, "create template", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) {
+		b.Queue("INSERT INTO templates ("+templateCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
 			t.Account, t.WabaID, t.Name, t.Language, t.Category, t.TemplateID, t.SID, t.AppKey,
 			t.BodyParams, t.HeaderParams, string(t.Status), t.Reason, t.ReviewAt, t.Request, t.CreatedAt, t.UpdatedAt)
-		switch {
-		case isUnique(err):
-			return conflict("template", t.Name+" ("+t.Language+")")
-		case isForeignKey(err):
-			return notFound("account", t.Account)
-		case err != nil:
-			return err
+		readEvents, err := queueEvents(b, events)
+		if err != nil {
+			return nil, err
 		}
-		return insertEvents(ctx, tx, events)
+		return func(br pgx.BatchResults) error {
+			_, err := br.Exec()
+			switch {
+			case isUnique(err):
+				return conflict("template", t.Name+" ("+t.Language+")")
+			case isForeignKey(err):
+				return notFound("account", t.Account)
+			case err != nil:
+				return err
+			}
+			return readEvents(br)
+		}, nil
 	})
 }
 

@@ -143,3 +143,17 @@ CREATE TABLE attempts (
     outcome          TEXT NOT NULL
 );
 CREATE INDEX attempts_by_event ON attempts (event_id, seq);
+
+-- sandbox_require stops a statement, and with it the transaction, when a
+-- check fails: it raises no_data_found (P0002) naming what is missing. The
+-- store sends a write's statements in one round trip, which the server
+-- runs as one implicit transaction; a failed check must undo all of them.
+-- (PostgreSQL only: the SQLite store checks between statements.)
+CREATE FUNCTION sandbox_require(ok boolean, what text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT ok THEN
+        RAISE EXCEPTION '% not found', what USING ERRCODE = 'no_data_found';
+    END IF;
+END
+$$;
