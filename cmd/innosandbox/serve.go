@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -73,7 +72,7 @@ INNOSANDBOX_ADMIN_TOKEN, --store from INNOSANDBOX_STORE, and so on.`,
 // bindServeFlags declares serve's flags on f, filling o.
 func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	f.StringVar(&o.store, "store", "sqlite:innosandbox.db", "where state lives: sqlite:FILE (kept across restarts) or memory (throw-away)")
+	f.StringVar(&o.store, "store", "sqlite:innosandbox.db", "where state lives: sqlite:FILE (kept across restarts, one process per file), memory (throw-away) or postgres://USER@HOST/DATABASE (shared by replicas)")
 	f.IntVar(&o.memoryMaxEvents, "memory-max-events", memstore.DefaultMaxEvents, "with --store memory: finished events kept in the delivery log (oldest go first; pending ones always stay)")
 	f.IntVar(&o.memoryMaxMessages, "memory-max-messages", memstore.DefaultMaxMessages, "with --store memory: sent messages kept (for replies' context)")
 	f.StringVar(&o.specPath, "spec", "", "use this InnoPaaS spec file instead of the embedded one")
@@ -135,6 +134,7 @@ func buildServer(ctx context.Context, o *serveOptions, log *slog.Logger) (*mocks
 		AuthFailureStatus: o.authFailureStatus, DeliveredAfter: o.deliveredAfter, ReadAfter: o.readAfter,
 		TemplateReview: o.templateReview, NoSessionWindow: o.noSessionWindow,
 		Dispatch: mockserver.DispatchConfig{
+			Owner:   dispatchOwner(), // unique per replica: replicas may share the store's leases
 			Timeout: o.webhookTimeout,
 			Schedule: dispatch.Schedule{MaxAttempts: o.retryAttempts, Initial: o.retryInitial,
 				Multiplier: o.retryMultiplier, MaxInterval: o.retryMaxInterval},
@@ -204,12 +204,7 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 }
 
 // storeKindForLog names the store without any credentials in it.
-func (o *serveOptions) storeKindForLog() string {
-	if i := strings.Index(o.store, "://"); i >= 0 {
-		return o.store[:i]
-	}
-	return o.store
-}
+func (o *serveOptions) storeKindForLog() string { return storeForLog(o.store) }
 
 func isLoopbackAddr(a net.Addr) bool {
 	ta, ok := a.(*net.TCPAddr)
