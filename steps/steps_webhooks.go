@@ -104,7 +104,7 @@ func (w *world) pointAtReceiver(ctx context.Context, a *app, table *godog.Table)
 
 // checkPush fails the step when a push breaks the contract.
 func (w *world) checkPush(ctx context.Context, r *Receiver, p Push) {
-	problems := w.s.contract.CheckPush(p, r.Expectation())
+	problems := w.s.contract.CheckPush(p, r.ExpectationFor(p.Type))
 	assert.Empty(godog.T(ctx), problems, "push %d (%s %s) breaks the contract", p.N, p.Type, p.ID)
 }
 
