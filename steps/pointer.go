@@ -171,6 +171,17 @@ func cellValue(s string) any {
 	return s
 }
 
+// tableValue reads a value in a table of members to set: JSON when it
+// starts like a JSON object, array or string, else the text itself, so
+// that the digits most payload members carry ("131026") stay strings.
+func tableValue(s string) any {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[") || strings.HasPrefix(s, `"`) {
+		return cellValue(s)
+	}
+	return s
+}
+
 // applyChanges edits a decoded JSON object.
 func applyChanges(doc map[string]any, changes []change) error {
 	for _, c := range changes {

@@ -163,6 +163,8 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	w.registerRouting(sc)
 	w.registerRetries(sc)
 	w.registerRestart(sc)
+	w.registerProducts(sc)
+	w.registerEvents(sc)
 }
 
 // skipError makes godog skip the rest of a scenario.

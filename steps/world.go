@@ -61,6 +61,8 @@ type world struct {
 	push      *Push  // the last push a step looked at
 	issued    *issuedToken
 	callback  *Receiver // the receiver an SMS send named as its callBackUrl
+	handle    string    // the handle of the last file uploaded
+	template  submittedTemplate
 }
 
 // ------------------------------------------------------------------ hooks
