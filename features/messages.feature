@@ -1,4 +1,4 @@
-@messages
+@messages @whatsapp
 Feature: Sending WhatsApp messages
   A send names the WABA, the message type, the sending number and up to 1000
   comma-separated recipients. InnoPaaS documents code "108" for a malformed number and
