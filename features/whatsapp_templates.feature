@@ -3,7 +3,7 @@ Feature: Templates are reviewed, and only an approved template can be sent
   POST /api/whatsapp/v3/template/submit creates a template that is PENDING until Meta
   has reviewed it; the outcome comes as a whatsapp_template_status_updated push. The
   sandbox reviews on the account's clock: 10 seconds, then APPROVED, or REJECTED with a
-  reason when the name starts with "reject_". A send names an approved template in its
+  reason when the name starts with "reject_" (never, for "pending_"). A send names an approved template in its
   language with as many body parameters as the template has variables; otherwise it is
   refused: "143" no such template (in that language), and WhatsApp's own codes "132001"
   not approved, "132015" paused, "132016" disabled, "132000" parameters that do not fit.
@@ -41,6 +41,15 @@ Feature: Templates are reviewed, and only an approved template can be sent
     When I send the template "reject_common_otp" in "en_US" with 0 body parameters
     Then the call is refused with code "132001"
     And the answer says "REJECTED"
+
+  Scenario: A template whose name starts with pending_ is never reviewed
+    When I submit the contract's "utility" template named "pending_order_v1"
+    Then the template is accepted as PENDING
+    When the sandbox clock moves on 30 days
+    And I send the template "pending_order_v1" in "en" with 2 body parameters and a header parameter
+    Then the call is refused with code "132001"
+    And the answer says "PENDING"
+    And the delivery log holds 0 "whatsapp_template_status_updated" events
 
   Scenario: A template with a media header takes the handle of an uploaded file
     When I upload a file "sale.jpg" of type "image/jpeg"
