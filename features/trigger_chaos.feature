@@ -5,7 +5,8 @@ Feature: Fire any event, and misbehave on purpose
   schema refuses is a 400 naming the field, and nothing is pushed. A webhook's chaos
   settings make deliveries misbehave as a real network may: pushed twice with the same
   event id (duplicate), a send's reports in reverse order (reorder), a first attempt
-  lost and redelivered a second later (drop).
+  lost and redelivered a second later (drop), held back for a while (delay). Each
+  configuration's decisions come from its seed, so a run can be repeated.
 
   Background:
     Given my app has a current token
@@ -87,3 +88,14 @@ Feature: Fire any event, and misbehave on purpose
     When the sandbox clock moves on 2 seconds
     Then my receiver gets the "delivered" report for my message
     And my receiver got the "read" report for my message before the "delivered" one
+
+  @whatsapp
+  Scenario: A delayed push waits for the sandbox clock to pass its delay
+    Given my app's whatsapp webhook points at my receiver with chaos:
+      | seed  | 1  |
+      | delay | 1h |
+    When I trigger a "whatsapp_phone_number_quality_update" event at my app
+    Then the delivery log shows the triggered event as "pending" after 0 attempts
+    When the sandbox clock moves on 1 hour
+    Then my receiver gets the triggered event 1 time
+    And the delivery log shows the triggered event as "delivered" after 1 attempt

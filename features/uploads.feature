@@ -4,8 +4,8 @@ Feature: Uploading a media file for a template header
   "file" of a documented type (application/pdf, image/jpeg, image/jpg, image/png,
   video/mp4) and answers a handle beginning "4::", which a template's
   headerExample.header_handle takes. The sandbox refuses another file type with HTTP 415,
-  a form without a file part with 400 and a body that is not a form with 415 (InnoPaaS
-  documents no code for them).
+  a form without a file part with 400, a body that is not a form with 415 and a body
+  over 16 MiB with 413 (InnoPaaS documents no code or limit for them).
 
   Background:
     Given my app has a current token
@@ -46,3 +46,9 @@ Feature: Uploading a media file for a template header
   Scenario: A body that is not a form is refused
     When I upload a file as "application/json"
     Then the sandbox answers HTTP 415 with code "415"
+
+  @sandbox-only
+  Scenario: A body over 16 MiB is refused with 413
+    When I upload a PNG file of 16 MiB and one byte
+    Then the sandbox answers HTTP 413 with code "413"
+    And the answer says "larger than 16777216 bytes"

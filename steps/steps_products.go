@@ -258,6 +258,24 @@ func (w *world) registerProducts(sc *godog.ScenarioContext) {
 		ct, body := form([3]string{"file", name, mimeType})
 		return w.upload(ctx, ct, body)
 	})
+	sc.Step(`^I upload a PNG file of (\d+) MiB and one byte$`, func(ctx context.Context, mib int) error {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="file"; filename="big.png"`)
+		h.Set("Content-Type", "image/png")
+		pw, err := mw.CreatePart(h)
+		if err != nil {
+			return err
+		}
+		if _, err := pw.Write(bytes.Repeat([]byte{0x42}, mib<<20+1)); err != nil {
+			return err
+		}
+		if err := mw.Close(); err != nil {
+			return err
+		}
+		return w.upload(ctx, mw.FormDataContentType(), buf.Bytes())
+	})
 	sc.Step(`^I upload a form whose only part is "([^"]+)"$`, func(ctx context.Context, part string) error {
 		ct, body := form([3]string{part, "logo.png", "image/png"})
 		return w.upload(ctx, ct, body)
