@@ -1,4 +1,4 @@
-@auth
+@auth @whatsapp
 Feature: Calls are authenticated with AppKey and Authorization
   Every call to the InnoPaaS API carries the application's AppKey and its current
   access token, raw, in the Authorization header. InnoPaaS documents only that a call

@@ -1,4 +1,4 @@
-@webhooks @sandbox-only
+@webhooks @sandbox-only @whatsapp
 Feature: Status reports are pushed to the sending app's webhook
   After a send, InnoPaaS pushes whatsapp_message_status_updated events (delivered, then
   read) to the webhook of the app that sent the message. A push carries

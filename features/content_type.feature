@@ -1,4 +1,4 @@
-@content-type
+@content-type @whatsapp
 Feature: Request bodies are JSON in UTF-8
   InnoPaaS asks for "Content-Type: application/json;charset=utf-8". The sandbox takes
   application/json with or without the charset, in any case and with spaces around the

@@ -1,4 +1,4 @@
-@restart @sandbox-only
+@restart @sandbox-only @whatsapp
 Feature: A sandbox that keeps its state in a file survives a restart
   Started on a state file, the sandbox comes back after a restart with everything it
   had: apps, tokens (the current one still works, a superseded one still fails),

@@ -1,4 +1,4 @@
-@retries @webhooks @sandbox-only
+@retries @webhooks @sandbox-only @whatsapp
 Feature: Failed pushes are tried again
   A push counts as received when the webhook answers 2xx. Otherwise the sandbox tries
   again on the account's clock: three attempts in all, the second one minute after the

@@ -1,4 +1,4 @@
-@routing @webhooks @sandbox-only
+@routing @webhooks @sandbox-only @whatsapp
 Feature: Users' messages reach the right app
   When a user writes to a business number, InnoPaaS pushes a
   whatsapp_mo_message_received event to the app the number is bound to; failing that,

@@ -1,4 +1,4 @@
-@auth @tokens
+@auth @tokens @whatsapp
 Feature: Access tokens
   An app has one current token. Issuing a new token invalidates every earlier token of
   the app; a token never expires unless an expiry date was chosen when it was issued.

@@ -1,4 +1,4 @@
-@webhooks @sandbox-only
+@webhooks @sandbox-only @whatsapp
 Feature: Webhook configurations are checked when they are saved
   An app has at most one webhook configuration per product: the URL InnoPaaS pushes
   events to, the event types it subscribes to, the method (POST by default, or PUT)

@@ -167,7 +167,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("reading the store: %w", err)
 	}
 	if len(accounts) == 0 {
-		if err := s.applySeed(ctx); err != nil {
+		// A conflict on the seed's first account means that another
+		// replica sharing the store is seeding it right now.
+		if err := s.applySeed(ctx); err != nil && !errors.Is(err, state.ErrConflict) {
 			return nil, fmt.Errorf("applying the seed: %w", err)
 		}
 	}

@@ -1,8 +1,6 @@
 package mockserver_test
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -16,11 +14,7 @@ func benchPost(b *testing.B, path, body string) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req := httptest.NewRequest("POST", path, strings.NewReader(body))
-			req.Header = http.Header{"Content-Type": {"application/json;charset=utf-8"}, "Appkey": {demoAppKey}, "Authorization": {demoToken}}
-			rec := httptest.NewRecorder()
-			srv.ServeHTTP(rec, req)
-			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"code":"0"`) {
+			if rec := serve(srv, "POST", path, body, publicHeaders(demoAppKey, demoToken)); !accepted(rec) {
 				b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
 			}
 		}

@@ -35,6 +35,10 @@ func Embedded(name string) ([]byte, error) { return files.ReadFile(name) }
 type Document struct {
 	Doc    *openapi3.T
 	Router routers.Router
+	// Source is the text the document was parsed from (YAML or JSON), for
+	// readers that want the contract without kin-openapi's reading of it,
+	// such as the harness's second, independent payload validator.
+	Source []byte
 	// exact holds the routes of paths without parameters by method and
 	// path: most requests are answered from it without the router's
 	// regular-expression matching, with the same route values.
@@ -164,7 +168,7 @@ func parseDocument(ctx context.Context, name string, data []byte, opts ...openap
 	if err != nil {
 		return nil, fmt.Errorf("spec %s: building the router: %w", name, err)
 	}
-	d := &Document{Doc: doc, Router: router, exact: map[string]*routers.Route{}}
+	d := &Document{Doc: doc, Router: router, Source: data, exact: map[string]*routers.Route{}}
 	if len(doc.Servers) <= 1 {
 		base := ""
 		if len(doc.Servers) == 1 {

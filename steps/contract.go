@@ -110,6 +110,9 @@ func (e *Envelope) DataString() string {
 // Contract checks answers and pushes against the spec.
 type Contract struct {
 	Spec *spec.Spec
+	// Independent judges every push a second time, without kin-openapi
+	// (nil: only kin-openapi judges).
+	Independent *PayloadSchemas
 }
 
 // API names the document an answer is checked against.

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,10 +25,20 @@ type Push struct {
 	Header   http.Header
 	Body     []byte
 	Answered int // the HTTP status the receiver answered
-	// From the body, when it is an InnoPaaS event ({id, type, eventTime, body}).
+	// From the body, when it is an InnoPaaS event ({id, type, eventTime,
+	// body}). A flat push (OTP, SMS) carries no type and no id: its Type is
+	// the event type of the configuration it answers to whose payload it
+	// fits (see Receiver.FlatType), and its ID stays empty.
 	ID      string
 	Type    string
+	Flat    bool
 	Payload map[string]any
+}
+
+// Field returns the member a JSON pointer names in the payload, and
+// whether it is there.
+func (p Push) Field(pointer string) (any, bool) {
+	return lookupPointer(p.Payload, pointer)
 }
 
 // BodyField returns a string member of the event's body ("" when absent).
@@ -45,11 +56,12 @@ type Answer struct {
 
 // Expect is the webhook configuration a receiver's pushes must honour:
 // the method, and exactly the configured UserName and Authorization
-// headers (absent when nil).
+// headers (absent when nil), for the event types it subscribes to.
 type Expect struct {
 	Method        string
 	Username      *string
 	Authorization *string
+	Events        []string // the event types pushed under this configuration
 }
 
 // Receiver records every request it gets (method, headers, body) and
@@ -59,11 +71,15 @@ type Receiver struct {
 	mu      sync.Mutex
 	pushes  []Push
 	answers []Answer
-	since   int // pushes received before the answers were scripted
-	expect  *Expect
+	since   int           // pushes received before the answers were scripted
+	expects []Expect      // one per configuration that points here, latest last
 	changed chan struct{} // closed and replaced on every push
 	url     string
 	stop    func()
+	// FlatType names the event type of a push without a type member,
+	// given the decoded body and the flat event types of the
+	// configurations that point here ("" when it cannot tell).
+	FlatType func(payload map[string]any, candidates []string) string
 }
 
 // maxPushBody bounds what a receiver keeps of one request.
@@ -107,19 +123,44 @@ func (r *Receiver) Script(answers ...Answer) {
 	r.since = len(r.pushes)
 }
 
-// SetExpect records the configuration the pushes must honour.
+// SetExpect records a configuration the pushes must honour. A receiver may
+// take several (one app's webhooks of several products, say); a later one
+// replaces an earlier one for the event types they share.
 func (r *Receiver) SetExpect(e Expect) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.expect = &e
+	r.expects = append(r.expects, e)
 }
 
-// Expectation returns the configuration the pushes must honour (nil: none
-// recorded).
-func (r *Receiver) Expectation() *Expect {
+// ExpectationFor returns the configuration that pushes an event type here:
+// the latest that subscribes to it, else the latest of all (nil: none).
+func (r *Receiver) ExpectationFor(eventType string) *Expect {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.expect
+	for i := len(r.expects) - 1; i >= 0; i-- {
+		if slices.Contains(r.expects[i].Events, eventType) {
+			e := r.expects[i]
+			return &e
+		}
+	}
+	if len(r.expects) == 0 {
+		return nil
+	}
+	e := r.expects[len(r.expects)-1]
+	return &e
+}
+
+// subscribed lists the event types of every configuration recorded.
+func (r *Receiver) subscribed() []string {
+	var out []string
+	for _, e := range r.expects {
+		for _, t := range e.Events {
+			if !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
 }
 
 // ServeHTTP records a push and answers it.
@@ -136,6 +177,9 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 
 	r.mu.Lock()
+	if p.Type == "" && p.Payload != nil && r.FlatType != nil {
+		p.Type, p.Flat = r.FlatType(p.Payload, r.subscribed()), true
+	}
 	a := Answer{Status: http.StatusOK}
 	if n := len(r.pushes) - r.since; len(r.answers) > 0 {
 		a = r.answers[min(n, len(r.answers)-1)]
@@ -188,20 +232,21 @@ func (r *Receiver) WaitFor(ctx context.Context, timeout time.Duration, done func
 }
 
 // CheckPush lists how a push breaks the contract: its payload against the
-// event type's schema, its Content-Type, and the method and headers of the
-// configuration (exp; nil skips those checks).
+// event type's schema, judged twice (by kin-openapi, as the sandbox judges
+// it, and by the independent JSON Schema validator), its Content-Type, and
+// the method and headers of the configuration (exp; nil skips those checks).
 func (c *Contract) CheckPush(p Push, exp *Expect) []string {
 	var problems []string
 	if mt, params, err := mime.ParseMediaType(p.Header.Get("Content-Type")); err != nil || mt != "application/json" || !strings.EqualFold(params["charset"], "utf-8") {
 		problems = append(problems, fmt.Sprintf("Content-Type is %q, not application/json;charset=utf-8", p.Header.Get("Content-Type")))
 	}
 	switch {
+	case p.Type == "" && p.Payload != nil:
+		problems = append(problems, fmt.Sprintf("the body has no type, and no configuration pointing here has a flat event type it fits: %.200s", p.Body))
 	case p.Type == "":
 		problems = append(problems, fmt.Sprintf("the body is not an event with a type: %.200s", p.Body))
 	default:
-		if err := c.Spec.ValidatePayload(p.Type, p.Body); err != nil {
-			problems = append(problems, err.Error())
-		}
+		problems = append(problems, c.ValidatePayload(p.Type, p.Body)...)
 	}
 	if exp != nil {
 		if p.Method != exp.Method {
@@ -211,6 +256,47 @@ func (c *Contract) CheckPush(p Push, exp *Expect) []string {
 		problems = append(problems, checkConfiguredHeader(p.Header, "Authorization", exp.Authorization)...)
 	}
 	return problems
+}
+
+// ValidatePayload judges a payload of an event type with both validators;
+// each one's refusal is a problem of its own, so that a disagreement
+// between them shows.
+func (c *Contract) ValidatePayload(eventType string, payload []byte) []string {
+	var problems []string
+	if err := c.Spec.ValidatePayload(eventType, payload); err != nil {
+		problems = append(problems, "kin-openapi: "+err.Error())
+	}
+	if c.Independent != nil {
+		if err := c.Independent.Validate(eventType, payload); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	return problems
+}
+
+// FlatEventType names the event type of a payload without a type member
+// (the OTP and SMS pushes): among the candidates, the one whose payload
+// schema's required members are all there, or the only flat candidate when
+// none fits ("" when it cannot tell).
+func (c *Contract) FlatEventType(payload map[string]any, candidates []string) string {
+	var flat, fitting []string
+	for _, t := range candidates {
+		e, ok := c.Spec.Event(t)
+		if !ok || e.Schema == nil || len(e.Schema.Required) == 0 || slices.Contains(e.Schema.Required, "type") {
+			continue // an enveloped event, which names its own type
+		}
+		flat = append(flat, t)
+		if !slices.ContainsFunc(e.Schema.Required, func(name string) bool { _, ok := payload[name]; return !ok }) {
+			fitting = append(fitting, t)
+		}
+	}
+	switch {
+	case len(fitting) == 1:
+		return fitting[0]
+	case len(flat) == 1:
+		return flat[0] // the only one it can be; its schema will say what is wrong
+	}
+	return ""
 }
 
 func checkConfiguredHeader(h http.Header, name string, want *string) []string {

@@ -172,3 +172,35 @@ func TestHub(t *testing.T) {
 	push(t, local, http.MethodPost, nil, statusEvent)
 	assert.Len(t, c.Pushes(), 1)
 }
+
+func TestFlatEventType(t *testing.T) {
+	flat := []string{"sms_status_report", "sms_mo_message_received", "otp_status_report", EventStatusUpdated}
+	example := func(typ string) map[string]any {
+		ex, ok := testContract.Spec.EventExample(typ)
+		require.True(t, ok, typ)
+		return ex
+	}
+	for _, typ := range []string{"sms_status_report", "sms_mo_message_received", "otp_status_report"} {
+		assert.Equal(t, typ, testContract.FlatEventType(example(typ), flat), "the example of %s is told apart", typ)
+	}
+	broken := example("sms_status_report")
+	delete(broken, "msgid")
+	assert.Equal(t, "", testContract.FlatEventType(broken, flat), "a broken report fits no type among several")
+	assert.Equal(t, "sms_status_report", testContract.FlatEventType(broken, []string{"sms_status_report", EventStatusUpdated}),
+		"the only flat type subscribed is the type, so that its schema says what is missing")
+	assert.Equal(t, "", testContract.FlatEventType(example("otp_status_report"), []string{EventStatusUpdated}), "enveloped types name themselves")
+}
+
+// A push that breaks its schema is reported by both validators, each named.
+func TestCheckPushJudgesWithBothValidators(t *testing.T) {
+	ps, err := NewPayloadSchemas(testContract.Spec.Public.Source)
+	require.NoError(t, err)
+	c := &Contract{Spec: testContract.Spec, Independent: ps}
+	p := Push{Method: http.MethodPost, Header: http.Header{"Content-Type": {"application/json;charset=utf-8"}},
+		Body: []byte(strings.Replace(statusEvent, `"status":"delivered"`, `"status":"sent"`, 1)), Type: EventStatusUpdated}
+	problems := strings.Join(c.CheckPush(p, nil), "\n")
+	assert.Contains(t, problems, "kin-openapi: ")
+	assert.Contains(t, problems, "independent validator (JSON Schema 2020-12)")
+	p.Body = []byte(statusEvent)
+	assert.Empty(t, c.CheckPush(p, nil))
+}

@@ -250,14 +250,20 @@ var messageIDRe = regexp.MustCompile(`^[0-9]{18}$`)
 // id in data.
 func (w *world) messageAccepted(ctx context.Context) error {
 	t := godog.T(ctx)
-	require.NotNil(t, w.last, "no call was made")
-	require.Equal(t, http.StatusOK, w.last.Status, "the message should be accepted: %s", w.last.Summary())
-	require.NotNil(t, w.lastEnv, "the answer is not an envelope: %s", w.last.Summary())
-	require.Equal(t, "0", w.lastEnv.Code, "the message should be accepted: %s", w.last.Summary())
+	w.requireAccepted(t, "message")
 	id := w.lastEnv.DataString()
 	require.Regexp(t, messageIDRe, id, "data should be the 18-digit message id: %s", w.last.Summary())
 	w.messageID = id
 	return nil
+}
+
+// requireAccepted stops the step unless the last call was accepted as
+// InnoPaaS documents it: HTTP 200, the envelope, code "0".
+func (w *world) requireAccepted(t godog.TestingT, what string) {
+	require.NotNil(t, w.last, "no call was made")
+	require.Equal(t, http.StatusOK, w.last.Status, "the %s should be accepted: %s", what, w.last.Summary())
+	require.NotNil(t, w.lastEnv, "the answer is not an envelope: %s", w.last.Summary())
+	require.Equal(t, "0", w.lastEnv.Code, "the %s should be accepted: %s", what, w.last.Summary())
 }
 
 // sandboxSaysWhy checks the sandbox's own refusal: HTTP 401 (or the status

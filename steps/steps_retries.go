@@ -25,6 +25,7 @@ type delivery struct {
 	DueAt         string    `json:"dueAt"`
 	NextAttemptAt *string   `json:"nextAttemptAt"`
 	AttemptLog    []attempt `json:"attemptLog"`
+	Payload       any       `json:"payload"`
 }
 
 // attempt is one try in a delivery's attempt log.
@@ -57,10 +58,11 @@ func parseAnswers(s string) ([]Answer, error) {
 	return out, nil
 }
 
-// eventID is the event the retry steps follow: the last user message.
+// eventID is the event the retry steps follow: the last user message or
+// triggered event.
 func (w *world) eventID(ctx context.Context) string {
 	t := godog.T(ctx)
-	require.NotNil(t, w.inbound, "no user wrote in this scenario")
+	require.NotNil(t, w.inbound, "no user wrote and no event was triggered in this scenario")
 	return w.inbound.Delivery.ID
 }
 
@@ -100,7 +102,7 @@ func (w *world) registerRetries(sc *godog.ScenarioContext) {
 		r.Script(Answer{Status: first, RetryAfter: after}, Answer{Status: then})
 		return nil
 	})
-	sc.Step(`^my receiver gets the user's message (\d+) times?$`, func(ctx context.Context, n int) error {
+	sc.Step(`^my receiver gets the (?:user's message|triggered event) (\d+) times?$`, func(ctx context.Context, n int) error {
 		t := godog.T(ctx)
 		id := w.eventID(ctx)
 		a := w.apps["my app"]
@@ -137,7 +139,7 @@ func (w *world) registerRetries(sc *godog.ScenarioContext) {
 			return false, fmt.Errorf("%w: %d attempts recorded", errNotYet, len(d.AttemptLog))
 		})
 	})
-	sc.Step(`^the delivery log shows the user's message as "(pending|delivered|failed|dropped)" after (\d+) attempts?$`, func(ctx context.Context, status string, n int) error {
+	sc.Step(`^the delivery log shows the (?:user's message|triggered event) as "(pending|delivered|failed|dropped)" after (\d+) attempts?$`, func(ctx context.Context, status string, n int) error {
 		t := godog.T(ctx)
 		id := w.eventID(ctx)
 		var d delivery

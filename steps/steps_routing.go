@@ -24,7 +24,7 @@ func (w *world) registerRouting(sc *godog.ScenarioContext) {
 		if err != nil {
 			return err
 		}
-		return w.pointAtReceiver(ctx, a, nil)
+		return w.pointAtReceiver(ctx, a, "whatsapp", nil)
 	})
 	sc.Step(`^the (number|WABA) "(\d+)" is bound to `+appPhrase+`$`, func(ctx context.Context, kind, value, phrase string) error {
 		a, err := w.appNamed(ctx, aliasOf(phrase))

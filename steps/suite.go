@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -66,6 +67,9 @@ type Suite struct {
 	hub      *Hub
 	client   *http.Client
 	basePath string
+	// validated counts the pushes judged at the end of their scenario
+	// (by both validators).
+	validated atomic.Int64
 }
 
 // New checks the configuration and prepares a suite; Close it after the run.
@@ -91,7 +95,12 @@ func New(cfg Config) (*Suite, error) {
 	}
 	cfg.Target.BaseURL = strings.TrimSuffix(cfg.Target.BaseURL, "/")
 	u, _ := url.Parse(cfg.Target.BaseURL) // checked by Validate
-	s := &Suite{cfg: cfg, contract: &Contract{Spec: cfg.Spec}, report: &Report{}, client: cfg.Target.Client, basePath: u.Path}
+	independent, err := NewPayloadSchemas(cfg.Spec.Public.Source)
+	if err != nil {
+		return nil, err
+	}
+	s := &Suite{cfg: cfg, contract: &Contract{Spec: cfg.Spec, Independent: independent}, report: &Report{},
+		client: cfg.Target.Client, basePath: u.Path}
 	if s.client == nil {
 		s.client = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -123,12 +132,23 @@ func (s *Suite) Close() error {
 // Target returns the target the suite runs against.
 func (s *Suite) Target() Target { return s.cfg.Target }
 
+// PushesValidated returns how many pushes the scenarios' receivers got and
+// had judged against their schemas by both validators.
+func (s *Suite) PushesValidated() int64 { return s.validated.Load() }
+
 // newReceiver gives a scenario a receiver of its own.
 func (s *Suite) newReceiver() (*Receiver, error) {
+	var r *Receiver
 	if s.hub != nil {
-		return s.hub.NewReceiver(), nil
+		r = s.hub.NewReceiver()
+	} else {
+		var err error
+		if r, err = StartReceiver(); err != nil {
+			return nil, err
+		}
 	}
-	return StartReceiver()
+	r.FlatType = s.contract.FlatEventType
+	return r, nil
 }
 
 // InitializeScenario is the godog ScenarioInitializer: it builds the
@@ -143,6 +163,8 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	w.registerRouting(sc)
 	w.registerRetries(sc)
 	w.registerRestart(sc)
+	w.registerProducts(sc)
+	w.registerEvents(sc)
 }
 
 // skipError makes godog skip the rest of a scenario.

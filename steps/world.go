@@ -60,6 +60,9 @@ type world struct {
 	written   string // the text of the last user message written from a doc string
 	push      *Push  // the last push a step looked at
 	issued    *issuedToken
+	callback  *Receiver // the receiver an SMS send named as its callBackUrl
+	handle    string    // the handle of the last file uploaded
+	template  submittedTemplate
 }
 
 // ------------------------------------------------------------------ hooks
@@ -78,16 +81,15 @@ func (w *world) before(ctx context.Context, sc *godog.Scenario) (context.Context
 
 func (w *world) after(ctx context.Context, _ *godog.Scenario, stepErr error) (context.Context, error) {
 	var problems []string
-	for _, a := range w.order {
-		if a.receiver == nil {
-			continue
-		}
-		for _, p := range a.receiver.Pushes() {
-			for _, pr := range w.s.contract.CheckPush(p, a.receiver.Expectation()) {
-				problems = append(problems, fmt.Sprintf("push %d to %s's receiver (%s %s): %s", p.N, a.alias, p.Type, p.ID, pr))
+	for _, nr := range w.receivers() {
+		pushes := nr.r.Pushes()
+		for _, p := range pushes {
+			for _, pr := range w.s.contract.CheckPush(p, nr.r.ExpectationFor(p.Type)) {
+				problems = append(problems, fmt.Sprintf("push %d to %s (%s %s): %s", p.N, nr.name, p.Type, p.ID, pr))
 			}
 		}
-		a.receiver.Close()
+		w.s.validated.Add(int64(len(pushes)))
+		nr.r.Close()
 	}
 	// Keep a failed scenario's account for a look through the control API;
 	// remove a passed one's, so that a shared sandbox stays tidy, once the
@@ -112,16 +114,35 @@ func (w *world) after(ctx context.Context, _ *godog.Scenario, stepErr error) (co
 	return ctx, nil
 }
 
-// settle waits until the delivery log has recorded every push the
-// scenario's receivers got.
-func (w *world) settle(ctx context.Context) error {
-	pushed := map[string]int{}
+// namedReceiver is a receiver with the name failure messages give it.
+type namedReceiver struct {
+	name string
+	r    *Receiver
+}
+
+// receivers lists every receiver of the scenario: its apps' and the
+// callback receivers its sends named.
+func (w *world) receivers() []namedReceiver {
+	var out []namedReceiver
 	for _, a := range w.order {
 		if a.receiver != nil {
-			for _, p := range a.receiver.Pushes() {
-				if p.ID != "" {
-					pushed[p.ID]++
-				}
+			out = append(out, namedReceiver{a.alias + "'s receiver", a.receiver})
+		}
+	}
+	if w.callback != nil {
+		out = append(out, namedReceiver{"the callback receiver", w.callback})
+	}
+	return out
+}
+
+// settle waits until the delivery log has recorded every push the
+// scenario's receivers got (flat pushes carry no event id to look for).
+func (w *world) settle(ctx context.Context) error {
+	pushed := map[string]int{}
+	for _, nr := range w.receivers() {
+		for _, p := range nr.r.Pushes() {
+			if p.ID != "" {
+				pushed[p.ID]++
 			}
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -78,7 +77,7 @@ INNOSANDBOX_ADMIN_TOKEN, --store from INNOSANDBOX_STORE, and so on.`,
 // bindServeFlags declares serve's flags on f, filling o.
 func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	f.StringVar(&o.store, "store", "sqlite:innosandbox.db", "where state lives: sqlite:FILE (kept across restarts) or memory (throw-away)")
+	f.StringVar(&o.store, "store", "sqlite:innosandbox.db", "where state lives: sqlite:FILE (kept across restarts, one process per file), memory (throw-away) or postgres://USER@HOST/DATABASE (shared by replicas)")
 	f.IntVar(&o.memoryMaxEvents, "memory-max-events", memstore.DefaultMaxEvents, "with --store memory: finished events kept in the delivery log (oldest go first; pending ones always stay)")
 	f.IntVar(&o.memoryMaxMessages, "memory-max-messages", memstore.DefaultMaxMessages, "with --store memory: sent messages kept (for replies' context)")
 	f.StringVar(&o.specPath, "spec", "", "use this InnoPaaS spec file instead of the embedded one")
@@ -146,6 +145,7 @@ func buildServer(ctx context.Context, o *serveOptions, log *slog.Logger) (*mocks
 		TemplateReview: o.templateReview, NoSessionWindow: o.noSessionWindow,
 		Retention: mockserver.Retention{MaxAge: o.retentionAge, Keep: o.retentionCount, Interval: o.retentionInterval},
 		Dispatch: mockserver.DispatchConfig{
+			Owner:   leaseOwner(kind),
 			Timeout: o.webhookTimeout, Workers: o.webhookWorkers, PerHost: o.webhookPerDest,
 			Schedule: dispatch.Schedule{MaxAttempts: o.retryAttempts, Initial: o.retryInitial,
 				Multiplier: o.retryMultiplier, MaxInterval: o.retryMaxInterval},
@@ -243,12 +243,7 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 }
 
 // storeKindForLog names the store without any credentials in it.
-func (o *serveOptions) storeKindForLog() string {
-	if i := strings.Index(o.store, "://"); i >= 0 {
-		return o.store[:i]
-	}
-	return o.store
-}
+func (o *serveOptions) storeKindForLog() string { return storeForLog(o.store) }
 
 func isLoopbackAddr(a net.Addr) bool {
 	ta, ok := a.(*net.TCPAddr)

@@ -213,3 +213,41 @@ func TestTestCommandWithOneCallbackListener(t *testing.T) {
 		"--callback-listen", "127.0.0.1:0")
 	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 }
+
+// --tags with a product's tag runs that product's suite alone: every
+// scenario that ran carries the tag (on its feature, scenario or examples),
+// and scenarios of every SMS feature ran.
+func TestTestCommandRunsOneProductsSuite(t *testing.T) {
+	report := filepath.Join(t.TempDir(), "report.json")
+	stdout, stderr, err := runCLI(t, "test", "--format", "progress", "--format", "cucumber:"+report, "--tags", "@sms")
+	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	data, err := os.ReadFile(report)
+	require.NoError(t, err)
+	var features []struct {
+		URI      string `json:"uri"`
+		Elements []struct {
+			Name string `json:"name"`
+			Tags []struct {
+				Name string `json:"name"`
+			} `json:"tags"`
+		} `json:"elements"`
+	}
+	require.NoError(t, json.Unmarshal(data, &features))
+	ran := map[string]int{}
+	for _, f := range features {
+		for _, e := range f.Elements {
+			ran[f.URI]++
+			var tags []string
+			for _, tag := range e.Tags {
+				tags = append(tags, tag.Name)
+			}
+			assert.Contains(t, tags, "@sms", "%s: %q ran under --tags @sms", f.URI, e.Name)
+			assert.NotContains(t, tags, "@whatsapp", "%s: %q", f.URI, e.Name)
+			assert.NotContains(t, tags, "@otp", "%s: %q", f.URI, e.Name)
+		}
+	}
+	for _, uri := range []string{"sms.feature", "magic_numbers.feature", "events.feature"} {
+		assert.Positive(t, ran[uri], "SMS scenarios of %s ran: %v", uri, ran)
+	}
+	assert.Zero(t, ran["otp.feature"]+ran["whatsapp_send.feature"]+ran["auth.feature"], "other products' features ran: %v", ran)
+}

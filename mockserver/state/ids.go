@@ -113,26 +113,42 @@ func randomBatch(n int) []byte {
 	return b
 }
 
-// eventIDFrom makes a version 7 UUID from the time and 10 random bytes,
-// formatted in one buffer (a large send makes thousands).
+// eventIDFrom makes a version 7 UUID from the time and 10 random bytes.
 func eventIDFrom(now time.Time, random []byte) string {
+	return string(appendEventID(make([]byte, 0, eventIDLen), now, random))
+}
+
+// eventIDLen is the length of an event id (a UUID's text form).
+const eventIDLen = 36
+
+// appendEventID appends a version 7 UUID made from the time and 10 random
+// bytes to dst.
+func appendEventID(dst []byte, now time.Time, random []byte) []byte {
 	var b [16]byte
 	copy(b[6:], random[:eventIDRandom])
 	ms := uint64(now.UnixMilli())
 	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
 	b[6] = b[6]&0x0f | 0x70
 	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	j := 0
 	for i, c := range b {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out[j] = '-'
-			j++
+			dst = append(dst, '-')
 		}
-		out[j], out[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
-		j += 2
+		dst = append(dst, hexDigits[c>>4], hexDigits[c&0xf])
 	}
-	return string(out[:])
+	return dst
+}
+
+// eventIDs returns n event ids for real time now, end to end in one string
+// (id i is [i*eventIDLen, (i+1)*eventIDLen)): a large send makes thousands,
+// and one allocation holds them all.
+func eventIDs(now time.Time, n int) string {
+	random := randomBatch(eventIDRandom * n)
+	b := make([]byte, 0, eventIDLen*n)
+	for i := range n {
+		b = appendEventID(b, now, random[i*eventIDRandom:])
+	}
+	return string(b)
 }
 
 // NewWamid returns a Meta-style message id ("wamid." and base64).
@@ -141,6 +157,20 @@ func NewWamid() string { return wamidFrom(randomBatch(wamidRandom)) }
 // wamidFrom makes a wamid of 27 random bytes.
 func wamidFrom(random []byte) string {
 	return "wamid." + base64.StdEncoding.EncodeToString(random[:wamidRandom])
+}
+
+// wamidLen is the length of a wamid: "wamid." and 27 bytes in base64.
+const wamidLen = len("wamid.") + wamidRandom/3*4
+
+// wamidBatch returns n wamids end to end in one string, as eventIDs does.
+func wamidBatch(n int) string {
+	random := randomBatch(wamidRandom * n)
+	b := make([]byte, 0, wamidLen*n)
+	for i := range n {
+		b = append(b, "wamid."...)
+		b = base64.StdEncoding.AppendEncode(b, random[i*wamidRandom:(i+1)*wamidRandom])
+	}
+	return string(b)
 }
 
 // NewHexID returns n random hex digits (inbound message ids are 24 hex digits).

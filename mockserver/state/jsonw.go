@@ -68,13 +68,6 @@ func (w *jsonw) plain(k, v string) {
 	w.comma = true
 }
 
-// fieldIf writes a string member unless v is empty.
-func (w *jsonw) fieldIf(k, v string) {
-	if v != "" {
-		w.field(k, v)
-	}
-}
-
 func (w *jsonw) str(s string) {
 	w.b = append(w.b, '"')
 	start := 0

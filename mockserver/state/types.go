@@ -12,6 +12,7 @@ package state
 
 import (
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -83,6 +84,24 @@ type Webhook struct {
 	Chaos         *Chaos       // nil: deliveries as they come
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+// Clone returns a copy that shares nothing a caller could change in place
+// (stores hand out clones, so that what they keep stays as written).
+func (w Webhook) Clone() Webhook {
+	w.Events = slices.Clone(w.Events)
+	w.Username, w.Authorization = ClonePtr(w.Username), ClonePtr(w.Authorization)
+	w.Retry, w.Chaos = ClonePtr(w.Retry), ClonePtr(w.Chaos)
+	return w
+}
+
+// ClonePtr returns a pointer to a copy of *p, or nil.
+func ClonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // RetryPolicy overrides the sandbox's retry schedule for one webhook.

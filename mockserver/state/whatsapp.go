@@ -130,61 +130,119 @@ type statusReport struct {
 	ErrorCode, ErrorMessage                                       string // set for failed
 }
 
-func marshalStatus(e *Event, r statusReport) { appendStatus(e, r, nil) }
-
-// statusSize is the length a status report's payload can reach: the fixed
-// text plus the values.
-func statusSize(r statusReport) int {
-	return 330 + len(r.AccountName) + len(r.WabaID) + len(r.Wamid) + len(r.SendPhone) + len(r.UID) + len(r.ErrorMessage)
-}
-
-// appendStatus writes a status report's payload into the free capacity of
-// buf when it fits (a large send's payloads share one allocation; each is
-// capped so that none can grow into the next), else into its own buffer.
-// It returns what is left of buf.
-func appendStatus(e *Event, r statusReport, buf []byte) []byte {
-	n := statusSize(r)
-	var w jsonw
-	if cap(buf)-len(buf) >= n {
-		w.b = buf[len(buf):len(buf)]
-	} else {
-		w.b = make([]byte, 0, n)
-	}
+// marshalStatus writes one status report's payload into e.Payload.
+func marshalStatus(e *Event, r statusReport) {
 	if r.EventTime == "" {
 		r.EventTime = e.DueAt.UTC().Format(eventTimeLayout)
 	}
-	envelopeAt(&w, e, r.EventTime)
-	// Values the sandbox made or validated as digits go out as they are;
-	// what a caller chose freely (wabaId, uid, texts) is escaped.
-	w.plain("id", r.MessageID)
-	w.field("accountName", r.AccountName)
-	w.field("wabaId", r.WabaID)
-	w.field("status", r.Status)
-	w.plain("wamid", r.Wamid)
-	w.plain("sendPhone", r.SendPhone)
-	w.fieldIf("uid", r.UID)
-	if r.ConversationExpireAt != "" {
-		w.obj("conversation")
-		w.comma = false
-		w.plain("initiateType", "business_initiated")
-		w.plain("expireAt", r.ConversationExpireAt)
-		w.close()
-	}
+	sw := newStatusWriter(e.Type, r.MessageID, r.AccountName, r.WabaID, r.UID)
+	t := sw.timing(r.EventTime, r.ConversationExpireAt)
+	part := statusPart{status: r.Status, wamid: r.Wamid, to: r.SendPhone, conversation: r.ConversationExpireAt != ""}
 	if r.ErrorCode != "" {
-		w.obj("errorData")
-		w.comma = false
-		w.field("errorCode", r.ErrorCode)
-		w.field("errorMessage", r.ErrorMessage)
-		w.close()
+		part.errorData = errorData(r.ErrorCode, r.ErrorMessage)
 	}
-	w.close()
-	w.close()
-	if cap(buf)-len(buf) >= n {
-		e.Payload = buf[len(buf) : len(buf)+len(w.b) : len(buf)+len(w.b)]
-		return buf[:len(buf)+len(w.b)]
+	e.Payload = sw.append(make([]byte, 0, sw.size(t, part, len(e.ID))), e.ID, t, part)
+}
+
+// statusWriter writes the status reports of one send. A 1000-number send
+// makes 2000 of them, alike but for a few values, so what they share is
+// rendered (and escaped) once, and each report is a few copies.
+type statusWriter struct {
+	typ  string // `","type":"…","eventTime":"`
+	body string // `","body":{"id":"…","accountName":…,"wabaId":…,"status":"`
+	uid  string // `,"uid":…` or ""
+}
+
+// statusTiming is what the reports due at one time share.
+type statusTiming struct {
+	head         string // typ, the eventTime and body
+	conversation string // the conversation member a delivered report carries
+}
+
+// statusPart is what differs between the reports of a send.
+type statusPart struct {
+	status, wamid, to string // made or validated by the sandbox: nothing to escape
+	conversation      bool   // delivered: the conversation member
+	errorData         string // failed: the errorData member
+}
+
+func newStatusWriter(typ, messageID, account, waba, uid string) statusWriter {
+	var w jsonw
+	w.b = append(w.b, `","type":"`...)
+	w.b = append(w.b, typ...)
+	w.b = append(w.b, `","eventTime":"`...)
+	sw := statusWriter{typ: string(w.b)}
+	w = jsonw{comma: true}
+	w.b = append(w.b, `","body":{"id":"`...)
+	w.b = append(w.b, messageID...)
+	w.b = append(w.b, '"')
+	w.field("accountName", account)
+	w.field("wabaId", waba)
+	w.b = append(w.b, `,"status":"`...)
+	sw.body = string(w.b)
+	if uid != "" {
+		w = jsonw{comma: true}
+		w.field("uid", uid)
+		sw.uid = string(w.b)
 	}
-	e.Payload = w.b
-	return buf
+	return sw
+}
+
+// timing renders the parts of the reports due at eventTime; expireAt is
+// the conversation's end ("" when no report due then is delivered).
+func (sw statusWriter) timing(eventTime, expireAt string) statusTiming {
+	t := statusTiming{head: sw.typ + eventTime + sw.body}
+	if expireAt != "" {
+		t.conversation = `,"conversation":{"initiateType":"business_initiated","expireAt":"` + expireAt + `"}`
+	}
+	return t
+}
+
+// errorData renders a failed report's errorData member.
+func errorData(code, message string) string {
+	w := jsonw{comma: true}
+	w.obj("errorData")
+	w.comma = false
+	w.field("errorCode", code)
+	w.field("errorMessage", message)
+	w.close()
+	return string(w.b)
+}
+
+const (
+	statusOpen   = `{"id":"`
+	statusWamid  = `","wamid":"`
+	statusPhone  = `","sendPhone":"`
+	statusCloses = `}}`
+)
+
+// size is the exact length of a report's payload.
+func (sw statusWriter) size(t statusTiming, p statusPart, idLen int) int {
+	n := len(statusOpen) + idLen + len(t.head) + len(p.status) + len(statusWamid) + len(p.wamid) +
+		len(statusPhone) + len(p.to) + 1 + len(sw.uid) + len(p.errorData) + len(statusCloses)
+	if p.conversation {
+		n += len(t.conversation)
+	}
+	return n
+}
+
+// append writes a report's payload (the event id is the envelope's id).
+func (sw statusWriter) append(b []byte, id string, t statusTiming, p statusPart) []byte {
+	b = append(b, statusOpen...)
+	b = append(b, id...)
+	b = append(b, t.head...)
+	b = append(b, p.status...)
+	b = append(b, statusWamid...)
+	b = append(b, p.wamid...)
+	b = append(b, statusPhone...)
+	b = append(b, p.to...)
+	b = append(b, '"')
+	b = append(b, sw.uid...)
+	if p.conversation {
+		b = append(b, t.conversation...)
+	}
+	b = append(b, p.errorData...)
+	return append(b, statusCloses...)
 }
 
 // webhookFor returns the app's webhook for a product, nil when none.
@@ -267,9 +325,9 @@ func (s *Sandbox) SubmitWhatsApp(ctx context.Context, p Principal, send WhatsApp
 		Recipients: send.Recipients, Wamids: make([]string, len(send.Recipients)), UID: send.UID,
 		Request: send.Request, CreatedAt: s.clock.Now(),
 	}
-	random := randomBatch(wamidRandom * len(msg.Wamids))
+	wamids := wamidBatch(len(msg.Wamids))
 	for i := range msg.Wamids {
-		msg.Wamids[i] = wamidFrom(random[i*wamidRandom:])
+		msg.Wamids[i] = wamids[i*wamidLen : (i+1)*wamidLen]
 	}
 	bind := &Binding{Account: p.Account.Name, Kind: BindNumber, Value: send.SendNumber, AppKey: p.App.Key, CreatedAt: msg.CreatedAt}
 	for tries := 0; ; tries++ {
@@ -340,66 +398,62 @@ func (s *Sandbox) checkSessions(ctx context.Context, acct Account, business stri
 func (s *Sandbox) statusReports(p Principal, msg Message, hook *Webhook) []Event {
 	now := s.Now(p.Account)
 	route := routeFor(p.App.Key, "sender", ProductWhatsApp, EventWAStatus, hook)
-	events := make([]Event, 0, 2*len(msg.Recipients))
-	type report struct {
-		status string
-		after  time.Duration
-	}
 	first, second := s.opts.DeliveredAfter, s.opts.ReadAfter
-	// A send's reports share two due times: format each once, not per report.
-	type timing struct {
-		after               time.Duration
-		eventTime, expireAt string
+	sw := newStatusWriter(EventWAStatus, msg.ID, p.Account.Name, msg.WabaID, msg.UID)
+	// A send's reports share two due times: render each once.
+	var dues [2]time.Time
+	var timings [2]statusTiming
+	for k, d := range [2]time.Duration{first, second} {
+		dues[k] = now.Add(d)
+		timings[k] = sw.timing(dues[k].UTC().Format(eventTimeLayout), dues[k].Add(24*time.Hour).UTC().Format(expireAtLayout))
 	}
-	timings := [2]timing{}
-	for k, d := range []time.Duration{first, second} {
-		due := now.Add(d)
-		timings[k] = timing{d, due.UTC().Format(eventTimeLayout), due.Add(24 * time.Hour).UTC().Format(expireAtLayout)}
-	}
-	timesOf := func(d time.Duration) timing {
-		if d == timings[0].after {
-			return timings[0]
-		}
-		return timings[1]
-	}
-	random := randomBatch(eventIDRandom * 2 * len(msg.Recipients))
-	realNow := s.clock.Now()
-	sample := statusReport{AccountName: p.Account.Name, WabaID: msg.WabaID, Wamid: "wamid.", SendPhone: "12345678901234567890",
-		UID: msg.UID, ErrorMessage: "0123456789012345678901234567890123456789012345678901234567890123456789"}
-	payloads := make([]byte, 0, 2*len(msg.Recipients)*(statusSize(sample)+40))
-	for i, to := range msg.Recipients {
-		magic := Magic(to)
-		var plan []report
-		switch magic.Kind {
-		case MagicFail:
-			plan = []report{{"failed", first}}
-		case MagicDeliveredNotRead:
-			plan = []report{{"delivered", first}}
-		case MagicReadBeforeDelivered:
-			plan = []report{{"read", first}, {"delivered", second}}
-		case MagicSilent:
-		case MagicSMECLFailed:
-			plan = []report{{"SMECL:FAILED", first}}
-		default:
-			plan = []report{{"delivered", first}, {"read", second}}
-		}
-		for j, st := range plan {
-			e := s.newEventWith(p.Account, EventWAStatus, ProductWhatsApp, now.Add(st.after), realNow,
-				random[(2*i+j)*eventIDRandom:])
-			times := timesOf(st.after)
-			r := statusReport{EventTime: times.eventTime, MessageID: msg.ID, AccountName: p.Account.Name, WabaID: msg.WabaID,
-				Status: st.status, Wamid: msg.Wamids[i], SendPhone: to, UID: msg.UID}
-			switch st.status {
-			case "delivered":
-				r.ConversationExpireAt = times.expireAt
-			case "failed":
-				r.ErrorCode, r.ErrorMessage = metaError(magic.Code)
+	// Which reports, when: walked twice, to size the allocations (one
+	// each for the events, their ids and their payloads), then to fill them.
+	each := func(visit func(k int, part statusPart)) {
+		for i, to := range msg.Recipients {
+			magic := Magic(to)
+			part := func(status string) statusPart {
+				return statusPart{status: status, wamid: msg.Wamids[i], to: to, conversation: status == "delivered"}
 			}
-			payloads = appendStatus(&e, r, payloads)
-			route.apply(&e)
-			events = append(events, e)
+			switch magic.Kind {
+			case MagicFail:
+				failed := part("failed")
+				failed.errorData = errorData(metaError(magic.Code))
+				visit(0, failed)
+			case MagicDeliveredNotRead:
+				visit(0, part("delivered"))
+			case MagicReadBeforeDelivered:
+				visit(0, part("read"))
+				visit(1, part("delivered"))
+			case MagicSilent:
+			case MagicSMECLFailed:
+				visit(0, part("SMECL:FAILED"))
+			default:
+				visit(0, part("delivered"))
+				visit(1, part("read"))
+			}
 		}
 	}
+	n, size := 0, 0
+	each(func(k int, part statusPart) {
+		n++
+		size += sw.size(timings[k], part, eventIDLen)
+	})
+	realNow := s.clock.Now()
+	ids := eventIDs(realNow, n)
+	payloads := make([]byte, 0, size)
+	events := make([]Event, n)
+	j := 0
+	each(func(k int, part statusPart) {
+		e := &events[j]
+		e.ID, e.Account, e.Type, e.Product = ids[j*eventIDLen:(j+1)*eventIDLen], p.Account.Name, EventWAStatus, ProductWhatsApp
+		e.DueAt, e.NextAttemptAt, e.CreatedAt, e.UpdatedAt = dues[k], dues[k].Add(-p.Account.ClockOffset), realNow, realNow
+		start := len(payloads)
+		payloads = sw.append(payloads, e.ID, timings[k], part)
+		e.Payload = payloads[start:len(payloads):len(payloads)]
+		route.apply(e)
+		j++
+	})
 	return events
 }
 

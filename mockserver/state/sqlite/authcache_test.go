@@ -37,25 +37,12 @@ func TestTheAuthCacheNeverAnswersWithASupersededToken(t *testing.T) {
 	require.NoError(t, s.CreateAccount(ctx, state.Account{Name: "IW0000001", CreatedAt: time.Now()}))
 	require.NoError(t, s.CreateApp(ctx, state.App{Key: "AAAAAAAAAAAAAAAAA", Account: "IW0000001", CreatedAt: time.Now()}))
 
-	stop := make(chan struct{})
 	var reads atomic.Int64
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				_, _, _, _, err := s.AuthContext(ctx, "AAAAAAAAAAAAAAAAA")
-				assert.NoError(t, err)
-				reads.Add(1)
-			}
-		}()
-	}
+	stop := readWhile(4, func() {
+		_, _, _, _, err := s.AuthContext(ctx, "AAAAAAAAAAAAAAAAA")
+		assert.NoError(t, err)
+		reads.Add(1)
+	})
 	for i := range 200 {
 		h := state.HashToken(string(rune('a'+i%26)) + time.Now().String())
 		require.NoError(t, s.IssueToken(ctx, state.Token{Hash: h, AppKey: "AAAAAAAAAAAAAAAAA", IssuedAt: time.Now()}))
@@ -67,7 +54,28 @@ func TestTheAuthCacheNeverAnswersWithASupersededToken(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, state.TokenCurrent, got.State)
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	assert.Positive(t, reads.Load())
+}
+
+// readWhile runs read in a loop on n goroutines until the returned stop is
+// called (stop waits for them).
+func readWhile(n int, read func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+					read()
+				}
+			}
+		}()
+	}
+	return func() { close(done); wg.Wait() }
 }

@@ -506,6 +506,26 @@ func (s *Store) UpdateWebhook(ctx context.Context, w state.Webhook) error {
 
 // GetWebhook implements state.Store.
 func (s *Store) GetWebhook(ctx context.Context, appKey, product string) (state.Webhook, error) {
+	k := [2]string{appKey, product}
+	if e, ok := get(s.looks, &s.looks.webhooks, k); ok {
+		if e.missing {
+			return state.Webhook{}, notFound("webhook for product", product)
+		}
+		return e.w.Clone(), nil
+	}
+	gen := s.looks.generation()
+	w, err := s.getWebhook(ctx, appKey, product)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		put(s.looks, &s.looks.webhooks, gen, k, webhookEntry{missing: true})
+	case err == nil:
+		put(s.looks, &s.looks.webhooks, gen, k, webhookEntry{w: w.Clone()})
+	}
+	return w, err
+}
+
+// getWebhook reads GetWebhook's answer from the database.
+func (s *Store) getWebhook(ctx context.Context, appKey, product string) (state.Webhook, error) {
 	st, err := s.readStmt(ctx, "SELECT "+webhookCols+" FROM webhooks WHERE app_key = $1 AND product = $2")
 	if err != nil {
 		return state.Webhook{}, wrapErr(ctx, "get webhook", err)
@@ -683,7 +703,7 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 	if err != nil {
 		return err
 	}
-	return s.writeOutbox(ctx, "record submission", func(tx *wtx) error {
+	err = s.writeOutbox(ctx, "record submission", func(tx *wtx) error {
 		if ok, err := exists(tx.queryRow(appExistsSQL, m.AppKey)); err != nil || !ok {
 			return cmp(err, notFound("app", m.AppKey))
 		}
@@ -712,6 +732,10 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 		}
 		return insertEvents(tx, sub.Events)
 	})
+	if sub.RegisterNumber != nil {
+		s.looks.invalidate() // the WABA has its first number
+	}
+	return err
 }
 
 // GetMessage implements state.Store.

@@ -84,6 +84,7 @@ type Store struct {
 	w      *writer
 	reads  sync.Map // query -> *sql.Stmt prepared on rdb
 	auth   *authCache
+	looks  *lookupCache
 	lock   *os.File // the advisory lock on the file (nil for ":memory:")
 	ckpt   *checkpointer
 
@@ -106,7 +107,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// sets them itself, and a path must not be mistaken for them.
 		return nil, fmt.Errorf("sqlite: database path %q must not contain '?'", dsn)
 	}
-	s := &Store{dsn: dsn, memory: dsn == ":memory:", auth: newAuthCache()}
+	s := &Store{dsn: dsn, memory: dsn == ":memory:", auth: newAuthCache(), looks: newLookupCache()}
 	if !s.memory {
 		lock, err := lockFile(dsn)
 		if errors.Is(err, ErrLocked) {
@@ -250,8 +251,9 @@ func (s *Store) write(ctx context.Context, op string, fn writeFunc) error {
 	}
 	err := s.w.do(ctx, op, fn)
 	// After the commit, before the caller learns of it: the next read sees
-	// the new app, account or token.
+	// the new app, account, token, webhook or number.
 	s.auth.invalidate()
+	s.looks.invalidate()
 	return err
 }
 

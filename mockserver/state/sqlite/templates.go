@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
@@ -104,6 +105,20 @@ func (s *Store) AddWabaNumber(ctx context.Context, n state.WabaNumber) error {
 
 // WabaNumbers implements state.Store.
 func (s *Store) WabaNumbers(ctx context.Context, account, wabaID string) ([]string, error) {
+	k := [2]string{account, wabaID}
+	if nums, ok := get(s.looks, &s.looks.numbers, k); ok {
+		return slices.Clone(nums), nil
+	}
+	gen := s.looks.generation()
+	nums, err := s.wabaNumbers(ctx, account, wabaID)
+	if err == nil {
+		put(s.looks, &s.looks.numbers, gen, k, slices.Clone(nums))
+	}
+	return nums, err
+}
+
+// wabaNumbers reads WabaNumbers' answer from the database.
+func (s *Store) wabaNumbers(ctx context.Context, account, wabaID string) ([]string, error) {
 	return queryRows(ctx, s, "WABA numbers", func(sc scanner) (string, error) {
 		var n string
 		return n, sc.Scan(&n)
@@ -114,29 +129,48 @@ func (s *Store) WabaNumbers(ctx context.Context, account, wabaID string) ([]stri
 
 // TouchSession implements state.Store.
 func (s *Store) TouchSession(ctx context.Context, account, business, user string, at time.Time) error {
-	return s.writeOutbox(ctx, "touch session", func(tx *wtx) error {
+	err := s.writeOutbox(ctx, "touch session", func(tx *wtx) error {
 		_, err := tx.exec(touchSessionSQL, account, business, user, micros(at))
 		if isForeignKey(err) {
 			return notFound("account", account)
 		}
 		return err
 	})
+	s.looks.invalidate()
+	return err
 }
 
 // LastInbound implements state.Store. The users are looked up one by one
 // in one read transaction: a send names at most 1000.
 func (s *Store) LastInbound(ctx context.Context, account, business string, users []string) (map[string]time.Time, error) {
 	out := make(map[string]time.Time, len(users))
+	var unknown []string
+	for _, u := range users {
+		e, ok := get(s.looks, &s.looks.sessions, [3]string{account, business, u})
+		switch {
+		case !ok:
+			unknown = append(unknown, u)
+		case !e.missing:
+			out[u] = e.at
+		}
+	}
+	if len(unknown) == 0 {
+		return out, nil
+	}
+	gen := s.looks.generation()
 	err := s.read(ctx, "last inbound", func(q querier) error {
-		for _, u := range users {
+		for _, u := range unknown {
 			var at int64
 			err := q.QueryRowContext(ctx, lastInboundSQL, account, business, u).Scan(&at)
+			k := [3]string{account, business, u}
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
+				put(s.looks, &s.looks.sessions, gen, k, sessionEntry{missing: true})
 			case err != nil:
 				return err
 			default:
 				out[u] = fromMicros(at)
+				put(s.looks, &s.looks.sessions, gen, k, sessionEntry{at: out[u]})
 			}
 		}
 		return nil

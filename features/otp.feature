@@ -1,0 +1,65 @@
+@otp
+Feature: Sending verification codes and receiving their status
+  POST /api/otp/v3/msg/send/verify (known from client code only) sends a code the caller
+  generated to one number; the answer carries success as well as code, and data is the
+  message id. The app's OTP webhook gets two flat status pushes: "0" in progress one
+  second after the send, then "2" succeeded (or "1" failed, with errCode and errMessage)
+  three seconds after it, on the account's clock.
+
+  Background:
+    Given my app has a current token
+
+  @sandbox-only
+  Scenario: A code is accepted, then pushed in progress and succeeded
+    Given my app's otp webhook points at my receiver with:
+      | username      | shop   |
+      | authorization | s3cret |
+    When I send the OTP code "024680" to "6285234567899"
+    Then the message is accepted
+    And the answer's success is true
+    When the sandbox clock moves on 2 seconds
+    Then my receiver gets a "otp_status_report" push with:
+      | /messageId | <my message>  |
+      | /appKey    | <my app>      |
+      | /mobile    | 6285234567899 |
+      | /status    | 0             |
+      | /code      | success       |
+    When the sandbox clock moves on 2 seconds
+    Then my receiver gets a "otp_status_report" push with:
+      | /messageId  | <my message> |
+      | /status     | 2            |
+      | /code       | success      |
+      | /errCode    | <null>       |
+      | /errMessage | <null>       |
+    And the push carries UserName "shop" and Authorization "s3cret"
+    And every payload received validates against its schema
+
+  Scenario Outline: An OTP send InnoPaaS refuses with its own code: <rule>
+    When I send an OTP with <change>
+    Then the call is refused with code "<code>"
+    And the answer's success is false
+
+    # A malformed number cannot reach anyone, so a real endpoint may run these.
+    @sends
+    Examples: malformed numbers
+      | rule                 | change                 | code |
+      | a number with a plus | /to = "+6285234567899" | 108  |
+      | a number of 4 digits | /to = "6285"           | 108  |
+
+    @sandbox-only
+    Examples: more than one number
+      | rule        | change                              | code |
+      | two numbers | /to = "6285234567899,8613800138000" | 109  |
+
+  @sandbox-only
+  Scenario Outline: An OTP send that breaks the contract is refused, naming <field>
+    When I send an OTP with <change>
+    Then the sandbox answers HTTP 400 with code "400"
+    And the answer says "<field>:"
+
+    Examples:
+      | change          | field |
+      | /code removed   | /code |
+      | /code = 1234    | /code |
+      | /type = "otp"   | /type |
+      | /to removed     | /to   |

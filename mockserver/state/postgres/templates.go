@@ -1,0 +1,178 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/innosandbox/innosandbox/mockserver/state"
+)
+
+const templateCols = "account, waba_id, name, language, category, template_id, sid, app_key, body_params, header_params, " +
+	"status, reason, review_at, request, created_at, updated_at"
+
+// ---------------------------------------------------------------- templates
+
+func scanTemplate(sc scanner) (state.Template, error) {
+	var t state.Template
+	var status string
+	if err := sc.Scan(&t.Account, &t.WabaID, &t.Name, &t.Language, &t.Category, &t.TemplateID, &t.SID, &t.AppKey,
+		&t.BodyParams, &t.HeaderParams, &status, &t.Reason, &t.ReviewAt, &t.Request, &t.CreatedAt, &t.UpdatedAt); err != nil {
+		return t, err
+	}
+	t.Status = state.TemplateStatus(status)
+	t.ReviewAt, t.CreatedAt, t.UpdatedAt = t.ReviewAt.UTC(), t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return t, nil
+}
+
+// CreateTemplate implements state.Store: the template and its review's
+// events in one round trip, as one transaction.
+func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []state.Event) error {
+	return s.batch(ctx, "create template", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) {
+		b.Queue("INSERT INTO templates ("+templateCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+			t.Account, t.WabaID, t.Name, t.Language, t.Category, t.TemplateID, t.SID, t.AppKey,
+			t.BodyParams, t.HeaderParams, string(t.Status), t.Reason, t.ReviewAt, t.Request, t.CreatedAt, t.UpdatedAt)
+		readEvents, err := queueEvents(b, events)
+		if err != nil {
+			return nil, err
+		}
+		return func(br pgx.BatchResults) error {
+			_, err := br.Exec()
+			switch {
+			case isUnique(err):
+				return conflict("template", t.Name+" ("+t.Language+")")
+			case isForeignKey(err):
+				return notFound("account", t.Account)
+			case err != nil:
+				return err
+			}
+			return readEvents(br)
+		}, nil
+	})
+}
+
+// GetTemplate implements state.Store.
+func (s *Store) GetTemplate(ctx context.Context, account, wabaID, name, language string) (state.Template, error) {
+	var t state.Template
+	err := s.read(ctx, "get template", func(ctx context.Context, q querier) error {
+		var err error
+		t, err = scanTemplate(q.QueryRow(ctx, "SELECT "+templateCols+" FROM templates WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4",
+			account, wabaID, name, language))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("template", name+" ("+language+")")
+		}
+		return err
+	})
+	return t, err
+}
+
+// ListTemplates implements state.Store.
+func (s *Store) ListTemplates(ctx context.Context, account, wabaID string) ([]state.Template, error) {
+	return listOf(ctx, s, "list templates", scanTemplate,
+		"SELECT "+templateCols+" FROM templates WHERE account = $1 AND ($2 = '' OR waba_id = $2) ORDER BY seq", []any{account, wabaID},
+		accountExistsSQL, []any{account}, func() error { return notFound("account", account) })
+}
+
+// UpdateTemplateStatus implements state.Store.
+func (s *Store) UpdateTemplateStatus(ctx context.Context, t state.Template) error {
+	n, err := s.exec(ctx, "update template status",
+		"UPDATE templates SET status = $5, reason = $6, review_at = $7, updated_at = $8 WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4",
+		t.Account, t.WabaID, t.Name, t.Language, string(t.Status), t.Reason, t.ReviewAt, t.UpdatedAt)
+	if err == nil && n == 0 {
+		return notFound("template", t.Name+" ("+t.Language+")")
+	}
+	return err
+}
+
+// ----------------------------------------------------------- WABA numbers
+
+// AddWabaNumber implements state.Store. Inserting first (ON CONFLICT DO
+// NOTHING) and reading the owner after makes two replicas adding one number
+// at once agree: the insert waits for the other's to commit, and the read,
+// a statement of its own, sees it.
+func (s *Store) AddWabaNumber(ctx context.Context, n state.WabaNumber) error {
+	return s.tx(ctx, "add WABA number", func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "INSERT INTO waba_numbers (account, number, waba_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+			n.Account, n.Number, n.WabaID, n.CreatedAt)
+		switch {
+		case isForeignKey(err):
+			return notFound("account", n.Account)
+		case err != nil:
+			return err
+		case tag.RowsAffected() == 1:
+			return nil
+		}
+		var waba string
+		if err := tx.QueryRow(ctx, "SELECT waba_id FROM waba_numbers WHERE account = $1 AND number = $2", n.Account, n.Number).Scan(&waba); err != nil {
+			return err
+		}
+		if waba != n.WabaID {
+			return conflict("number of WABA "+waba, n.Number)
+		}
+		return nil
+	})
+}
+
+// WabaNumbers implements state.Store.
+func (s *Store) WabaNumbers(ctx context.Context, account, wabaID string) ([]string, error) {
+	var out []string
+	err := s.read(ctx, "WABA numbers", func(ctx context.Context, q querier) error {
+		var err error
+		rows, qerr := q.Query(ctx, "SELECT number FROM waba_numbers WHERE account = $1 AND waba_id = $2 ORDER BY number", account, wabaID)
+		out, err = collect(rows, qerr, func(sc scanner) (string, error) {
+			var n string
+			return n, sc.Scan(&n)
+		})
+		return err
+	})
+	return out, err
+}
+
+// --------------------------------------------------------------- sessions
+
+// TouchSession implements state.Store.
+func (s *Store) TouchSession(ctx context.Context, account, business, user string, at time.Time) error {
+	_, err := s.exec(ctx, "touch session",
+		"INSERT INTO sessions (account, business, user_number, last_inbound_at) VALUES ($1, $2, $3, $4) "+
+			"ON CONFLICT (account, business, user_number) DO UPDATE SET last_inbound_at = excluded.last_inbound_at",
+		account, business, user, at)
+	if isForeignKey(err) {
+		return notFound("account", account)
+	}
+	return err
+}
+
+// LastInbound implements state.Store: one query for all the users.
+func (s *Store) LastInbound(ctx context.Context, account, business string, users []string) (map[string]time.Time, error) {
+	out := make(map[string]time.Time, len(users))
+	if len(users) == 0 {
+		if s.closed.Load() {
+			return nil, ErrClosed
+		}
+		return out, nil
+	}
+	err := s.read(ctx, "last inbound", func(ctx context.Context, q querier) error {
+		clear(out)
+		rows, err := q.Query(ctx, "SELECT user_number, last_inbound_at FROM sessions WHERE account = $1 AND business = $2 AND user_number = ANY ($3)",
+			account, business, users)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var u string
+			var at time.Time
+			if err := rows.Scan(&u, &at); err != nil {
+				return err
+			}
+			out[u] = at.UTC()
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
