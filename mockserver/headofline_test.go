@@ -17,14 +17,23 @@ import (
 	"github.com/innosandbox/innosandbox/mockserver"
 	"github.com/innosandbox/innosandbox/mockserver/state"
 	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
+	"github.com/innosandbox/innosandbox/mockserver/state/postgres"
+	"github.com/innosandbox/innosandbox/mockserver/state/postgres/pgtest"
 	"github.com/innosandbox/innosandbox/mockserver/state/sqlite"
 )
 
-// testStores open a fresh store of each embedded kind.
+// testStores open a fresh store of each kind.
 var testStores = map[string]func(t *testing.T) state.Store{
 	"memory": func(*testing.T) state.Store { return memstore.New() },
 	"sqlite": func(t *testing.T) state.Store {
 		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sandbox.db"))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	},
+	// A schema of its own on INNOSANDBOX_TEST_POSTGRES_DSN; skipped without it.
+	"postgres": func(t *testing.T) state.Store {
+		s, err := postgres.Open(context.Background(), pgtest.Schema(t, 8))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = s.Close() })
 		return s

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/state/postgres/pgtest"
 	"github.com/innosandbox/innosandbox/mockserver/state/sqlite"
 )
 
@@ -222,4 +223,30 @@ func TestSIGTERMFinishesOrHandsBackWhatIsInFlight(t *testing.T) {
 			assert.Equal(t, want, got, "each event once")
 		})
 	}
+}
+
+// TestSIGTERMOneReplicaTheOtherDelivers: two sandboxes share one PostgreSQL;
+// one is stopped with SIGTERM while its attempts hang. It exits 0 and hands
+// its deliveries back, and the other replica delivers every event once.
+func TestSIGTERMOneReplicaTheOtherDelivers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts sandbox processes")
+	}
+	dsn := pgtest.Schema(t, 8)
+	const events = 12
+	recv := newIDReceiver(t, true)
+	args := []string{"--store", dsn, "--webhook-timeout", "1m", "--shutdown-timeout", "1s", "--webhook-per-destination", "3"}
+	a := startChild(t, freeAddr(t), args...)
+	b := startChild(t, freeAddr(t), args...)
+	appKey := hookedApp(t, a, recv.srv.URL)
+	want := fire(t, a, appKey, events)
+	require.Eventually(t, func() bool { h, _ := recv.counts(); return h >= 3 }, 10*time.Second, 5*time.Millisecond)
+
+	require.NoError(t, a.cmd.Process.Signal(syscall.SIGTERM))
+	assert.NoError(t, a.exited(t), "exit status 0: %s", a.logs)
+	recv.answer()
+	require.Eventually(t, func() bool { _, got := recv.counts(); return len(got) == events }, 30*time.Second, 10*time.Millisecond,
+		"the other replica delivers everything: %s", b.logs)
+	_, got := recv.counts()
+	assert.Equal(t, want, got, "each event once: the stopped replica's cancelled attempts were never answered")
 }

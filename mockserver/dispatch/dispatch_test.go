@@ -92,9 +92,10 @@ func TestRetryAfter(t *testing.T) {
 
 // fakeQueue hands out its deliveries once and records results.
 type fakeQueue struct {
-	mu      sync.Mutex
-	due     []dispatch.Delivery
-	results chan dispatch.Result
+	mu       sync.Mutex
+	due      []dispatch.Delivery
+	results  chan dispatch.Result
+	released []string // owners whose leases were released, in order
 }
 
 func newQueue(ds ...dispatch.Delivery) *fakeQueue {
@@ -118,7 +119,12 @@ func (q *fakeQueue) Claim(_ context.Context, _ time.Time, limit int, _ string, _
 
 func (q *fakeQueue) NextDue(context.Context) (time.Time, bool, error) { return time.Time{}, false, nil }
 
-func (q *fakeQueue) Release(context.Context, string) (int, error) { return 0, nil }
+func (q *fakeQueue) Release(_ context.Context, owner string) (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.released = append(q.released, owner)
+	return 0, nil
+}
 
 func (q *fakeQueue) Record(_ context.Context, r dispatch.Result) error {
 	q.results <- r
@@ -303,4 +309,22 @@ func TestTheAttemptLogKeepsAnExcerptOfLargeBodies(t *testing.T) {
 	assert.Equal(t, d.Body, got, "the receiver gets the whole payload")
 	assert.Equal(t, d.Body[:100], r.Attempt.RequestBody, "the log keeps its first 100 bytes")
 	assert.Len(t, r.Attempt.ResponseExcerpt, 4<<10, "and 4 KiB of the answer")
+}
+
+func TestRunTakesBackItsOwnClaimsFirstAndReleasesThemAtTheEnd(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	q := newQueue(delivery(srv.URL, 1))
+	d := dispatch.New(q, dispatch.Options{Owner: "replica-1", PollInterval: 10 * time.Millisecond})
+	done := make(chan struct{})
+	go func() { d.Run(context.Background()); close(done) }()
+	assert.Equal(t, "delivered", q.next(t).Outcome)
+	q.mu.Lock()
+	assert.Equal(t, []string{"replica-1"}, q.released, "a crashed run's claims under the same owner are taken back at the start")
+	q.mu.Unlock()
+	require.NoError(t, d.Shutdown(context.Background()))
+	<-done
+	q.mu.Lock()
+	assert.Equal(t, []string{"replica-1", "replica-1"}, q.released, "and released on the way out")
+	q.mu.Unlock()
 }
