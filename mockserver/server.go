@@ -134,7 +134,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, store: cfg.Store, storeKind: cfg.StoreKind, log: cfg.Logger, metrics: newMetrics(cfg.Store, cfg.Clock),
 		stopJanitor: make(chan struct{})}
 	d := cfg.Dispatch
-	s.dispatcher = dispatch.New(outbox{store: cfg.Store}, dispatch.Options{
+	s.dispatcher = dispatch.New(newOutbox(cfg.Store), dispatch.Options{
 		Owner: d.Owner, Clock: cfg.Clock, Client: d.Client, Timeout: d.Timeout, Schedule: d.Schedule,
 		Workers: d.Workers, PerHost: d.PerHost, PollInterval: d.PollInterval, Logger: cfg.Logger.With("component", "dispatch"),
 		ValidatePayload: cfg.Spec.ValidatePayload, StrictPayloads: cfg.Strict, OnAttempt: s.metrics.attempt,

@@ -289,10 +289,20 @@ func burst(ctx context.Context, cl *client, a app, recv *receiver, c config) (re
 	r := percentiles(lat)
 	r.delivered = len(lat)
 	r.lost = c.n - len(lat)
-	if left, err := cl.unfinished(ctx, a.account); err != nil {
-		return r, err
-	} else if left > 0 && r.lost == 0 {
-		return r, fmt.Errorf("every report arrived, yet the log has %d pending or failed", left)
+	// The last answers are recorded just after they arrive: give the log
+	// the time to agree.
+	for deadline := time.Now().Add(c.wait); r.lost == 0; {
+		left, err := cl.unfinished(ctx, a.account)
+		if err != nil {
+			return r, err
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return r, fmt.Errorf("every report arrived, yet the log still has %d pending or failed after %s", left, c.wait)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	r.span = lastAt.Sub(firstDue)
 	if r.span > 0 {

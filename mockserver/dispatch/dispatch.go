@@ -107,6 +107,19 @@ type Queue interface {
 	Release(ctx context.Context, owner string) (int, error)
 }
 
+// BatchQueue is a Queue that records several results in one go, cheaper
+// than one Record each (a server database: one round trip). The dispatcher
+// then hands it the results of the attempts that ended meanwhile, together.
+type BatchQueue interface {
+	Queue
+	// RecordAll records each result as Record would, returning one error
+	// per result.
+	RecordAll(ctx context.Context, rs []Result) []error
+}
+
+// maxRecordBatch bounds the results recorded in one RecordAll.
+const maxRecordBatch = 64
+
 // Options configure a Dispatcher. Zero values take the defaults in parentheses.
 type Options struct {
 	Owner   string        // lease owner name, unique per process ("dispatcher")
@@ -177,6 +190,10 @@ type Dispatcher struct {
 	dests   map[string]*destination
 	wg      sync.WaitGroup
 
+	// records carries results to the recorder goroutine when q is a
+	// BatchQueue (nil otherwise).
+	records chan recordReq
+
 	// abort cancels attempts still in flight when the grace period ends.
 	abortCtx context.Context
 	abort    context.CancelFunc
@@ -198,6 +215,12 @@ type destination struct {
 	queue     []claimed // claimed, waiting for a slot
 	fullSince time.Time // when sending last reached PerHost
 	lastDone  time.Time // when an attempt to it last ended
+}
+
+// recordReq is one result waiting to be recorded in a batch.
+type recordReq struct {
+	res  Result
+	done chan error
 }
 
 // claimed is a delivery leased to this dispatcher until 'until'.
@@ -297,6 +320,13 @@ func (d *Dispatcher) SchemaViolations() int64 { return d.schemaViolations.Load()
 func (d *Dispatcher) Run(ctx context.Context) {
 	d.started.Store(true)
 	defer close(d.done)
+	if bq, ok := d.q.(BatchQueue); ok {
+		d.records = make(chan recordReq)
+		recorded := make(chan struct{})
+		go func() { d.recorder(bq); close(recorded) }()
+		// After drain: no attempt is left to send a result.
+		defer func() { close(d.records); <-recorded }()
+	}
 	if n, err := d.q.Release(ctx, d.o.Owner); err != nil {
 		d.o.Logger.Warn("taking back claims of an earlier run failed; they return when their leases end", "err", err)
 	} else if n > 0 {
@@ -608,10 +638,55 @@ func (d *Dispatcher) deliver(del Delivery) {
 	if len(res.Attempt.RequestBody) > d.o.AttemptBodyLimit {
 		res.Attempt.RequestBody = res.Attempt.RequestBody[:d.o.AttemptBodyLimit]
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := d.q.Record(ctx, res); err != nil {
+	var err error
+	if d.records != nil {
+		req := recordReq{res: res, done: make(chan error, 1)}
+		d.records <- req
+		err = <-req.done
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = d.q.Record(ctx, res)
+		cancel()
+	}
+	if err != nil {
 		d.o.Logger.Error("recording a delivery attempt failed", "event", del.ID, "attempt", del.Attempt, "err", err)
+	}
+}
+
+// recorder records results in batches until d.records is closed: it takes
+// every result that is waiting when it becomes free (no timer: a lone result
+// is recorded at once, and under load the batches grow by themselves).
+func (d *Dispatcher) recorder(q BatchQueue) {
+	batch := make([]recordReq, 0, maxRecordBatch)
+	results := make([]Result, 0, maxRecordBatch)
+	for first := range d.records {
+		batch = append(batch[:0], first)
+	more:
+		for len(batch) < maxRecordBatch {
+			select {
+			case r, ok := <-d.records:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		results = results[:0]
+		for _, r := range batch {
+			results = append(results, r.res)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs := q.RecordAll(ctx, results)
+		cancel()
+		for i, r := range batch {
+			var err error
+			if i < len(errs) {
+				err = errs[i]
+			}
+			r.done <- err
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -327,4 +328,60 @@ func TestRunTakesBackItsOwnClaimsFirstAndReleasesThemAtTheEnd(t *testing.T) {
 	q.mu.Lock()
 	assert.Equal(t, []string{"replica-1", "replica-1"}, q.released, "and released on the way out")
 	q.mu.Unlock()
+}
+
+// batchQueue is a fakeQueue that records in batches, counting them; its
+// first RecordAll waits for gate, so that results pile up behind it.
+type batchQueue struct {
+	*fakeQueue
+	batches chan int
+	gate    chan struct{}
+	once    *sync.Once
+}
+
+func (q batchQueue) Record(context.Context, dispatch.Result) error {
+	panic("a batch queue's results go through RecordAll")
+}
+
+func (q batchQueue) RecordAll(_ context.Context, rs []dispatch.Result) []error {
+	q.once.Do(func() { <-q.gate })
+	q.batches <- len(rs)
+	for _, r := range rs {
+		q.results <- r
+	}
+	return make([]error, len(rs))
+}
+
+func TestAttemptsThatEndTogetherAreRecordedTogether(t *testing.T) {
+	const n = 20
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer srv.Close()
+	var ds []dispatch.Delivery
+	for i := range n {
+		d := delivery(srv.URL, 1)
+		d.ID = "ev-" + strings.Repeat("x", i)
+		ds = append(ds, d)
+	}
+	q := batchQueue{fakeQueue: newQueue(ds...), batches: make(chan int, n), gate: make(chan struct{}), once: &sync.Once{}}
+	var ended atomic.Int32
+	run(t, q, dispatch.Options{PerHost: n, Workers: n, OnAttempt: func(dispatch.Delivery, dispatch.Attempt) {
+		if ended.Add(1) == n {
+			close(q.gate) // every attempt has ended: the first batch may go
+		}
+	}})
+	close(release) // all answered at once
+	ids := map[string]bool{}
+	for range n {
+		r := q.next(t)
+		assert.Equal(t, "delivered", r.Outcome)
+		ids[r.DeliveryID] = true
+	}
+	assert.Len(t, ids, n, "every result recorded once")
+	close(q.batches)
+	batches := 0
+	for range q.batches {
+		batches++
+	}
+	assert.Less(t, batches, n, "fewer batches than results")
 }

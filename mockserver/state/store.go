@@ -169,3 +169,12 @@ type OutboxStats struct {
 	Due       int       // of those, the ones whose next attempt is due
 	OldestDue time.Time // the earliest next attempt among the due ones; zero when none
 }
+
+// AttemptBatcher is a Store that can record several attempts in one round
+// trip to its database: for a server database, where each statement costs
+// a round trip, a dispatcher that records as many attempts as have ended
+// together saves most of them. RecordAttempts returns one error per result,
+// each what RecordAttempt would have returned for it.
+type AttemptBatcher interface {
+	RecordAttempts(ctx context.Context, rs []AttemptResult) []error
+}

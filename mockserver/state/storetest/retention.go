@@ -127,3 +127,42 @@ func testOutboxStats(t *testing.T, open func(t *testing.T) state.Store) {
 	st = stats(t0.Add(-2 * time.Hour))
 	assert.Equal(t, state.OutboxStats{Pending: 4}, st, "nothing due yet")
 }
+
+func testRecordAttempts(t *testing.T, open func(t *testing.T) state.Store) {
+	f := outbox(t, open)
+	b, ok := f.s.(state.AttemptBatcher)
+	if !ok {
+		t.Skip("this store records attempts one at a time (no state.AttemptBatcher)")
+	}
+	f.pending("mine", t0)
+	f.pending("taken", t0)
+	require.Len(t, f.claim(t0, 2, "a", t0.Add(time.Minute)), 2)
+	f.pending("free", t0.Add(time.Hour))
+	// "taken" ends its lease and goes to b.
+	_, err := f.s.ReleaseLeases(f.ctx, "a")
+	require.NoError(t, err)
+	require.Len(t, f.claim(t0, 1, "a", t0.Add(time.Minute)), 1, "mine again")
+	require.Len(t, f.claim(t0, 1, "b", t0.Add(time.Minute)), 1, "taken")
+
+	errs := b.RecordAttempts(f.ctx, []state.AttemptResult{
+		validResult("mine", "a", 1, state.EventDelivered),
+		validResult("taken", "a", 1, state.EventDelivered),
+		validResult("free", "a", 1, state.EventDelivered),
+	})
+	require.Len(t, errs, 3)
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], state.ErrNotFound, "leased to another owner")
+	assert.ErrorIs(t, errs[2], state.ErrNotFound, "never leased")
+
+	got, attempts, err := f.s.GetEvent(f.ctx, "mine")
+	require.NoError(t, err)
+	assert.Equal(t, state.EventDelivered, got.Status)
+	assert.Len(t, attempts, 1)
+	for _, id := range []string{"taken", "free"} {
+		e, attempts, err := f.s.GetEvent(f.ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, state.EventPending, e.Status, id)
+		assert.Empty(t, attempts, id)
+	}
+	assert.Empty(t, b.RecordAttempts(f.ctx, nil), "nothing to record")
+}

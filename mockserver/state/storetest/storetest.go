@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 	t.Run("NextDue", func(t *testing.T) { testNextDue(t, open) })
 	t.Run("OutboxStats", func(t *testing.T) { testOutboxStats(t, open) })
 	t.Run("RecordAttempt", func(t *testing.T) { testRecordAttempt(t, open) })
+	t.Run("RecordAttempts", func(t *testing.T) { testRecordAttempts(t, open) })
 	t.Run("Requeue", func(t *testing.T) { testRequeue(t, open) })
 	t.Run("Templates", func(t *testing.T) { testTemplates(t, open) })
 	t.Run("WabaNumbers", func(t *testing.T) { testWabaNumbers(t, open) })
