@@ -12,7 +12,7 @@ SPECTRAL     := $(SPECTRAL_DIR)/node_modules/.bin/spectral
 SPECTRAL_OK  := $(SPECTRAL_DIR)/node_modules/.installed
 SPECS        := spec/innopaas.yaml spec/sandbox.yaml
 
-.PHONY: run test build lint lint-spec vet fmt-check staticcheck fuzz fuzz-long bench docker clean contract contract-url contract-real
+.PHONY: kill-restart bench-deliveries run test build lint lint-spec vet fmt-check staticcheck fuzz fuzz-long bench docker clean contract contract-url contract-real
 
 ## run: start the sandbox on its embedded default store (a SQLite file, innosandbox.db)
 run:
@@ -76,6 +76,14 @@ fuzz-long:
 ## bench: the Go benchmarks (ns/op, allocs/op); see docs/BENCHMARKS.md for the load program
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## kill-restart: kill -9 a sandbox in the middle of 10,000 webhooks, restart it, check every event arrives (Python 3)
+kill-restart: build
+	python3 scripts/kill-restart.py --binary $(BIN)
+
+## bench-deliveries: webhook deliveries per second and due-to-first-attempt latency (docs/BENCHMARKS.md)
+bench-deliveries: build
+	$(GO) run ./bench/deliveries -binary $(BIN)
 
 ## docker: build the container image (needs a Docker engine)
 docker:

@@ -19,8 +19,9 @@ import (
 
 // loadCompose loads docker-compose.yml as `docker compose` would, with env as
 // the only environment (not the machine's), so the defaults in ${VAR:-x} are
-// what is checked unless a test sets a variable.
-func loadCompose(t *testing.T, env map[string]string) *types.Project {
+// what is checked unless a test sets a variable. Services of profiles are
+// left out unless named.
+func loadCompose(t *testing.T, env map[string]string, profiles ...string) *types.Project {
 	t.Helper()
 	root, err := filepath.Abs(repoRoot)
 	require.NoError(t, err)
@@ -31,8 +32,8 @@ func loadCompose(t *testing.T, env map[string]string) *types.Project {
 		WorkingDir:  root,
 		ConfigFiles: []types.ConfigFile{{Filename: path, Content: content}},
 		Environment: env,
-	})
-	require.NoError(t, err, "docker-compose.yml does not load")
+	}, loader.WithProfiles(profiles))
+	require.NoError(t, err, "docker-compose.yml does not load (profiles %v)", profiles)
 	return p
 }
 
@@ -55,6 +56,19 @@ func listenPort(t *testing.T, s types.ServiceConfig) (host string, port uint32) 
 	return h, uint32(n)
 }
 
+// checkEnvironmentNamesFlags: every INNOSANDBOX_* variable of a service
+// must name a flag of its job, or the binary silently ignores it.
+func checkEnvironmentNamesFlags(t *testing.T, s types.ServiceConfig, job string) {
+	t.Helper()
+	flags := flagsOf(t, job)
+	for v := range s.Environment {
+		f, ok := envVarFlag(v)
+		if assert.True(t, ok, "variable %s: the binary reads only INNOSANDBOX_* variables", v) {
+			assert.True(t, flags[f], "variable %s: `%s` has no flag --%s", v, job, f)
+		}
+	}
+}
+
 // The two services and the job each one runs.
 var composeJobs = map[string]string{"sandbox": "serve", "receiver": "listen"}
 
@@ -71,15 +85,7 @@ func TestComposeServicesRunJobsOfTheBinary(t *testing.T) {
 			assert.Equal(t, job, s.Command[0])
 			checkInvocation(t, "service "+name+" command", s.Command)
 
-			// Every INNOSANDBOX_* variable must name a flag of the job, or the
-			// binary silently ignores it.
-			flags := flagsOf(t, job)
-			for v := range s.Environment {
-				f, ok := envVarFlag(v)
-				if assert.True(t, ok, "variable %s: the binary reads only INNOSANDBOX_* variables", v) {
-					assert.True(t, flags[f], "variable %s: `%s` has no flag --%s", v, job, f)
-				}
-			}
+			checkEnvironmentNamesFlags(t, s, job)
 
 			host, _ := listenPort(t, s)
 			assert.Equal(t, "0.0.0.0", host, "listen beyond the container's loopback, or the published port leads nowhere")
@@ -178,4 +184,72 @@ func TestComposeTakesSettingsFromTheEnvironment(t *testing.T) {
 	assert.Equal(t, "acme", *receiver.Environment["INNOSANDBOX_EXPECT_USERNAME"])
 	assert.Equal(t, "innosandbox:1.2.3", sandbox.Image)
 	assert.Equal(t, "1.2.3", *sandbox.Build.Args["VERSION"], "the version reaches the image's -X flag")
+}
+
+// The postgres profile's replicas and the job each runs.
+var replicaJobs = map[string]string{"sandbox-a": "serve", "sandbox-b": "serve"}
+
+func TestComposeWithoutAProfileStartsTheSandboxAndReceiverOnly(t *testing.T) {
+	p := loadCompose(t, nil)
+	assert.ElementsMatch(t, []string{"sandbox", "receiver"}, p.ServiceNames(), "the postgres profile is optional")
+}
+
+func TestComposePostgresProfileRunsTwoReplicasOnOneDatabase(t *testing.T) {
+	p := loadCompose(t, nil, "postgres")
+	pg := service(t, p, "postgres")
+	assert.Equal(t, []string{"postgres"}, pg.Profiles)
+	require.NotNil(t, pg.HealthCheck, "the replicas wait for a healthy database")
+	user, db := pg.Environment["POSTGRES_USER"], pg.Environment["POSTGRES_DB"]
+	require.NotNil(t, user)
+	require.NotNil(t, db)
+
+	published := map[string]bool{}
+	for name, job := range replicaJobs {
+		t.Run(name, func(t *testing.T) {
+			s := service(t, p, name)
+			assert.Equal(t, []string{"postgres"}, s.Profiles)
+			require.NotEmpty(t, s.Command)
+			assert.Equal(t, job, s.Command[0])
+			checkInvocation(t, "service "+name+" command", s.Command)
+			checkEnvironmentNamesFlags(t, s, job)
+			assert.Equal(t, p.Services["sandbox"].Image, s.Image, "the same image as the sandbox")
+
+			store := s.Environment["INNOSANDBOX_STORE"]
+			require.NotNil(t, store, "the store is set through INNOSANDBOX_STORE")
+			u, err := url.Parse(*store)
+			require.NoError(t, err)
+			assert.Equal(t, "postgres", u.Scheme)
+			assert.Equal(t, "postgres:5432", u.Host, "the database service, by name")
+			assert.Equal(t, *user, u.User.Username())
+			assert.Equal(t, "/"+*db, u.Path)
+
+			dep, ok := s.DependsOn["postgres"]
+			require.True(t, ok, "%s does not wait for the database", name)
+			assert.Equal(t, types.ServiceConditionHealthy, dep.Condition)
+
+			_, port := listenPort(t, s)
+			require.Len(t, s.Ports, 1)
+			pc := s.Ports[0]
+			assert.Equal(t, port, pc.Target)
+			assert.Equal(t, "127.0.0.1", pc.HostIP, "publish on the host's loopback only")
+			assert.False(t, published[pc.Published], "each replica on its own host port")
+			published[pc.Published] = true
+
+			hc := s.HealthCheck
+			require.NotNil(t, hc)
+			checkInvocation(t, "service "+name+" healthcheck", hc.Test[2:])
+			raw, ok := flagValue(hc.Test, "url")
+			require.True(t, ok)
+			hu, err := url.Parse(raw)
+			require.NoError(t, err)
+			assert.Equal(t, "/readyz", hu.Path, "a replica is healthy while its store answers")
+			assert.Equal(t, strconv.Itoa(int(port)), hu.Port())
+		})
+	}
+	// The same database and credentials for both, so they are one sandbox.
+	assert.Equal(t, *service(t, p, "sandbox-a").Environment["INNOSANDBOX_STORE"], *service(t, p, "sandbox-b").Environment["INNOSANDBOX_STORE"])
+	for _, v := range pg.Volumes {
+		_, declared := p.Volumes[v.Source]
+		assert.True(t, declared, "volume %q is not declared", v.Source)
+	}
 }

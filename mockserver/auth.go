@@ -13,6 +13,7 @@ import (
 // Every failure gets the same body; X-Sandbox-Auth-Reason says why.
 func (s *Server) authenticatePublic(ctx context.Context, r *http.Request) (any, *reply, error) {
 	refuse := func(reason string) *reply {
+		s.metrics.authFailure(reason)
 		rep := reply{status: s.cfg.AuthFailureStatus, body: Envelope{Code: CodeAuthFailure, Message: MsgAuthFailure}}.
 			with(HeaderAuthReason, reason)
 		return &rep
@@ -39,6 +40,7 @@ func (s *Server) authenticateControl(_ context.Context, r *http.Request) (any, *
 	if tok := s.cfg.AdminToken; tok != "" {
 		got := r.Header.Get(HeaderAdminToken)
 		if subtle.ConstantTimeCompare([]byte(got), []byte(tok)) != 1 {
+			s.metrics.authFailure("control-admin-token")
 			rep := fail(http.StatusForbidden, MsgAdminToken)
 			return nil, &rep, nil
 		}
@@ -47,6 +49,7 @@ func (s *Server) authenticateControl(_ context.Context, r *http.Request) (any, *
 	if s.cfg.ControlOpen || isLoopback(r.RemoteAddr) {
 		return nil, nil, nil
 	}
+	s.metrics.authFailure("control-not-loopback")
 	rep := fail(http.StatusForbidden, MsgControlClosed)
 	return nil, &rep, nil
 }

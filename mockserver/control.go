@@ -14,38 +14,40 @@ import (
 // controlHandlers binds the control API's operations.
 func (s *Server) controlHandlers() map[string]handlerFunc {
 	return map[string]handlerFunc{
-		"healthz":         s.healthz,
-		"reset":           s.reset,
-		"listAccounts":    s.listAccounts,
-		"createAccount":   s.createAccount,
-		"getAccount":      s.getAccount,
-		"deleteAccount":   s.deleteAccount,
-		"getDefaultApp":   s.getDefaultApp,
-		"setDefaultApp":   s.setDefaultApp,
-		"clearDefaultApp": s.clearDefaultApp,
-		"listApps":        s.listApps,
-		"createApp":       s.createApp,
-		"getApp":          s.getApp,
-		"deleteApp":       s.deleteApp,
-		"listTokens":      s.listTokens,
-		"issueToken":      s.issueToken,
-		"revokeToken":     s.revokeToken,
-		"listWebhooks":    s.listWebhooks,
-		"createWebhook":   s.createWebhook,
-		"getWebhook":      s.getWebhook,
-		"updateWebhook":   s.updateWebhook,
-		"deleteWebhook":   s.deleteWebhook,
-		"listBindings":    s.listBindings,
-		"createBinding":   s.createBinding,
-		"deleteBinding":   s.deleteBinding,
-		"simulateInbound": s.simulateInbound,
-		"triggerEvent":    s.triggerEvent,
-		"listDeliveries":  s.listDeliveries,
-		"getDelivery":     s.getDelivery,
-		"replayDelivery":  s.replayDelivery,
-		"getClock":        s.getClock,
-		"setClock":        s.setClock,
-		"advanceClock":    s.advanceClock,
+		"healthz":              s.healthz,
+		"readyz":               s.readyz,
+		"reset":                s.reset,
+		"listAccounts":         s.listAccounts,
+		"createAccount":        s.createAccount,
+		"getAccount":           s.getAccount,
+		"deleteAccount":        s.deleteAccount,
+		"getDefaultApp":        s.getDefaultApp,
+		"setDefaultApp":        s.setDefaultApp,
+		"clearDefaultApp":      s.clearDefaultApp,
+		"listApps":             s.listApps,
+		"createApp":            s.createApp,
+		"getApp":               s.getApp,
+		"deleteApp":            s.deleteApp,
+		"listTokens":           s.listTokens,
+		"issueToken":           s.issueToken,
+		"revokeToken":          s.revokeToken,
+		"listWebhooks":         s.listWebhooks,
+		"createWebhook":        s.createWebhook,
+		"getWebhook":           s.getWebhook,
+		"updateWebhook":        s.updateWebhook,
+		"deleteWebhook":        s.deleteWebhook,
+		"listBindings":         s.listBindings,
+		"createBinding":        s.createBinding,
+		"deleteBinding":        s.deleteBinding,
+		"simulateInbound":      s.simulateInbound,
+		"triggerEvent":         s.triggerEvent,
+		"listDeliveries":       s.listDeliveries,
+		"getDelivery":          s.getDelivery,
+		"replayDelivery":       s.replayDelivery,
+		"replayAppDeadLetters": s.replayAppDeadLetters,
+		"getClock":             s.getClock,
+		"setClock":             s.setClock,
+		"advanceClock":         s.advanceClock,
 		// control_templates.go
 		"listTemplates":     s.listTemplates,
 		"createTemplate":    s.createTemplate,
@@ -103,6 +105,17 @@ func (s *Server) healthz(c *call) reply {
 		return fail(http.StatusServiceUnavailable, MsgUnavailable)
 	}
 	return ok(http.StatusOK, map[string]string{"status": "ok", "store": s.storeKind})
+}
+
+// readyz says whether this replica can serve: its store answers. A
+// balancer takes a replica whose store fails out of rotation; the reason is
+// in the answer (and the log).
+func (s *Server) readyz(c *call) reply {
+	if err := s.store.Ping(c.ctx); err != nil {
+		s.log.Warn("not ready: the store does not answer", "err", err)
+		return fail(http.StatusServiceUnavailable, MsgNotReady+err.Error())
+	}
+	return ok(http.StatusOK, map[string]string{"status": "ready", "store": s.storeKind})
 }
 
 func (s *Server) reset(c *call) reply {
@@ -534,6 +547,19 @@ func (s *Server) replayDelivery(c *call) reply {
 		return fromError(err)
 	}
 	return ok(http.StatusAccepted, deliveryOf(e, acct.ClockOffset))
+}
+
+func (s *Server) replayAppDeadLetters(c *call) reply {
+	appKey := c.params["appKey"]
+	list, err := s.sandbox.ReplayDeadLetters(c.ctx, appKey)
+	if err != nil {
+		return fromError(err)
+	}
+	ids := make([]string, len(list))
+	for i, e := range list {
+		ids[i] = e.ID
+	}
+	return ok(http.StatusAccepted, map[string]any{"appKey": appKey, "replayed": len(ids), "ids": ids})
 }
 
 // ------------------------------------------------------------------- clock

@@ -231,11 +231,12 @@ type deliveryDetail struct {
 	Reason        *string
 	NextAttemptAt *string
 	AttemptLog    []struct {
-		N        int
-		Outcome  string
-		Error    *string
-		Request  struct{ Headers map[string][]string }
-		Response *struct{ Status int }
+		N         int
+		StartedAt string
+		Outcome   string
+		Error     *string
+		Request   struct{ Headers map[string][]string }
+		Response  *struct{ Status int }
 	}
 }
 

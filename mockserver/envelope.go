@@ -23,6 +23,9 @@ const (
 	MsgInternal = "internal error in the sandbox; the log has the details"
 	// MsgUnavailable is answered while the store cannot be reached.
 	MsgUnavailable = "the sandbox store is unavailable; try again"
+	// MsgNotReady starts the answer of /readyz when the store fails; the
+	// store's error follows.
+	MsgNotReady = "not ready: the store does not answer: "
 	// MsgControlClosed refuses control calls from other hosts when no admin token is set.
 	MsgControlClosed = "the control API is open to loopback callers only; start the sandbox with --admin-token (and send it as X-Sandbox-Admin-Token) or --control-open"
 	// MsgAdminToken refuses control calls without the right admin token.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -199,8 +200,13 @@ type received struct {
 }
 
 func newReceiver(t *testing.T, statuses ...int) *receiver {
+	return newReceiverOn(t, nil, statuses...)
+}
+
+// newReceiverOn is newReceiver serving on wrap(its listener) when wrap is set.
+func newReceiverOn(t *testing.T, wrap func(net.Listener) net.Listener, statuses ...int) *receiver {
 	r := &receiver{statuses: statuses}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		r.got = append(r.got, received{method: req.Method, header: req.Header.Clone(), body: b})
@@ -214,6 +220,10 @@ func newReceiver(t *testing.T, statuses ...int) *receiver {
 		r.mu.Unlock()
 		w.WriteHeader(status)
 	}))
+	if wrap != nil {
+		r.srv.Listener = wrap(r.srv.Listener)
+	}
+	r.srv.Start()
 	t.Cleanup(r.srv.Close)
 	return r
 }

@@ -13,11 +13,31 @@ import (
 // that dispatch never imports state.
 type outbox struct{ store state.Store }
 
-var _ dispatch.Queue = outbox{}
+var (
+	_ dispatch.Queue      = outbox{}
+	_ dispatch.BatchQueue = batchOutbox{}
+)
+
+// newOutbox is the outbox over a store: one that records attempts in
+// batches when the store can do so in one round trip (PostgreSQL). Others
+// record each attempt on its own: SQLite's writer already puts concurrent
+// writes into one transaction, and the memory store has no round trip.
+func newOutbox(store state.Store) dispatch.Queue {
+	if b, ok := store.(state.AttemptBatcher); ok {
+		return batchOutbox{outbox: outbox{store: store}, batcher: b}
+	}
+	return outbox{store: store}
+}
+
+// batchOutbox is an outbox whose store records attempts in batches.
+type batchOutbox struct {
+	outbox
+	batcher state.AttemptBatcher
+}
 
 // Claim implements dispatch.Queue.
-func (o outbox) Claim(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time) ([]dispatch.Delivery, error) {
-	events, err := o.store.ClaimDue(ctx, now, limit, owner, leaseUntil, nil)
+func (o outbox) Claim(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time, exclude []string) ([]dispatch.Delivery, error) {
+	events, err := o.store.ClaimDue(ctx, now, limit, owner, leaseUntil, exclude)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +58,7 @@ func (o outbox) Claim(ctx context.Context, now time.Time, limit int, owner strin
 		out = append(out, dispatch.Delivery{
 			ID: e.ID, Account: e.Account, EventType: e.Type, Attempt: e.Attempts + 1,
 			URL: e.Target.URL, Method: e.Target.Method, Header: h, Body: e.Payload,
-			Schedule: scheduleOf(e.Target.Retry), Chaos: chaosOf(e),
+			Schedule: scheduleOf(e.Target.Retry), Chaos: chaosOf(e), Dest: state.Destination(e.Target.URL),
 		})
 	}
 	return out, nil
@@ -82,8 +102,27 @@ func chaosOf(e state.Event) dispatch.Chaos {
 // NextDue implements dispatch.Queue.
 func (o outbox) NextDue(ctx context.Context) (time.Time, bool, error) { return o.store.NextDue(ctx) }
 
+// Release implements dispatch.Queue.
+func (o outbox) Release(ctx context.Context, owner string) (int, error) {
+	return o.store.ReleaseLeases(ctx, owner)
+}
+
 // Record implements dispatch.Queue.
 func (o outbox) Record(ctx context.Context, r dispatch.Result) error {
+	return o.store.RecordAttempt(ctx, attemptResult(r))
+}
+
+// RecordAll implements dispatch.BatchQueue, in one round trip.
+func (o batchOutbox) RecordAll(ctx context.Context, rs []dispatch.Result) []error {
+	in := make([]state.AttemptResult, len(rs))
+	for i, r := range rs {
+		in[i] = attemptResult(r)
+	}
+	return o.batcher.RecordAttempts(ctx, in)
+}
+
+// attemptResult is a dispatch result as the store records it.
+func attemptResult(r dispatch.Result) state.AttemptResult {
 	a := r.Attempt
 	res := state.AttemptResult{
 		Owner: r.Owner, Reason: r.Reason, NextAttemptAt: r.NextAttemptAt,
@@ -101,5 +140,5 @@ func (o outbox) Record(ctx context.Context, r dispatch.Result) error {
 	default:
 		res.Status = state.EventFailed
 	}
-	return o.store.RecordAttempt(ctx, res)
+	return res
 }

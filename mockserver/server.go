@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/innosandbox/innosandbox/fixtures"
@@ -52,6 +53,9 @@ type Config struct {
 	// NoSessionWindow accepts non-template messages to users who have not
 	// written within 24 hours (WhatsApp refuses them with 131047).
 	NoSessionWindow bool
+	// Retention bounds the delivery log (off when zero); Run prunes it
+	// every Retention.Interval.
+	Retention Retention
 }
 
 // DispatchConfig tunes webhook delivery; zero values take dispatch's defaults.
@@ -74,6 +78,10 @@ func (c *Config) Validate() error {
 		return errors.New("config: Store is required")
 	case c.AuthFailureStatus != 0 && (c.AuthFailureStatus < 200 || c.AuthFailureStatus > 599):
 		return fmt.Errorf("config: auth failure status %d is not an HTTP status", c.AuthFailureStatus)
+	case c.Retention.MaxAge < 0:
+		return fmt.Errorf("config: retention age %s is negative", c.Retention.MaxAge)
+	case c.Retention.Keep < 0:
+		return fmt.Errorf("config: retention count %d is negative", c.Retention.Keep)
 	}
 	if c.Dispatch.Schedule.MaxAttempts != 0 {
 		if err := c.Dispatch.Schedule.Validate(); err != nil {
@@ -93,6 +101,10 @@ type Server struct {
 	public     *api
 	control    *api
 	log        *slog.Logger
+	metrics    *metrics
+	// stopJanitor is closed by Shutdown.
+	stopJanitor chan struct{}
+	stopOnce    sync.Once
 }
 
 // New builds a Server and, when its store is empty, applies the seed.
@@ -119,12 +131,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.StoreKind == "" {
 		cfg.StoreKind = fmt.Sprint(cfg.Store)
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, storeKind: cfg.StoreKind, log: cfg.Logger}
+	s := &Server{cfg: cfg, store: cfg.Store, storeKind: cfg.StoreKind, log: cfg.Logger, metrics: newMetrics(cfg.Store, cfg.Clock),
+		stopJanitor: make(chan struct{})}
 	d := cfg.Dispatch
-	s.dispatcher = dispatch.New(outbox{store: cfg.Store}, dispatch.Options{
+	s.dispatcher = dispatch.New(newOutbox(cfg.Store), dispatch.Options{
 		Owner: d.Owner, Clock: cfg.Clock, Client: d.Client, Timeout: d.Timeout, Schedule: d.Schedule,
 		Workers: d.Workers, PerHost: d.PerHost, PollInterval: d.PollInterval, Logger: cfg.Logger.With("component", "dispatch"),
-		ValidatePayload: cfg.Spec.ValidatePayload, StrictPayloads: cfg.Strict,
+		ValidatePayload: cfg.Spec.ValidatePayload, StrictPayloads: cfg.Strict, OnAttempt: s.metrics.attempt,
 	})
 	s.sandbox = state.New(cfg.Store, cfg.Clock, cfg.Spec, state.Options{
 		DeliveredAfter: cfg.DeliveredAfter, ReadAfter: cfg.ReadAfter, DefaultAccount: cfg.Seed.Accounts[0].Name,
@@ -140,6 +153,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	for _, a := range []*api{s.public, s.control} {
 		a.strict, a.log = cfg.Strict, cfg.Logger
+		name := a.name
+		a.observe = func(op string, status int, _ float64) { s.metrics.request(name, op, status) }
 	}
 	// The public API mirrors a real one that may ignore unknown fields, so
 	// they only warn there unless asked; the control API is the sandbox's
@@ -161,18 +176,49 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP sends /_sandbox/ and /healthz to the control API and everything
-// else to the public API; each answers unknown paths with its envelope.
+// ServeHTTP sends /_sandbox/, /healthz and /readyz to the control API,
+// /metrics to the Prometheus handler and everything else to the public API;
+// each API answers unknown paths with its envelope.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/healthz" || strings.HasPrefix(r.URL.Path, "/_sandbox/") {
+	switch {
+	case r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		// Prometheus text format, not JSON: outside the contract, like any
+		// exporter's. Open like /healthz: counts and sizes, no secrets.
+		s.metrics.handler.ServeHTTP(w, r)
+		return
+	case r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || strings.HasPrefix(r.URL.Path, "/_sandbox/"):
 		s.control.ServeHTTP(w, r)
 		return
 	}
 	s.public.ServeHTTP(w, r)
 }
 
-// Run pushes webhooks until ctx ends, then waits for attempts in flight.
-func (s *Server) Run(ctx context.Context) { s.dispatcher.Run(ctx) }
+// Run pushes webhooks until ctx ends or Shutdown is called. When ctx ends,
+// the attempts in flight get the webhook timeout to finish; the rest are
+// handed back to the outbox.
+// The retention janitor runs alongside, when Config.Retention asks for it.
+func (s *Server) Run(ctx context.Context) {
+	janitorDone := make(chan struct{})
+	go func() { s.janitor(ctx); close(janitorDone) }()
+	s.dispatcher.Run(ctx)
+	s.stopOnce.Do(func() { close(s.stopJanitor) })
+	<-janitorDone
+}
+
+// StopDispatching starts no more webhook attempts from now on (those in
+// flight go on); Shutdown then finishes or hands them back. A process
+// calls it as soon as it is told to stop, before draining its requests.
+func (s *Server) StopDispatching() { s.dispatcher.Stop() }
+
+// Shutdown stops pushing webhooks: no more deliveries are claimed, the
+// attempts in flight may finish until ctx ends, then they are cancelled
+// unrecorded, and every delivery this process still holds is released so
+// that another process (or this one restarted) takes it at once. It returns
+// once Run has returned; the store is left open.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopJanitor) })
+	return s.dispatcher.Shutdown(ctx)
+}
 
 // Sandbox exposes the domain service (for the CLI and tests).
 func (s *Server) Sandbox() *state.Sandbox { return s.sandbox }

@@ -50,6 +50,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newTestCmd())
 	root.AddCommand(newListenCmd())
 	root.AddCommand(newTriggerCmd())
+	root.AddCommand(newReplayCmd())
 	root.AddCommand(newHealthcheckCmd())
 	root.AddCommand(newCertifyCmd())
 	return root

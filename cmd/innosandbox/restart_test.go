@@ -153,6 +153,9 @@ func TestServeRefusesABrokenStoreOrSpecWithAClearMessage(t *testing.T) {
 		{"unknown store", []string{"--store", "mysql://x"}, `unsupported --store "mysql://x"`},
 		{"broken spec", []string{"--store", "memory", "--spec", brokenSpec}, "broken.yaml"},
 		{"bad log format", []string{"--store", "memory", "--log-format", "xml"}, `--log-format "xml"`},
+		{"negative retention", []string{"--store", "memory", "--retention-count", "-1"}, "--retention-count -1"},
+		{"no webhook workers", []string{"--store", "memory", "--webhook-workers", "0"}, "--webhook-workers 0"},
+		{"more per receiver than in all", []string{"--store", "memory", "--webhook-workers", "4", "--webhook-per-destination", "8"}, "--webhook-per-destination 8: cannot exceed --webhook-workers 4"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

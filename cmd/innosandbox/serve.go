@@ -41,11 +41,16 @@ type serveOptions struct {
 	retryMultiplier     float64
 	retryMaxInterval    time.Duration
 	webhookTimeout      time.Duration
+	webhookWorkers      int
+	webhookPerDest      int
 	deliveredAfter      time.Duration
 	readAfter           time.Duration
 	templateReview      time.Duration
 	noSessionWindow     bool
 	shutdownTimeout     time.Duration
+	retentionAge        time.Duration
+	retentionCount      int
+	retentionInterval   time.Duration
 	quiet               bool
 }
 
@@ -90,11 +95,16 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.Float64Var(&o.retryMultiplier, "retry-multiplier", dispatch.DefaultSchedule.Multiplier, "growth of the wait after each further failure")
 	f.DurationVar(&o.retryMaxInterval, "retry-max-interval", dispatch.DefaultSchedule.MaxInterval, "longest wait between two attempts")
 	f.DurationVar(&o.webhookTimeout, "webhook-timeout", 5*time.Second, "how long one webhook attempt may take")
+	f.IntVar(&o.webhookWorkers, "webhook-workers", dispatch.DefaultWorkers, "webhook attempts in flight at once, all receivers together")
+	f.IntVar(&o.webhookPerDest, "webhook-per-destination", dispatch.DefaultPerDestination, "webhook attempts in flight at once to one receiver (scheme, host and port); a receiver that answers none of them for 200ms waits on its own while the others go on")
 	f.DurationVar(&o.deliveredAfter, "delivered-after", time.Second, "when a send's delivered report comes (sandbox clock)")
 	f.DurationVar(&o.readAfter, "read-after", 3*time.Second, "when a send's read report comes (sandbox clock)")
 	f.DurationVar(&o.templateReview, "template-review", 10*time.Second, "how long a submitted template stays PENDING before its review ends (sandbox clock)")
 	f.BoolVar(&o.noSessionWindow, "no-session-window", false, "accept non-template messages to users who have not written within 24 hours (WhatsApp refuses them)")
-	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long to finish requests and webhook attempts in flight")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long requests and webhook attempts in flight may take to finish; attempts still running then are cancelled and handed back to the outbox, due at once")
+	f.DurationVar(&o.retentionAge, "retention-age", mockserver.DefaultRetentionAge, "remove finished deliveries (with their attempts) and sent messages older than this from the log; 0 keeps them whatever their age (pending deliveries always stay)")
+	f.IntVar(&o.retentionCount, "retention-count", mockserver.DefaultRetentionKeep, "keep at most this many finished deliveries and sent messages, the newest; 0 keeps any number")
+	f.DurationVar(&o.retentionInterval, "retention-interval", mockserver.DefaultRetentionInterval, "how often the retention janitor prunes the log")
 	f.BoolVar(&o.quiet, "quiet", false, "do not print the start-up banner")
 }
 
@@ -133,9 +143,10 @@ func buildServer(ctx context.Context, o *serveOptions, log *slog.Logger) (*mocks
 		RejectUnknownFields: o.rejectUnknownFields, AdminToken: o.adminToken, ControlOpen: o.controlOpen,
 		AuthFailureStatus: o.authFailureStatus, DeliveredAfter: o.deliveredAfter, ReadAfter: o.readAfter,
 		TemplateReview: o.templateReview, NoSessionWindow: o.noSessionWindow,
+		Retention: mockserver.Retention{MaxAge: o.retentionAge, Keep: o.retentionCount, Interval: o.retentionInterval},
 		Dispatch: mockserver.DispatchConfig{
-			Owner:   dispatchOwner(), // unique per replica: replicas may share the store's leases
-			Timeout: o.webhookTimeout,
+			Owner:   leaseOwner(kind),
+			Timeout: o.webhookTimeout, Workers: o.webhookWorkers, PerHost: o.webhookPerDest,
 			Schedule: dispatch.Schedule{MaxAttempts: o.retryAttempts, Initial: o.retryInitial,
 				Multiplier: o.retryMultiplier, MaxInterval: o.retryMaxInterval},
 		},
@@ -147,7 +158,33 @@ func buildServer(ctx context.Context, o *serveOptions, log *slog.Logger) (*mocks
 	return srv, store, nil
 }
 
+// validate refuses flag values that cannot work, naming the flag.
+func (o *serveOptions) validate() error {
+	switch {
+	case o.webhookWorkers < 1:
+		return fmt.Errorf("--webhook-workers %d: at least 1 attempt must be allowed in flight", o.webhookWorkers)
+	case o.webhookPerDest < 1:
+		return fmt.Errorf("--webhook-per-destination %d: at least 1 attempt per receiver must be allowed in flight", o.webhookPerDest)
+	case o.webhookPerDest > o.webhookWorkers:
+		return fmt.Errorf("--webhook-per-destination %d: cannot exceed --webhook-workers %d", o.webhookPerDest, o.webhookWorkers)
+	case o.webhookTimeout <= 0:
+		return fmt.Errorf("--webhook-timeout %s: must be positive", o.webhookTimeout)
+	case o.shutdownTimeout <= 0:
+		return fmt.Errorf("--shutdown-timeout %s: must be positive", o.shutdownTimeout)
+	case o.retentionAge < 0:
+		return fmt.Errorf("--retention-age %s: must be 0 (off) or positive", o.retentionAge)
+	case o.retentionCount < 0:
+		return fmt.Errorf("--retention-count %d: must be 0 (off) or positive", o.retentionCount)
+	case o.retentionInterval <= 0:
+		return fmt.Errorf("--retention-interval %s: must be positive", o.retentionInterval)
+	}
+	return nil
+}
+
 func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
 	logOut := newBufferedLog(stderr)
 	defer logOut.Close()
 	log, err := newLogger(logOut, o.logFormat, o.logLevel)
@@ -169,9 +206,8 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 	}
 
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
 	dispatched := make(chan struct{})
-	go func() { srv.Run(dispatchCtx); close(dispatched) }()
+	go func() { srv.Run(context.WithoutCancel(ctx)); close(dispatched) }()
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	if !o.quiet {
@@ -181,25 +217,28 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 
 	select {
 	case err := <-served:
-		stopDispatch()
+		_ = srv.Shutdown(context.Background())
 		<-dispatched
 		return err
 	case <-ctx.Done():
 	}
-	// SIGTERM or SIGINT: stop accepting, finish requests in flight, then let
-	// the dispatcher finish (or hand back, through lease expiry) its attempts.
+	// SIGTERM or SIGINT: start no more webhook attempts, stop accepting and
+	// finish the requests in flight, then let the attempts in flight finish; whatever is still
+	// running when the time is up is cancelled and handed back to the
+	// outbox, due at once for the next process. Nothing due is lost.
 	log.Info("shutting down", "timeout", o.shutdownTimeout.String())
+	srv.StopDispatching()
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Warn("requests still in flight at shutdown", "err", err)
+		_ = hs.Close()
 	}
-	stopDispatch()
-	select {
-	case <-dispatched:
-	case <-sctx.Done():
-		log.Warn("webhook attempts still in flight at shutdown; their leases will expire and they will be retried")
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("webhook deliveries could not be handed back; they return when their leases end", "err", err)
 	}
+	<-dispatched
+	log.Info("stopped")
 	return nil
 }
 

@@ -71,6 +71,22 @@ func storeForLog(v string) string {
 	return v
 }
 
+// singleProcessOwner is the lease owner of a dispatcher on a store only one
+// process can open (a SQLite file is locked; memory is private): always the
+// same, so that a process restarted after a crash takes back, at once, the
+// claims its predecessor died holding (dispatch.Dispatcher.Run releases its
+// own owner's leases when it starts).
+const singleProcessOwner = "innosandbox"
+
+// leaseOwner names this process's dispatcher for a store kind: replicas of
+// a shared store each need a name of their own (dispatchOwner).
+func leaseOwner(kind string) string {
+	if kind == "postgres" {
+		return dispatchOwner()
+	}
+	return singleProcessOwner
+}
+
 // dispatchOwner names this process's dispatcher in the leases it takes on
 // events. Replicas sharing a database must use different names, or one
 // could record an attempt on an event another holds; host name and pid

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -170,39 +169,13 @@ func runTrigger(ctx context.Context, o *triggerOptions, eventType string, stdin 
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	url := strings.TrimSuffix(o.sandbox, "/") + "/_sandbox/events"
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	cc := controlClient{sandbox: o.sandbox, account: o.account, adminToken: o.adminToken, timeout: o.timeout}
+	status, answer, err := cc.do(ctx, http.MethodPost, "/_sandbox/events", body)
 	if err != nil {
-		return fmt.Errorf("--sandbox %q: %w", o.sandbox, err)
+		return err
 	}
-	hreq.Header.Set("Content-Type", "application/json")
-	if o.account != "" {
-		hreq.Header.Set("X-Sandbox-Account", o.account)
-	}
-	if o.adminToken != "" {
-		hreq.Header.Set("X-Sandbox-Admin-Token", o.adminToken)
-	}
-	resp, err := http.DefaultClient.Do(hreq)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("%s: no answer within %s", url, o.timeout)
-		}
-		return fmt.Errorf("is the sandbox running at %s? %w", o.sandbox, err)
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return fmt.Errorf("%s: reading the answer: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusCreated {
-		var env struct{ Message string }
-		if json.Unmarshal(answer, &env) != nil || env.Message == "" {
-			env.Message = strings.TrimSpace(string(answer))
-		}
-		fmt.Fprintf(stderr, "innosandbox trigger: the sandbox refused (HTTP %d): %s\n", resp.StatusCode, env.Message)
-		return exitError{code: 1}
+	if status != http.StatusCreated {
+		return refused(stderr, "trigger", status, answer)
 	}
 	if o.json {
 		_, err = fmt.Fprintf(stdout, "%s\n", answer)
@@ -210,7 +183,7 @@ func runTrigger(ctx context.Context, o *triggerOptions, eventType string, stdin 
 	}
 	var a triggerAnswer
 	if err := json.Unmarshal(answer, &a); err != nil {
-		return fmt.Errorf("%s: the answer is not what the control API describes: %w", url, err)
+		return fmt.Errorf("the sandbox's answer is not what the control API describes: %w", err)
 	}
 	printTrigger(stdout, a)
 	return nil

@@ -26,13 +26,7 @@ import (
 // and a receiver configured as the demo app's WhatsApp and SMS webhook.
 func triggerSandbox(t *testing.T, adminToken string) (url string, pushes func() [][]byte) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := mockserver.New(ctx, mockserver.Config{Spec: spec.MustLoadEmbedded(), Store: memstore.New(), Strict: true, AdminToken: adminToken,
-		Dispatch: mockserver.DispatchConfig{PollInterval: 20 * time.Millisecond}})
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() { srv.Run(ctx); close(done) }()
-	hs := httptest.NewServer(srv)
+	hs := inProcessSandbox(t, adminToken)
 	var mu sync.Mutex
 	var got [][]byte
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -41,13 +35,7 @@ func triggerSandbox(t *testing.T, adminToken string) (url string, pushes func() 
 		got = append(got, b)
 		mu.Unlock()
 	}))
-	t.Cleanup(func() {
-		hs.Close()
-		recv.Close()
-		cancel()
-		<-done
-		assert.Zero(t, srv.SchemaViolations())
-	})
+	t.Cleanup(recv.Close)
 	for _, product := range []string{"whatsapp", "sms"} {
 		body := `{"product":"` + product + `","url":"` + recv.URL + `","events":["` + strings.Join(spec.MustLoadEmbedded().EventTypes(product), `","`) + `"]}`
 		req, _ := http.NewRequest(http.MethodPost, hs.URL+"/_sandbox/apps/"+demoAppKey+"/webhooks", strings.NewReader(body))
@@ -63,6 +51,26 @@ func triggerSandbox(t *testing.T, adminToken string) (url string, pushes func() 
 		defer mu.Unlock()
 		return append([][]byte(nil), got...)
 	}
+}
+
+// inProcessSandbox serves a strict sandbox on a memory store, with its
+// dispatcher, until the test ends.
+func inProcessSandbox(t *testing.T, adminToken string) *httptest.Server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := mockserver.New(ctx, mockserver.Config{Spec: spec.MustLoadEmbedded(), Store: memstore.New(), Strict: true, AdminToken: adminToken,
+		Dispatch: mockserver.DispatchConfig{PollInterval: 20 * time.Millisecond}})
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() { srv.Run(ctx); close(done) }()
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		hs.Close()
+		cancel()
+		<-done
+		assert.Zero(t, srv.SchemaViolations())
+	})
+	return hs
 }
 
 func waitPushes(t *testing.T, pushes func() [][]byte, n int) [][]byte {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,9 @@ type Delivery struct {
 	Body      []byte
 	Schedule  *Schedule // nil: the dispatcher's schedule
 	Chaos     Chaos     // misbehaviour asked for by the webhook's configuration
+	// Dest names the receiver (scheme://host:port) for the per-destination
+	// limit and the claims' exclude list; "" takes the URL's scheme and host.
+	Dest string
 }
 
 // Chaos is what a webhook's chaos settings ask of one delivery attempt.
@@ -91,28 +95,60 @@ type Result struct {
 
 // Queue is the outbox as the dispatcher sees it.
 type Queue interface {
-	// Claim leases up to limit due deliveries to owner until leaseUntil.
-	Claim(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time) ([]Delivery, error)
+	// Claim leases up to limit due deliveries to owner until leaseUntil,
+	// leaving aside those whose destination is in exclude.
+	Claim(ctx context.Context, now time.Time, limit int, owner string, leaseUntil time.Time, exclude []string) ([]Delivery, error)
 	// NextDue tells when the earliest unclaimed delivery comes due.
 	NextDue(ctx context.Context) (time.Time, bool, error)
 	// Record stores an attempt and the delivery's new state.
 	Record(ctx context.Context, r Result) error
+	// Release frees every lease owner holds, so that others can take its
+	// deliveries at once; it returns how many it freed.
+	Release(ctx context.Context, owner string) (int, error)
 }
+
+// BatchQueue is a Queue that records several results in one go, cheaper
+// than one Record each (a server database: one round trip). The dispatcher
+// then hands it the results of the attempts that ended meanwhile, together.
+type BatchQueue interface {
+	Queue
+	// RecordAll records each result as Record would, returning one error
+	// per result.
+	RecordAll(ctx context.Context, rs []Result) []error
+}
+
+// maxRecordBatch bounds the results recorded in one RecordAll.
+const maxRecordBatch = 64
 
 // Options configure a Dispatcher. Zero values take the defaults in parentheses.
 type Options struct {
-	Owner        string        // lease owner name, unique per process ("dispatcher")
-	Clock        clock.Clock   // (clock.Real)
-	Client       *http.Client  // (one that never follows redirects; Timeout applies)
-	Timeout      time.Duration // per attempt (5s)
-	Schedule     Schedule      // (DefaultSchedule)
-	Workers      int           // attempts in flight at once (64)
-	PerHost      int           // attempts in flight per destination host (8)
+	Owner   string        // lease owner name, unique per process ("dispatcher")
+	Clock   clock.Clock   // (clock.Real)
+	Client  *http.Client  // (one that never follows redirects; Timeout applies)
+	Timeout time.Duration // per attempt (5s)
+	// Schedule is the retry schedule of deliveries without their own (DefaultSchedule).
+	Schedule Schedule
+	// Workers bounds the attempts in flight at once, all destinations
+	// together (DefaultWorkers).
+	Workers int
+	// PerHost bounds the attempts in flight to one destination (scheme,
+	// host and port) (DefaultPerDestination). A destination whose slots
+	// have all been busy for Stall without an answer is saturated: its
+	// deliveries are no longer claimed, and those already claimed wait on
+	// their own, so a slow or hung receiver never holds up the others.
+	PerHost int
+	// Stall is how long a destination's slots may all be busy without an
+	// answer before it counts as saturated (200ms).
+	Stall        time.Duration
 	Batch        int           // deliveries claimed at once (128)
 	Lease        time.Duration // how long a claim lasts (Timeout + 30s)
 	PollInterval time.Duration // look for due work at least this often (1s)
-	Logger       *slog.Logger  // (slog.Default)
-	UserAgent    string        // ("innosandbox")
+	// Grace is how long, once Run's context ends, the attempts in flight
+	// may take to finish before they are cancelled and their deliveries
+	// handed back (Timeout). Shutdown takes its deadline from its context.
+	Grace     time.Duration
+	Logger    *slog.Logger // (slog.Default)
+	UserAgent string       // ("innosandbox")
 	// ValidatePayload checks a payload against its event type's schema
 	// before it is sent. A mismatch is a sandbox bug: it is logged at error
 	// level and counted; with StrictPayloads the delivery is failed instead
@@ -124,19 +160,73 @@ type Options struct {
 	// Redeliver is how long after an attempt chaos dropped the delivery is
 	// tried again (1s).
 	Redeliver time.Duration
+	// AttemptBodyLimit bounds the part of a pushed body recorded with each
+	// attempt (RequestExcerptLimit); the whole payload stays with its event.
+	AttemptBodyLimit int
 }
 
+// Defaults of Options.
+const (
+	DefaultWorkers        = 64
+	DefaultPerDestination = 16
+)
+
 // Dispatcher sends due deliveries until its context ends.
+//
+// One goroutine (Run) claims; each attempt runs in a goroutine of its own.
+// Claimed deliveries wait in a queue per destination until that destination
+// has a free slot (at most PerHost attempts each) and a worker is free (at
+// most Workers in all). A saturated destination (every slot busy, no answer
+// for Stall) is excluded from claims, and its queue no longer counts against
+// the workers, so the others keep being claimed and sent.
 type Dispatcher struct {
-	q       Queue
-	o       Options
-	wake    chan struct{}
-	slots   chan struct{}
-	hostsMu sync.Mutex
-	hosts   map[string]chan struct{}
+	q    Queue
+	o    Options
+	wake chan struct{}
+
+	mu      sync.Mutex
+	running int  // attempts in flight, from start to recorded
+	closing bool // Stop was called: nothing more is claimed or started
+	dests   map[string]*destination
 	wg      sync.WaitGroup
+
+	// records carries results to the recorder goroutine when q is a
+	// BatchQueue (nil otherwise).
+	records chan recordReq
+
+	// abort cancels attempts still in flight when the grace period ends.
+	abortCtx context.Context
+	abort    context.CancelFunc
+
+	stopOnce   sync.Once
+	stopping   chan struct{} // closed by Shutdown
+	stopCtx    context.Context
+	started    atomic.Bool
+	done       chan struct{} // closed when Run has handed everything back
+	releaseErr error
+
 	// SchemaViolations counts payloads that did not match their schema.
 	schemaViolations atomic.Int64
+}
+
+// destination is the dispatcher's view of one receiver.
+type destination struct {
+	sending   int       // attempts being sent to it
+	queue     []claimed // claimed, waiting for a slot
+	fullSince time.Time // when sending last reached PerHost
+	lastDone  time.Time // when an attempt to it last ended
+}
+
+// recordReq is one result waiting to be recorded in a batch.
+type recordReq struct {
+	res  Result
+	done chan error
+}
+
+// claimed is a delivery leased to this dispatcher until 'until'.
+type claimed struct {
+	del   Delivery
+	until time.Time
 }
 
 // ErrPayloadSchema marks a payload that does not match its schema.
@@ -157,10 +247,13 @@ func New(q Queue, o Options) *Dispatcher {
 		o.Schedule = DefaultSchedule
 	}
 	if o.Workers <= 0 {
-		o.Workers = 64
+		o.Workers = DefaultWorkers
 	}
 	if o.PerHost <= 0 {
-		o.PerHost = 8
+		o.PerHost = DefaultPerDestination
+	}
+	if o.Stall <= 0 {
+		o.Stall = 200 * time.Millisecond
 	}
 	if o.Batch <= 0 {
 		o.Batch = 128
@@ -171,6 +264,9 @@ func New(q Queue, o Options) *Dispatcher {
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
 	}
+	if o.Grace <= 0 {
+		o.Grace = o.Timeout
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -179,6 +275,9 @@ func New(q Queue, o Options) *Dispatcher {
 	}
 	if o.Redeliver <= 0 {
 		o.Redeliver = time.Second
+	}
+	if o.AttemptBodyLimit <= 0 {
+		o.AttemptBodyLimit = RequestExcerptLimit
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{
@@ -191,7 +290,9 @@ func New(q Queue, o Options) *Dispatcher {
 			},
 		}
 	}
-	return &Dispatcher{q: q, o: o, wake: make(chan struct{}, 1), slots: make(chan struct{}, o.Workers), hosts: map[string]chan struct{}{}}
+	abortCtx, abort := context.WithCancel(context.Background())
+	return &Dispatcher{q: q, o: o, wake: make(chan struct{}, 1), dests: map[string]*destination{},
+		abortCtx: abortCtx, abort: abort, stopping: make(chan struct{}), done: make(chan struct{})}
 }
 
 // Notify tells the dispatcher that work may have come due earlier than it
@@ -206,120 +307,399 @@ func (d *Dispatcher) Notify() {
 // SchemaViolations returns how many payloads failed their schema check.
 func (d *Dispatcher) SchemaViolations() int64 { return d.schemaViolations.Load() }
 
-// Run claims and sends due deliveries until ctx ends, then waits for the
-// attempts in flight (each bounded by Timeout) and returns.
+// Run claims and sends due deliveries until ctx ends or Shutdown is called.
+// Then it stops claiming, lets the attempts in flight finish (for Grace, or
+// until Shutdown's context ends), cancels those still running without
+// recording them, hands every delivery it still holds back to the queue
+// (Queue.Release) and returns.
+//
+// It starts by releasing every lease its Owner holds: a process that died
+// holding claims and comes back under the same name takes them back at
+// once instead of waiting for the leases to end. Owner must therefore be
+// unique among live processes sharing a queue.
 func (d *Dispatcher) Run(ctx context.Context) {
-	defer d.wg.Wait()
+	d.started.Store(true)
+	defer close(d.done)
+	if bq, ok := d.q.(BatchQueue); ok {
+		d.records = make(chan recordReq)
+		recorded := make(chan struct{})
+		go func() { d.recorder(bq); close(recorded) }()
+		// After drain: no attempt is left to send a result.
+		defer func() { close(d.records); <-recorded }()
+	}
+	if n, err := d.q.Release(ctx, d.o.Owner); err != nil {
+		d.o.Logger.Warn("taking back claims of an earlier run failed; they return when their leases end", "err", err)
+	} else if n > 0 {
+		d.o.Logger.Info("took back deliveries claimed by an earlier run", "deliveries", n)
+	}
 	for {
-		n := d.claimAndSend(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if n > 0 {
-			continue // there may be more due right now
-		}
-		wait := d.o.PollInterval
-		if at, ok, err := d.q.NextDue(ctx); err == nil && ok {
-			if until := at.Sub(d.o.Clock.Now()); until < wait {
-				wait = max(until, time.Millisecond)
-			}
-		}
-		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-d.wake:
-		case <-t.C:
+		case <-d.stopping:
+		default:
+			if d.step(ctx) {
+				continue // there may be more due right now
+			}
+			d.sleep(ctx)
+			continue
 		}
-		t.Stop()
+		break
+	}
+	var gctx context.Context
+	select {
+	case <-d.stopping:
+		gctx = d.stopCtx
+	default:
+		var cancel context.CancelFunc
+		gctx, cancel = context.WithTimeout(context.Background(), d.o.Grace)
+		defer cancel()
+	}
+	d.releaseErr = d.drain(gctx)
+}
+
+// Stop makes the dispatcher start no more attempts, at once: nothing more
+// is claimed, and deliveries claimed but not started are dropped from its
+// queues (Shutdown releases them). Attempts in flight go on. A process
+// shutting down calls it first, then Shutdown once it has stopped taking
+// requests.
+func (d *Dispatcher) Stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closing = true
+	for _, ds := range d.dests {
+		ds.queue = nil
 	}
 }
 
-// claimAndSend claims as many due deliveries as there are free workers and
-// starts them; it returns how many it started.
-func (d *Dispatcher) claimAndSend(ctx context.Context) int {
-	free := cap(d.slots) - len(d.slots)
-	if free <= 0 {
-		// All workers busy: wait for one to finish before claiming more.
-		select {
-		case d.slots <- struct{}{}:
-			<-d.slots
-		case <-ctx.Done():
-		}
-		return 0
+// Shutdown stops Run: no more claims; the attempts in flight may finish
+// until ctx ends, then they are cancelled (and not recorded); every delivery
+// still held is released for others to take at once. It returns when Run
+// has returned (at once, after releasing, when Run was never started).
+func (d *Dispatcher) Shutdown(ctx context.Context) error {
+	d.Stop()
+	d.stopOnce.Do(func() {
+		d.stopCtx = ctx
+		close(d.stopping)
+	})
+	if !d.started.Load() {
+		return d.drain(ctx)
 	}
+	<-d.done
+	return d.releaseErr
+}
+
+// drain finishes or cancels the attempts in flight, then releases every
+// lease this dispatcher holds (its queued deliveries are never started).
+func (d *Dispatcher) drain(ctx context.Context) error {
+	d.mu.Lock()
+	d.closing = true
+	queued := 0
+	for _, ds := range d.dests {
+		queued += len(ds.queue)
+		ds.queue = nil
+	}
+	d.mu.Unlock()
+	finished := make(chan struct{})
+	go func() { d.wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		d.o.Logger.Warn("webhook attempts still in flight at shutdown: cancelled, to be made again")
+		d.abort()
+		<-finished
+	}
+	d.abort()
+	rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := d.q.Release(rctx, d.o.Owner)
+	if err != nil {
+		d.o.Logger.Error("handing back claimed deliveries failed; they return when their leases end", "err", err)
+		return err
+	}
+	if n > 0 {
+		d.o.Logger.Info("handed back claimed deliveries", "deliveries", n, "queued", queued)
+	}
+	return nil
+}
+
+// sleep waits until work may be due: the earliest due delivery, a
+// destination about to count as saturated, a Notify, or PollInterval.
+func (d *Dispatcher) sleep(ctx context.Context) {
+	wait := d.o.PollInterval
 	now := d.o.Clock.Now()
-	batch, err := d.q.Claim(ctx, now, min(free, d.o.Batch), d.o.Owner, now.Add(d.o.Lease))
+	if at, ok, err := d.q.NextDue(ctx); err == nil && ok {
+		wait = min(wait, max(at.Sub(now), time.Millisecond))
+	}
+	if at, ok := d.nextStall(); ok {
+		wait = min(wait, max(at.Sub(now), time.Millisecond))
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-d.stopping:
+	case <-d.wake:
+	case <-t.C:
+	}
+}
+
+// step starts queued deliveries that can go, then claims as many more as
+// there is room for. It returns true when it claimed a full batch (more may
+// be due).
+func (d *Dispatcher) step(ctx context.Context) bool {
+	now := d.o.Clock.Now()
+	d.mu.Lock()
+	if d.closing {
+		d.mu.Unlock()
+		return false
+	}
+	d.startQueued(now)
+	limit, exclude := d.room(now)
+	busy := d.running > 0
+	d.mu.Unlock()
+	// With attempts in flight, wait until a useful batch fits: a claim is a
+	// write to the store, not to be made for every answer.
+	if limit <= 0 || (busy && limit < min(d.o.Batch, d.o.Workers)/4) {
+		return false
+	}
+	until := now.Add(d.o.Lease)
+	batch, err := d.q.Claim(ctx, now, limit, d.o.Owner, until, exclude)
 	if err != nil {
 		if ctx.Err() == nil {
 			d.o.Logger.Error("claiming due deliveries failed", "err", err)
 		}
-		return 0
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closing {
+		return false // claimed just as Stop came: Shutdown releases them
 	}
 	for _, del := range batch {
-		d.slots <- struct{}{}
-		d.wg.Add(1)
-		go func(del Delivery) {
-			defer d.wg.Done()
-			defer func() { <-d.slots }()
-			d.deliver(ctx, del)
-		}(del)
+		if del.Dest == "" {
+			del.Dest = destinationOf(del.URL)
+		}
+		ds := d.dest(del.Dest)
+		ds.queue = append(ds.queue, claimed{del: del, until: until})
 	}
-	return len(batch)
+	d.startQueued(now)
+	return len(batch) == limit
 }
 
-// hostSlot bounds the attempts in flight to one destination, so that a slow
-// receiver ties up at most PerHost workers.
-func (d *Dispatcher) hostSlot(rawURL string) chan struct{} {
-	host := rawURL
-	if u, err := url.Parse(rawURL); err == nil {
-		host = u.Host
+// room says how many deliveries to claim and which destinations to leave
+// aside. Called with mu held.
+func (d *Dispatcher) room(now time.Time) (int, []string) {
+	limit := d.o.Workers - d.running
+	var exclude []string
+	for name, ds := range d.dests {
+		if d.saturated(ds, now) {
+			exclude = append(exclude, name)
+			continue
+		}
+		// Deliveries queued for a destination that answers will take a
+		// worker soon: keep room for them.
+		limit -= len(ds.queue)
 	}
-	d.hostsMu.Lock()
-	defer d.hostsMu.Unlock()
-	c, ok := d.hosts[host]
+	return min(max(limit, 0), d.o.Batch), exclude
+}
+
+// saturated tells whether every slot of a destination has been busy for
+// Stall without an answer. Called with mu held.
+func (d *Dispatcher) saturated(ds *destination, now time.Time) bool {
+	if ds.sending < d.o.PerHost {
+		return false
+	}
+	since := ds.fullSince
+	if ds.lastDone.After(since) {
+		since = ds.lastDone
+	}
+	return now.Sub(since) >= d.o.Stall
+}
+
+// nextStall returns when the next full destination becomes saturated.
+func (d *Dispatcher) nextStall() (time.Time, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var at time.Time
+	ok := false
+	now := d.o.Clock.Now()
+	for _, ds := range d.dests {
+		if ds.sending < d.o.PerHost || d.saturated(ds, now) {
+			continue
+		}
+		t := ds.fullSince
+		if ds.lastDone.After(t) {
+			t = ds.lastDone
+		}
+		t = t.Add(d.o.Stall)
+		if !ok || t.Before(at) {
+			at, ok = t, true
+		}
+	}
+	return at, ok
+}
+
+func (d *Dispatcher) dest(name string) *destination {
+	ds, ok := d.dests[name]
 	if !ok {
-		c = make(chan struct{}, d.o.PerHost)
-		d.hosts[host] = c
+		ds = &destination{}
+		d.dests[name] = ds
 	}
-	return c
+	return ds
+}
+
+// startQueued starts queued deliveries while their destination has a free
+// slot and a worker is free. A delivery whose lease would end before its
+// attempt could is not started: it is left to return to the queue when the
+// lease ends, so that no two processes ever send it at once. Called with
+// mu held.
+func (d *Dispatcher) startQueued(now time.Time) {
+	if d.closing {
+		return
+	}
+	for name, ds := range d.dests {
+		for len(ds.queue) > 0 && ds.sending < d.o.PerHost && d.running < d.o.Workers {
+			c := ds.queue[0]
+			ds.queue[0] = claimed{}
+			ds.queue = ds.queue[1:]
+			if now.Add(d.o.Timeout + time.Second).After(c.until) {
+				continue
+			}
+			ds.sending++
+			if ds.sending == d.o.PerHost {
+				ds.fullSince = now
+			}
+			d.running++
+			d.wg.Add(1)
+			go d.deliver(c.del)
+		}
+		if len(ds.queue) == 0 {
+			ds.queue = nil
+			if ds.sending == 0 {
+				delete(d.dests, name) // forget idle destinations
+			}
+		}
+	}
+}
+
+// sent frees a destination's slot once its attempt has an answer (or none).
+func (d *Dispatcher) sent(dest string) {
+	now := d.o.Clock.Now()
+	d.mu.Lock()
+	ds := d.dest(dest)
+	ds.sending--
+	ds.lastDone = now
+	d.startQueued(now)
+	d.mu.Unlock()
+}
+
+// finished frees the worker once the attempt is recorded.
+func (d *Dispatcher) finished() {
+	d.mu.Lock()
+	d.running--
+	d.startQueued(d.o.Clock.Now())
+	d.mu.Unlock()
+	d.Notify()
+}
+
+// destinationOf names the receiver of a URL when the queue did not:
+// scheme and host.
+func destinationOf(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil && u.Host != "" {
+		return strings.ToLower(u.Scheme + "://" + u.Host)
+	}
+	return rawURL
 }
 
 // excerptLimit bounds the part of a response body kept in the attempt log.
 const excerptLimit = 4 << 10
 
-func (d *Dispatcher) deliver(ctx context.Context, del Delivery) {
-	hs := d.hostSlot(del.URL)
-	select {
-	case hs <- struct{}{}:
-	case <-ctx.Done():
-		return // the lease ends and another run takes it over
-	}
-	defer func() { <-hs }()
+// RequestExcerptLimit is the default Options.AttemptBodyLimit: together with
+// the 4 KiB response excerpt, an attempt's record stays small however large
+// the payload.
+const RequestExcerptLimit = 16 << 10
 
-	res := d.judge(ctx, del)
+func (d *Dispatcher) deliver(del Delivery) {
+	defer d.wg.Done()
+	defer d.finished()
+	// The destination's slot is freed as soon as the receiver has answered
+	// (or not), before the attempt is recorded.
+	sent := sync.OnceFunc(func() { d.sent(del.Dest) })
+	defer sent()
+	res := d.judge(del, sent)
+	if d.abortCtx.Err() != nil && res.Attempt.ResponseStatus == 0 && res.Attempt.Outcome != OutcomeDropped && res.Outcome != "failed" {
+		// Cancelled by shutdown: not the receiver's failure. Nothing is
+		// recorded; the delivery is released and made again.
+		return
+	}
 	if d.o.OnAttempt != nil {
 		d.o.OnAttempt(del, res.Attempt)
 	}
-	// Record even when ctx has ended: the attempt happened.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := d.q.Record(rctx, res); err != nil {
+	if len(res.Attempt.RequestBody) > d.o.AttemptBodyLimit {
+		res.Attempt.RequestBody = res.Attempt.RequestBody[:d.o.AttemptBodyLimit]
+	}
+	var err error
+	if d.records != nil {
+		req := recordReq{res: res, done: make(chan error, 1)}
+		d.records <- req
+		err = <-req.done
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = d.q.Record(ctx, res)
+		cancel()
+	}
+	if err != nil {
 		d.o.Logger.Error("recording a delivery attempt failed", "event", del.ID, "attempt", del.Attempt, "err", err)
+	}
+}
+
+// recorder records results in batches until d.records is closed: it takes
+// every result that is waiting when it becomes free (no timer: a lone result
+// is recorded at once, and under load the batches grow by themselves).
+func (d *Dispatcher) recorder(q BatchQueue) {
+	batch := make([]recordReq, 0, maxRecordBatch)
+	results := make([]Result, 0, maxRecordBatch)
+	for first := range d.records {
+		batch = append(batch[:0], first)
+	more:
+		for len(batch) < maxRecordBatch {
+			select {
+			case r, ok := <-d.records:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		results = results[:0]
+		for _, r := range batch {
+			results = append(results, r.res)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs := q.RecordAll(ctx, results)
+		cancel()
+		for i, r := range batch {
+			var err error
+			if i < len(errs) {
+				err = errs[i]
+			}
+			r.done <- err
+		}
 	}
 }
 
 // judge makes the attempt (or, for chaos, pretends to) and decides what
 // becomes of the delivery.
-func (d *Dispatcher) judge(ctx context.Context, del Delivery) Result {
+func (d *Dispatcher) judge(del Delivery, sent func()) Result {
 	if del.Chaos.Drop {
 		a := Attempt{N: del.Attempt, Method: del.Method, URL: del.URL, RequestHeader: d.header(del), RequestBody: del.Body,
 			StartedAt: d.o.Clock.Now(), Error: MsgLostInTransit, Outcome: OutcomeDropped}
 		return Result{DeliveryID: del.ID, Owner: d.o.Owner, Attempt: a, Outcome: "retry",
 			NextAttemptAt: a.StartedAt.Add(d.o.Redeliver), Reason: MsgLostInTransit + "; redelivered shortly"}
 	}
-	a := d.attempt(ctx, del)
+	a := d.attempt(del, sent)
 	res := Result{DeliveryID: del.ID, Owner: d.o.Owner, Attempt: a}
 	sched := d.o.Schedule
 	if del.Schedule != nil {
@@ -392,7 +772,7 @@ func (d *Dispatcher) header(del Delivery) http.Header {
 
 // attempt makes one HTTP request and records it. It never logs header values
 // (they may carry the configured secrets).
-func (d *Dispatcher) attempt(ctx context.Context, del Delivery) Attempt {
+func (d *Dispatcher) attempt(del Delivery, sent func()) Attempt {
 	a := Attempt{N: del.Attempt, Method: del.Method, URL: del.URL, RequestBody: del.Body}
 	header := d.header(del)
 	a.RequestHeader = header
@@ -411,7 +791,7 @@ func (d *Dispatcher) attempt(ctx context.Context, del Delivery) Attempt {
 		}
 	}
 
-	actx, cancel := context.WithTimeout(ctx, d.o.Timeout)
+	actx, cancel := context.WithTimeout(d.abortCtx, d.o.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, del.Method, del.URL, bytes.NewReader(del.Body))
 	if err != nil {
@@ -423,6 +803,7 @@ func (d *Dispatcher) attempt(ctx context.Context, del Delivery) Attempt {
 	sw := clock.Start()
 	resp, err := d.o.Client.Do(req)
 	if err != nil {
+		sent()
 		a.Latency = sw.Elapsed()
 		a.Error = classify(err, d.o.Timeout)
 		log.Info("delivery attempt", "status", 0, "latency_ms", ms(a.Latency), "err", a.Error)
@@ -431,6 +812,7 @@ func (d *Dispatcher) attempt(ctx context.Context, del Delivery) Attempt {
 	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, excerptLimit))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
 	_ = resp.Body.Close()
+	sent()
 	a.Latency = sw.Elapsed()
 	a.ResponseStatus = resp.StatusCode
 	a.ResponseHeader = resp.Header

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,9 +93,10 @@ func TestRetryAfter(t *testing.T) {
 
 // fakeQueue hands out its deliveries once and records results.
 type fakeQueue struct {
-	mu      sync.Mutex
-	due     []dispatch.Delivery
-	results chan dispatch.Result
+	mu       sync.Mutex
+	due      []dispatch.Delivery
+	results  chan dispatch.Result
+	released []string // owners whose leases were released, in order
 }
 
 func newQueue(ds ...dispatch.Delivery) *fakeQueue {
@@ -106,7 +109,7 @@ func (q *fakeQueue) add(ds ...dispatch.Delivery) {
 	q.mu.Unlock()
 }
 
-func (q *fakeQueue) Claim(_ context.Context, _ time.Time, limit int, _ string, _ time.Time) ([]dispatch.Delivery, error) {
+func (q *fakeQueue) Claim(_ context.Context, _ time.Time, limit int, _ string, _ time.Time, _ []string) ([]dispatch.Delivery, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := min(limit, len(q.due))
@@ -116,6 +119,13 @@ func (q *fakeQueue) Claim(_ context.Context, _ time.Time, limit int, _ string, _
 }
 
 func (q *fakeQueue) NextDue(context.Context) (time.Time, bool, error) { return time.Time{}, false, nil }
+
+func (q *fakeQueue) Release(_ context.Context, owner string) (int, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.released = append(q.released, owner)
+	return 0, nil
+}
 
 func (q *fakeQueue) Record(_ context.Context, r dispatch.Result) error {
 	q.results <- r
@@ -281,4 +291,97 @@ func TestNotifyWakesTheDispatcherAtOnce(t *testing.T) {
 	q.add(delivery(srv.URL, 1))
 	d.Notify()
 	assert.Equal(t, "delivered", q.next(t).Outcome)
+}
+
+func TestTheAttemptLogKeepsAnExcerptOfLargeBodies(t *testing.T) {
+	var got []byte
+	big := strings.Repeat("r", 10<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = must(io.ReadAll(r.Body))
+		_, _ = w.Write([]byte(big)) // a chatty receiver
+	}))
+	defer srv.Close()
+	d := delivery(srv.URL, 1)
+	d.Body = []byte(`{"id":"ev-1","text":"` + strings.Repeat("x", 1000) + `"}`)
+	q := newQueue(d)
+	run(t, q, dispatch.Options{AttemptBodyLimit: 100})
+	r := q.next(t)
+	assert.Equal(t, "delivered", r.Outcome)
+	assert.Equal(t, d.Body, got, "the receiver gets the whole payload")
+	assert.Equal(t, d.Body[:100], r.Attempt.RequestBody, "the log keeps its first 100 bytes")
+	assert.Len(t, r.Attempt.ResponseExcerpt, 4<<10, "and 4 KiB of the answer")
+}
+
+func TestRunTakesBackItsOwnClaimsFirstAndReleasesThemAtTheEnd(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	q := newQueue(delivery(srv.URL, 1))
+	d := dispatch.New(q, dispatch.Options{Owner: "replica-1", PollInterval: 10 * time.Millisecond})
+	done := make(chan struct{})
+	go func() { d.Run(context.Background()); close(done) }()
+	assert.Equal(t, "delivered", q.next(t).Outcome)
+	q.mu.Lock()
+	assert.Equal(t, []string{"replica-1"}, q.released, "a crashed run's claims under the same owner are taken back at the start")
+	q.mu.Unlock()
+	require.NoError(t, d.Shutdown(context.Background()))
+	<-done
+	q.mu.Lock()
+	assert.Equal(t, []string{"replica-1", "replica-1"}, q.released, "and released on the way out")
+	q.mu.Unlock()
+}
+
+// batchQueue is a fakeQueue that records in batches, counting them; its
+// first RecordAll waits for gate, so that results pile up behind it.
+type batchQueue struct {
+	*fakeQueue
+	batches chan int
+	gate    chan struct{}
+	once    *sync.Once
+}
+
+func (q batchQueue) Record(context.Context, dispatch.Result) error {
+	panic("a batch queue's results go through RecordAll")
+}
+
+func (q batchQueue) RecordAll(_ context.Context, rs []dispatch.Result) []error {
+	q.once.Do(func() { <-q.gate })
+	q.batches <- len(rs)
+	for _, r := range rs {
+		q.results <- r
+	}
+	return make([]error, len(rs))
+}
+
+func TestAttemptsThatEndTogetherAreRecordedTogether(t *testing.T) {
+	const n = 20
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer srv.Close()
+	var ds []dispatch.Delivery
+	for i := range n {
+		d := delivery(srv.URL, 1)
+		d.ID = "ev-" + strings.Repeat("x", i)
+		ds = append(ds, d)
+	}
+	q := batchQueue{fakeQueue: newQueue(ds...), batches: make(chan int, n), gate: make(chan struct{}), once: &sync.Once{}}
+	var ended atomic.Int32
+	run(t, q, dispatch.Options{PerHost: n, Workers: n, OnAttempt: func(dispatch.Delivery, dispatch.Attempt) {
+		if ended.Add(1) == n {
+			close(q.gate) // every attempt has ended: the first batch may go
+		}
+	}})
+	close(release) // all answered at once
+	ids := map[string]bool{}
+	for range n {
+		r := q.next(t)
+		assert.Equal(t, "delivered", r.Outcome)
+		ids[r.DeliveryID] = true
+	}
+	assert.Len(t, ids, n, "every result recorded once")
+	close(q.batches)
+	batches := 0
+	for range q.batches {
+		batches++
+	}
+	assert.Less(t, batches, n, "fewer batches than results")
 }

@@ -556,5 +556,47 @@ func (s *Sandbox) Replay(ctx context.Context, id string) (Event, error) {
 	return e, err
 }
 
+// ReplayDeadLetters queues every dead letter (failed delivery) of an app
+// again, due now, each with its event id, and returns them as queued.
+// ErrNotFound when the app does not exist. Deliveries that fail again while
+// this runs are not replayed twice.
+func (s *Sandbox) ReplayDeadLetters(ctx context.Context, appKey string) ([]Event, error) {
+	app, err := s.store.GetApp(ctx, appKey)
+	if err != nil {
+		return nil, err
+	}
+	const page = 500
+	seen := map[string]bool{}
+	var out []Event
+	for {
+		list, err := s.store.ListEvents(ctx, EventFilter{Account: app.Account, AppKey: appKey, Status: EventFailed, Limit: page})
+		if err != nil {
+			return out, err
+		}
+		fresh := 0
+		for _, e := range list {
+			if seen[e.ID] {
+				continue
+			}
+			seen[e.ID] = true
+			fresh++
+			if err := s.store.Requeue(ctx, e.ID, s.clock.Now()); err != nil {
+				if errors.Is(err, ErrNotFound) {
+					continue // replayed or removed meanwhile
+				}
+				return out, err
+			}
+			e.Status, e.Reason, e.NextAttemptAt = EventPending, "", s.clock.Now()
+			out = append(out, e)
+		}
+		if len(out) > 0 {
+			s.notify()
+		}
+		if len(list) < page || fresh == 0 {
+			return out, nil
+		}
+	}
+}
+
 // Reset wipes every account.
 func (s *Sandbox) Reset(ctx context.Context) error { return s.store.Reset(ctx) }

@@ -113,6 +113,11 @@ type Store interface {
 	// its NextAttemptAt, or the end of its lease if it is leased longer
 	// (ok=false when no event is pending). A dispatcher sleeps until then.
 	NextDue(ctx context.Context) (at time.Time, ok bool, err error)
+	// OutboxStats counts the pending events (claimed ones included) and
+	// those due at 'now' (real time), and returns the earliest NextAttemptAt
+	// of a due one (zero when none is due): queue depth and age for
+	// metrics, read on every scrape, so it must be cheap.
+	OutboxStats(ctx context.Context, now time.Time) (OutboxStats, error)
 	// RecordAttempt stores an attempt and the event's new status, and frees
 	// the lease. It returns ErrNotFound when the event is not leased to
 	// r.Owner any more (the lease ended and someone else took it).
@@ -156,4 +161,20 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
+}
+
+// OutboxStats describes the outbox at one moment (Store.OutboxStats).
+type OutboxStats struct {
+	Pending   int       // events waiting for delivery, in flight or not
+	Due       int       // of those, the ones whose next attempt is due
+	OldestDue time.Time // the earliest next attempt among the due ones; zero when none
+}
+
+// AttemptBatcher is a Store that can record several attempts in one round
+// trip to its database: for a server database, where each statement costs
+// a round trip, a dispatcher that records as many attempts as have ended
+// together saves most of them. RecordAttempts returns one error per result,
+// each what RecordAttempt would have returned for it.
+type AttemptBatcher interface {
+	RecordAttempts(ctx context.Context, rs []AttemptResult) []error
 }

@@ -115,6 +115,19 @@ func (f *fifo) pop() fifoItem {
 	return it
 }
 
+// retain drops the items that alive refuses, keeping the order: after a
+// Prune, so that the queue does not keep ids of events long gone.
+func (f *fifo) retain(alive func(fifoItem) bool) {
+	kept := f.items[:0]
+	for _, it := range f.items[f.head:] {
+		if alive(it) {
+			kept = append(kept, it)
+		}
+	}
+	clear(f.items[len(kept):])
+	f.items, f.head = kept, 0
+}
+
 var _ state.Store = (*Store)(nil)
 
 // New returns an empty store with the default bounds.
@@ -833,7 +846,28 @@ func (s *Store) Prune(_ context.Context, before time.Time, keep int) (int, error
 			delete(s.messages, m.ID)
 		}
 	}
+	s.finished.retain(func(it fifoItem) bool {
+		e, ok := s.events[it.id]
+		return ok && e.gen == it.gen
+	})
+	s.msgOrder.retain(func(it fifoItem) bool { _, ok := s.messages[it.id]; return ok })
 	return removed, nil
+}
+
+// OutboxStats implements state.Store.
+func (s *Store) OutboxStats(_ context.Context, now time.Time) (state.OutboxStats, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := state.OutboxStats{Pending: len(s.pending)}
+	for _, e := range s.pending {
+		if t := e.ev.NextAttemptAt; !t.After(now) {
+			st.Due++
+			if st.OldestDue.IsZero() || t.Before(st.OldestDue) {
+				st.OldestDue = t
+			}
+		}
+	}
+	return st, nil
 }
 
 // NextDue implements state.Store.

@@ -430,6 +430,27 @@ const nextDueSQL = "SELECT MIN(t) FROM (" +
 	"UNION ALL " +
 	"SELECT GREATEST(lease_until, next_attempt_at) AS t FROM events WHERE lease_owner <> '' AND status = 'pending') due"
 
+// outboxStatsSQL reads the outbox's size off the events_due partial index:
+// pending events only, however long the log.
+const outboxStatsSQL = "SELECT count(*), count(*) FILTER (WHERE next_attempt_at <= $1), " +
+	"MIN(next_attempt_at) FROM events WHERE status = 'pending'"
+
+// OutboxStats implements state.Store.
+func (s *Store) OutboxStats(ctx context.Context, now time.Time) (state.OutboxStats, error) {
+	var st state.OutboxStats
+	var oldest *time.Time
+	err := s.read(ctx, "outbox stats", func(ctx context.Context, q querier) error {
+		return q.QueryRow(ctx, outboxStatsSQL, now).Scan(&st.Pending, &st.Due, &oldest)
+	})
+	if err != nil {
+		return state.OutboxStats{}, err
+	}
+	if st.Due > 0 && oldest != nil {
+		st.OldestDue = oldest.UTC()
+	}
+	return st, nil
+}
+
 // NextDue implements state.Store.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var at *time.Time
@@ -451,29 +472,83 @@ const recordAttemptSQL = "WITH ev AS (UPDATE events SET status = $3, reason = $4
 	"INSERT INTO attempts (" + attemptCols + ") SELECT ev.id, $8::integer, $9::timestamptz, $10::bigint, $11::text, $12::text, " +
 	"$13::jsonb, $14::bytea, $15::integer, $16::jsonb, $17::bytea, $18::text, $19::text FROM ev"
 
-// RecordAttempt implements state.Store.
-func (s *Store) RecordAttempt(ctx context.Context, r state.AttemptResult) error {
+// recordArgs are recordAttemptSQL's arguments for r.
+func recordArgs(r state.AttemptResult) ([]any, error) {
 	a := r.Attempt
 	reqHeaders, err := jsonValue(a.RequestHeaders, a.RequestHeaders == nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	respHeaders, err := jsonValue(a.ResponseHeaders, a.ResponseHeaders == nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var next *time.Time
 	if r.Status == state.EventPending {
 		next = &r.NextAttemptAt
 	}
-	n, err := s.exec(ctx, "record attempt", recordAttemptSQL, a.EventID, r.Owner, string(r.Status), r.Reason, next, time.Time{},
+	return []any{a.EventID, r.Owner, string(r.Status), r.Reason, next, time.Time{},
 		a.StartedAt.Add(a.Latency), a.N, a.StartedAt, int64(a.Latency), a.Method, a.URL,
-		reqHeaders, a.RequestBody, a.ResponseStatus, respHeaders, a.ResponseBody, a.Error, a.Outcome)
+		reqHeaders, a.RequestBody, a.ResponseStatus, respHeaders, a.ResponseBody, a.Error, a.Outcome}, nil
+}
+
+// RecordAttempt implements state.Store.
+func (s *Store) RecordAttempt(ctx context.Context, r state.AttemptResult) error {
+	args, err := recordArgs(r)
+	if err != nil {
+		return err
+	}
+	n, err := s.exec(ctx, "record attempt", recordAttemptSQL, args...)
 	if err == nil && n == 0 {
-		return notFound("event leased to "+r.Owner, a.EventID)
+		return notFound("event leased to "+r.Owner, r.Attempt.EventID)
 	}
 	return err
 }
+
+// RecordAttempts implements state.AttemptBatcher: the statements go in one
+// pgx batch, one round trip and one implicit transaction (a failure leaves
+// none of them written, and every result gets the error). Each statement
+// checks its own lease, as RecordAttempt's does.
+func (s *Store) RecordAttempts(ctx context.Context, rs []state.AttemptResult) []error {
+	errs := make([]error, len(rs))
+	b := &pgx.Batch{}
+	var queued []int
+	for i, r := range rs {
+		args, err := recordArgs(r)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		b.Queue(recordAttemptSQL, args...)
+		queued = append(queued, i)
+	}
+	if len(queued) == 0 {
+		return errs
+	}
+	err := s.write(ctx, "record attempts", func(ctx context.Context, q querier) error {
+		br := q.SendBatch(ctx, b)
+		for _, i := range queued {
+			tag, err := br.Exec()
+			if err != nil {
+				_ = br.Close()
+				return err
+			}
+			errs[i] = nil
+			if tag.RowsAffected() == 0 {
+				errs[i] = notFound("event leased to "+rs[i].Owner, rs[i].Attempt.EventID)
+			}
+		}
+		return br.Close()
+	})
+	if err != nil {
+		for _, i := range queued {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
+var _ state.AttemptBatcher = (*Store)(nil)
 
 // Requeue implements state.Store.
 func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {

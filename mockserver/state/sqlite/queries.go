@@ -963,6 +963,24 @@ const nextDueSQL = "SELECT MIN(t) FROM (" +
 	"SELECT CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END AS t " +
 	"FROM events WHERE lease_owner <> '' AND status = 'pending') due"
 
+// outboxStatsSQL reads the outbox's size off the events_due index alone:
+// pending events only, however long the log.
+const outboxStatsSQL = "SELECT count(*), COALESCE(SUM(CASE WHEN next_attempt_at <= $1 THEN 1 ELSE 0 END), 0), " +
+	"MIN(next_attempt_at) FROM events WHERE status = 'pending'"
+
+// OutboxStats implements state.Store.
+func (s *Store) OutboxStats(ctx context.Context, now time.Time) (state.OutboxStats, error) {
+	var st state.OutboxStats
+	var oldest sql.NullInt64
+	if err := s.queryRow(ctx, outboxStatsSQL, []any{micros(now)}, &st.Pending, &st.Due, &oldest); err != nil {
+		return state.OutboxStats{}, wrapErr(ctx, "outbox stats", err)
+	}
+	if st.Due > 0 && oldest.Valid {
+		st.OldestDue = fromMicros(oldest.Int64)
+	}
+	return st, nil
+}
+
 // NextDue implements state.Store.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var at sql.NullInt64

@@ -95,3 +95,74 @@ func testPrune(t *testing.T, open func(t *testing.T) state.Store) {
 		assert.NoError(t, err, "the newest message is within keep")
 	})
 }
+
+func testOutboxStats(t *testing.T, open func(t *testing.T) state.Store) {
+	f := outbox(t, open)
+	stats := func(now time.Time) state.OutboxStats {
+		t.Helper()
+		st, err := f.s.OutboxStats(f.ctx, now)
+		require.NoError(t, err)
+		return st
+	}
+	assert.Equal(t, state.OutboxStats{}, stats(t0), "an empty outbox")
+
+	f.pending("later", t0.Add(time.Hour))
+	f.pending("due", t0.Add(-time.Minute))
+	f.pending("oldest", t0.Add(-3*time.Minute))
+	f.pending("due-now", t0)
+	done := pendingEvent("done", "IW0000001", "AppOne00000000001", t0.Add(-time.Hour))
+	done.Status = state.EventDelivered
+	f.events(done, droppedEvent("dropped", "IW0000001"))
+
+	st := stats(t0)
+	assert.Equal(t, 4, st.Pending, "finished events are not in the outbox")
+	assert.Equal(t, 3, st.Due)
+	assertTimeEqual(t, t0.Add(-3*time.Minute), st.OldestDue, "OldestDue")
+
+	require.Len(t, f.claim(t0, 1, "a", t0.Add(time.Minute)), 1)
+	st = stats(t0)
+	assert.Equal(t, 4, st.Pending, "a claimed event is still pending")
+	assert.Equal(t, 3, st.Due)
+
+	st = stats(t0.Add(-2 * time.Hour))
+	assert.Equal(t, state.OutboxStats{Pending: 4}, st, "nothing due yet")
+}
+
+func testRecordAttempts(t *testing.T, open func(t *testing.T) state.Store) {
+	f := outbox(t, open)
+	b, ok := f.s.(state.AttemptBatcher)
+	if !ok {
+		t.Skip("this store records attempts one at a time (no state.AttemptBatcher)")
+	}
+	f.pending("mine", t0)
+	f.pending("taken", t0)
+	require.Len(t, f.claim(t0, 2, "a", t0.Add(time.Minute)), 2)
+	f.pending("free", t0.Add(time.Hour))
+	// "taken" ends its lease and goes to b.
+	_, err := f.s.ReleaseLeases(f.ctx, "a")
+	require.NoError(t, err)
+	require.Len(t, f.claim(t0, 1, "a", t0.Add(time.Minute)), 1, "mine again")
+	require.Len(t, f.claim(t0, 1, "b", t0.Add(time.Minute)), 1, "taken")
+
+	errs := b.RecordAttempts(f.ctx, []state.AttemptResult{
+		validResult("mine", "a", 1, state.EventDelivered),
+		validResult("taken", "a", 1, state.EventDelivered),
+		validResult("free", "a", 1, state.EventDelivered),
+	})
+	require.Len(t, errs, 3)
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], state.ErrNotFound, "leased to another owner")
+	assert.ErrorIs(t, errs[2], state.ErrNotFound, "never leased")
+
+	got, attempts, err := f.s.GetEvent(f.ctx, "mine")
+	require.NoError(t, err)
+	assert.Equal(t, state.EventDelivered, got.Status)
+	assert.Len(t, attempts, 1)
+	for _, id := range []string{"taken", "free"} {
+		e, attempts, err := f.s.GetEvent(f.ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, state.EventPending, e.Status, id)
+		assert.Empty(t, attempts, id)
+	}
+	assert.Empty(t, b.RecordAttempts(f.ctx, nil), "nothing to record")
+}
