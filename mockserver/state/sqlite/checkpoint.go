@@ -14,7 +14,14 @@ import (
 // 0) and this checkpointer runs them beside it on a connection of its own:
 // PASSIVE checkpoints never block the writer or the readers. When the store
 // closes, a TRUNCATE checkpoint empties the WAL.
-const checkpointEvery = 250 * time.Millisecond
+//
+// Often, so that each one is small: a checkpoint's fsync still slows the
+// writer's WAL appends on the same disk while it runs, and the longer the
+// WAL grew, the longer that is. At 2,000 sends a second, every 50 ms
+// instead of every 250 ms took the slowest answer from about 22 ms to 7 ms
+// and p99 from 3.6-4.0 ms to 2.3-2.5 ms, throughput unchanged (bench/load,
+// old and new binaries run alternately).
+const checkpointEvery = 50 * time.Millisecond
 
 type checkpointer struct {
 	db   *sql.DB
