@@ -140,15 +140,8 @@ func (s *Store) CreateAccount(ctx context.Context, a state.Account) error {
 
 // GetAccount implements state.Store.
 func (s *Store) GetAccount(ctx context.Context, name string) (state.Account, error) {
-	st, err := s.readStmt(ctx, "SELECT "+accountCols+" FROM accounts WHERE name = $1")
-	if err != nil {
-		return state.Account{}, wrapErr(ctx, "get account", err)
-	}
-	a, err := scanAccount(st.QueryRowContext(ctx, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, notFound("account", name)
-	}
-	return a, wrapErr(ctx, "get account", err)
+	return queryOne(ctx, s, "get account", scanAccount, func() error { return notFound("account", name) },
+		"SELECT "+accountCols+" FROM accounts WHERE name = $1", name)
 }
 
 // ListAccounts implements state.Store.
@@ -241,15 +234,8 @@ func (s *Store) CreateApp(ctx context.Context, a state.App) error {
 
 // GetApp implements state.Store.
 func (s *Store) GetApp(ctx context.Context, key string) (state.App, error) {
-	st, err := s.readStmt(ctx, "SELECT "+appCols+" FROM apps WHERE app_key = $1")
-	if err != nil {
-		return state.App{}, wrapErr(ctx, "get app", err)
-	}
-	a, err := scanApp(st.QueryRowContext(ctx, key))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, notFound("app", key)
-	}
-	return a, wrapErr(ctx, "get app", err)
+	return queryOne(ctx, s, "get app", scanApp, func() error { return notFound("app", key) },
+		"SELECT "+appCols+" FROM apps WHERE app_key = $1", key)
 }
 
 // ListApps implements state.Store.
@@ -415,15 +401,8 @@ func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (state.Token, er
 
 // tokenByHash reads TokenByHash's answer from the database.
 func (s *Store) tokenByHash(ctx context.Context, hash [32]byte) (state.Token, error) {
-	st, err := s.readStmt(ctx, "SELECT "+tokenCols+" FROM tokens WHERE hash = $1")
-	if err != nil {
-		return state.Token{}, wrapErr(ctx, "token by hash", err)
-	}
-	t, err := scanToken(st.QueryRowContext(ctx, hashBytes(hash)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return state.Token{}, notFound("token", state.Fingerprint(hash))
-	}
-	return t, wrapErr(ctx, "token by hash", err)
+	return queryOne(ctx, s, "token by hash", scanToken, func() error { return notFound("token", state.Fingerprint(hash)) },
+		"SELECT "+tokenCols+" FROM tokens WHERE hash = $1", hashBytes(hash))
 }
 
 // ListTokens implements state.Store.
@@ -526,15 +505,8 @@ func (s *Store) GetWebhook(ctx context.Context, appKey, product string) (state.W
 
 // getWebhook reads GetWebhook's answer from the database.
 func (s *Store) getWebhook(ctx context.Context, appKey, product string) (state.Webhook, error) {
-	st, err := s.readStmt(ctx, "SELECT "+webhookCols+" FROM webhooks WHERE app_key = $1 AND product = $2")
-	if err != nil {
-		return state.Webhook{}, wrapErr(ctx, "get webhook", err)
-	}
-	w, err := scanWebhook(st.QueryRowContext(ctx, appKey, product))
-	if errors.Is(err, sql.ErrNoRows) {
-		return state.Webhook{}, notFound("webhook for product", product)
-	}
-	return w, wrapErr(ctx, "get webhook", err)
+	return queryOne(ctx, s, "get webhook", scanWebhook, func() error { return notFound("webhook for product", product) },
+		"SELECT "+webhookCols+" FROM webhooks WHERE app_key = $1 AND product = $2", appKey, product)
 }
 
 // ListWebhooks implements state.Store.
@@ -592,15 +564,8 @@ func (s *Store) CreateBinding(ctx context.Context, b state.Binding) error {
 
 // FindBinding implements state.Store.
 func (s *Store) FindBinding(ctx context.Context, account string, kind state.BindingKind, value string) (state.Binding, error) {
-	st, err := s.readStmt(ctx, "SELECT "+bindingCols+" FROM bindings WHERE account = $1 AND kind = $2 AND value = $3")
-	if err != nil {
-		return state.Binding{}, wrapErr(ctx, "find binding", err)
-	}
-	b, err := scanBinding(st.QueryRowContext(ctx, account, string(kind), value))
-	if errors.Is(err, sql.ErrNoRows) {
-		return state.Binding{}, notFound(string(kind), value)
-	}
-	return b, wrapErr(ctx, "find binding", err)
+	return queryOne(ctx, s, "find binding", scanBinding, func() error { return notFound(string(kind), value) },
+		"SELECT "+bindingCols+" FROM bindings WHERE account = $1 AND kind = $2 AND value = $3", account, string(kind), value)
 }
 
 // ListBindings implements state.Store.
@@ -740,15 +705,8 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 
 // GetMessage implements state.Store.
 func (s *Store) GetMessage(ctx context.Context, id string) (state.Message, error) {
-	st, err := s.readStmt(ctx, "SELECT "+messageCols+" FROM messages WHERE id = $1")
-	if err != nil {
-		return state.Message{}, wrapErr(ctx, "get message", err)
-	}
-	m, err := scanMessage(st.QueryRowContext(ctx, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return state.Message{}, notFound("message", id)
-	}
-	return m, wrapErr(ctx, "get message", err)
+	return queryOne(ctx, s, "get message", scanMessage, func() error { return notFound("message", id) },
+		"SELECT "+messageCols+" FROM messages WHERE id = $1", id)
 }
 
 // ------------------------------------------------------------------ events

@@ -346,6 +346,22 @@ func queryRows[T any](ctx context.Context, s *Store, op string, scan func(scanne
 	return out, wrapErr(ctx, op, err)
 }
 
+// queryOne runs a single-statement read of one row and scans it; no row
+// is the error missing makes (called only then, so that a hot path's miss
+// pays for the message alone).
+func queryOne[T any](ctx context.Context, s *Store, op string, scan func(scanner) (T, error), missing func() error, query string, args ...any) (T, error) {
+	var zero T
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return zero, wrapErr(ctx, op, err)
+	}
+	x, err := scan(st.QueryRowContext(ctx, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return zero, missing()
+	}
+	return x, wrapErr(ctx, op, err)
+}
+
 // queryRow runs a one-row read outside a transaction (one statement is
 // one snapshot already), prepared.
 func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...any) error {

@@ -44,15 +44,8 @@ func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []s
 
 // GetTemplate implements state.Store.
 func (s *Store) GetTemplate(ctx context.Context, account, wabaID, name, language string) (state.Template, error) {
-	st, err := s.readStmt(ctx, "SELECT "+templateCols+" FROM templates WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4")
-	if err != nil {
-		return state.Template{}, wrapErr(ctx, "get template", err)
-	}
-	t, err := scanTemplate(st.QueryRowContext(ctx, account, wabaID, name, language))
-	if errors.Is(err, sql.ErrNoRows) {
-		return state.Template{}, notFound("template", name+" ("+language+")")
-	}
-	return t, wrapErr(ctx, "get template", err)
+	return queryOne(ctx, s, "get template", scanTemplate, func() error { return notFound("template", name+" ("+language+")") },
+		"SELECT "+templateCols+" FROM templates WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4", account, wabaID, name, language)
 }
 
 // ListTemplates implements state.Store.
