@@ -240,16 +240,8 @@ func (s *Store) GetApp(ctx context.Context, key string) (state.App, error) {
 
 // ListApps implements state.Store.
 func (s *Store) ListApps(ctx context.Context, account string) ([]state.App, error) {
-	var out []state.App
-	err := s.read(ctx, "list apps", func(q querier) error {
-		if ok, err := exists(q.QueryRowContext(ctx, accountExistsSQL, account)); err != nil || !ok {
-			return cmp(err, notFound("account", account))
-		}
-		var err error
-		out, err = collect(scanApp)(q.QueryContext(ctx, listAppsSQL, account))
-		return err
-	})
-	return out, err
+	return listOf(ctx, s, "list apps", scanApp, listAppsSQL, []any{account}, accountExistsSQL, []any{account},
+		func() error { return notFound("account", account) })
 }
 
 // DeleteApp implements state.Store. Tokens, webhooks and bindings go by
@@ -407,16 +399,8 @@ func (s *Store) tokenByHash(ctx context.Context, hash [32]byte) (state.Token, er
 
 // ListTokens implements state.Store.
 func (s *Store) ListTokens(ctx context.Context, appKey string) ([]state.Token, error) {
-	var out []state.Token
-	err := s.read(ctx, "list tokens", func(q querier) error {
-		if ok, err := exists(q.QueryRowContext(ctx, appExistsSQL, appKey)); err != nil || !ok {
-			return cmp(err, notFound("app", appKey))
-		}
-		var err error
-		out, err = collect(scanToken)(q.QueryContext(ctx, listTokensSQL, appKey))
-		return err
-	})
-	return out, err
+	return listOf(ctx, s, "list tokens", scanToken, listTokensSQL, []any{appKey}, appExistsSQL, []any{appKey},
+		func() error { return notFound("app", appKey) })
 }
 
 // ---------------------------------------------------------------- webhooks
@@ -511,16 +495,8 @@ func (s *Store) getWebhook(ctx context.Context, appKey, product string) (state.W
 
 // ListWebhooks implements state.Store.
 func (s *Store) ListWebhooks(ctx context.Context, appKey string) ([]state.Webhook, error) {
-	var out []state.Webhook
-	err := s.read(ctx, "list webhooks", func(q querier) error {
-		if ok, err := exists(q.QueryRowContext(ctx, appExistsSQL, appKey)); err != nil || !ok {
-			return cmp(err, notFound("app", appKey))
-		}
-		var err error
-		out, err = collect(scanWebhook)(q.QueryContext(ctx, listWebhooksSQL, appKey))
-		return err
-	})
-	return out, err
+	return listOf(ctx, s, "list webhooks", scanWebhook, listWebhooksSQL, []any{appKey}, appExistsSQL, []any{appKey},
+		func() error { return notFound("app", appKey) })
 }
 
 // DeleteWebhook implements state.Store.
@@ -570,16 +546,8 @@ func (s *Store) FindBinding(ctx context.Context, account string, kind state.Bind
 
 // ListBindings implements state.Store.
 func (s *Store) ListBindings(ctx context.Context, appKey string) ([]state.Binding, error) {
-	var out []state.Binding
-	err := s.read(ctx, "list bindings", func(q querier) error {
-		if ok, err := exists(q.QueryRowContext(ctx, appExistsSQL, appKey)); err != nil || !ok {
-			return cmp(err, notFound("app", appKey))
-		}
-		var err error
-		out, err = collect(scanBinding)(q.QueryContext(ctx, listBindingsSQL, appKey))
-		return err
-	})
-	return out, err
+	return listOf(ctx, s, "list bindings", scanBinding, listBindingsSQL, []any{appKey}, appExistsSQL, []any{appKey},
+		func() error { return notFound("app", appKey) })
 }
 
 // DeleteBinding implements state.Store.

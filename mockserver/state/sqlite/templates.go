@@ -50,16 +50,8 @@ func (s *Store) GetTemplate(ctx context.Context, account, wabaID, name, language
 
 // ListTemplates implements state.Store.
 func (s *Store) ListTemplates(ctx context.Context, account, wabaID string) ([]state.Template, error) {
-	var out []state.Template
-	err := s.read(ctx, "list templates", func(q querier) error {
-		if ok, err := exists(q.QueryRowContext(ctx, accountExistsSQL, account)); err != nil || !ok {
-			return cmp(err, notFound("account", account))
-		}
-		var err error
-		out, err = collect(scanTemplate)(q.QueryContext(ctx, listTemplatesSQL, account, wabaID))
-		return err
-	})
-	return out, err
+	return listOf(ctx, s, "list templates", scanTemplate, listTemplatesSQL, []any{account, wabaID}, accountExistsSQL, []any{account},
+		func() error { return notFound("account", account) })
 }
 
 // UpdateTemplateStatus implements state.Store.
