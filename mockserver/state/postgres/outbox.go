@@ -194,16 +194,8 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 
 // GetMessage implements state.Store.
 func (s *Store) GetMessage(ctx context.Context, id string) (state.Message, error) {
-	var m state.Message
-	err := s.read(ctx, "get message", func(ctx context.Context, q querier) error {
-		var err error
-		m, err = scanMessage(q.QueryRow(ctx, "SELECT "+messageCols+" FROM messages WHERE id = $1", id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("message", id)
-		}
-		return err
-	})
-	return m, err
+	return queryOne(ctx, s, "get message", scanMessage, func() error { return notFound("message", id) },
+		"SELECT "+messageCols+" FROM messages WHERE id = $1", id)
 }
 
 // ------------------------------------------------------------------ events
@@ -310,14 +302,7 @@ func (s *Store) ListEvents(ctx context.Context, f state.EventFilter) ([]state.Ev
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += fmt.Sprintf(" ORDER BY seq DESC LIMIT $%d", len(args))
-	var out []state.Event
-	err := s.read(ctx, "list events", func(ctx context.Context, q2 querier) error {
-		var err error
-		rows, qerr := q2.Query(ctx, q, args...)
-		out, err = collect(rows, qerr, scanEventOnly)
-		return err
-	})
-	return out, err
+	return queryRows(ctx, s, "list events", scanEventOnly, q, args...)
 }
 
 // claimDueSQL leases the due events in one statement. The CTE picks them
