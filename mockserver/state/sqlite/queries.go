@@ -287,7 +287,7 @@ const authSQL = "SELECT a.app_key, a.account, a.name, a.created_at, " +
 
 // AuthContext implements state.Store.
 func (s *Store) AuthContext(ctx context.Context, appKey string) (state.App, state.Account, state.Token, bool, error) {
-	if e, ok := s.auth.getAuth(appKey); ok {
+	if e, ok := s.auth.apps.get(appKey); ok {
 		if e.missing {
 			return state.App{}, state.Account{}, state.Token{}, false, notFound("app", appKey)
 		}
@@ -297,9 +297,9 @@ func (s *Store) AuthContext(ctx context.Context, appKey string) (state.App, stat
 	app, acct, tok, ok, err := s.authContext(ctx, appKey)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
-		s.auth.putAuth(gen, appKey, authEntry{missing: true})
+		s.auth.apps.put(gen, appKey, authEntry{missing: true})
 	case err == nil:
-		s.auth.putAuth(gen, appKey, authEntry{app: app, account: acct, current: tok, ok: ok})
+		s.auth.apps.put(gen, appKey, authEntry{app: app, account: acct, current: tok, ok: ok})
 	}
 	return app, acct, tok, ok, err
 }
@@ -374,7 +374,7 @@ func (s *Store) RevokeToken(ctx context.Context, appKey string, at time.Time) er
 
 // TokenByHash implements state.Store.
 func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (state.Token, error) {
-	if e, ok := s.auth.getHash(hash); ok {
+	if e, ok := s.auth.hashes.get(hash); ok {
 		if e.missing {
 			return state.Token{}, notFound("token", "(hash)")
 		}
@@ -384,9 +384,9 @@ func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (state.Token, er
 	t, err := s.tokenByHash(ctx, hash)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
-		s.auth.putHash(gen, hash, hashEntry{missing: true})
+		s.auth.hashes.put(gen, hash, hashEntry{missing: true})
 	case err == nil:
-		s.auth.putHash(gen, hash, hashEntry{tok: t})
+		s.auth.hashes.put(gen, hash, hashEntry{tok: t})
 	}
 	return t, err
 }
@@ -470,7 +470,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w state.Webhook) error {
 // GetWebhook implements state.Store.
 func (s *Store) GetWebhook(ctx context.Context, appKey, product string) (state.Webhook, error) {
 	k := [2]string{appKey, product}
-	if e, ok := get(s.looks, &s.looks.webhooks, k); ok {
+	if e, ok := s.looks.webhooks.get(k); ok {
 		if e.missing {
 			return state.Webhook{}, notFound("webhook for product", product)
 		}
@@ -480,9 +480,9 @@ func (s *Store) GetWebhook(ctx context.Context, appKey, product string) (state.W
 	w, err := s.getWebhook(ctx, appKey, product)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
-		put(s.looks, &s.looks.webhooks, gen, k, webhookEntry{missing: true})
+		s.looks.webhooks.put(gen, k, webhookEntry{missing: true})
 	case err == nil:
-		put(s.looks, &s.looks.webhooks, gen, k, webhookEntry{w: w.Clone()})
+		s.looks.webhooks.put(gen, k, webhookEntry{w: w.Clone()})
 	}
 	return w, err
 }

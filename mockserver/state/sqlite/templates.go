@@ -91,13 +91,13 @@ func (s *Store) AddWabaNumber(ctx context.Context, n state.WabaNumber) error {
 // WabaNumbers implements state.Store.
 func (s *Store) WabaNumbers(ctx context.Context, account, wabaID string) ([]string, error) {
 	k := [2]string{account, wabaID}
-	if nums, ok := get(s.looks, &s.looks.numbers, k); ok {
+	if nums, ok := s.looks.numbers.get(k); ok {
 		return slices.Clone(nums), nil
 	}
 	gen := s.looks.generation()
 	nums, err := s.wabaNumbers(ctx, account, wabaID)
 	if err == nil {
-		put(s.looks, &s.looks.numbers, gen, k, slices.Clone(nums))
+		s.looks.numbers.put(gen, k, slices.Clone(nums))
 	}
 	return nums, err
 }
@@ -131,7 +131,7 @@ func (s *Store) LastInbound(ctx context.Context, account, business string, users
 	out := make(map[string]time.Time, len(users))
 	var unknown []string
 	for _, u := range users {
-		e, ok := get(s.looks, &s.looks.sessions, [3]string{account, business, u})
+		e, ok := s.looks.sessions.get([3]string{account, business, u})
 		switch {
 		case !ok:
 			unknown = append(unknown, u)
@@ -150,12 +150,12 @@ func (s *Store) LastInbound(ctx context.Context, account, business string, users
 			k := [3]string{account, business, u}
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
-				put(s.looks, &s.looks.sessions, gen, k, sessionEntry{missing: true})
+				s.looks.sessions.put(gen, k, sessionEntry{missing: true})
 			case err != nil:
 				return err
 			default:
 				out[u] = fromMicros(at)
-				put(s.looks, &s.looks.sessions, gen, k, sessionEntry{at: out[u]})
+				s.looks.sessions.put(gen, k, sessionEntry{at: out[u]})
 			}
 		}
 		return nil
