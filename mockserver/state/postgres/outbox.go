@@ -122,8 +122,8 @@ func (s *Store) batch(ctx context.Context, op string, build func(b *pgx.Batch) (
 	})
 }
 
-// requireSQL fails the batch it is part of when its EXISTS finds nothing.
-const requireSQL = "SELECT sandbox_require(EXISTS (%s), %s)"
+// requireAppSQL fails the batch it is part of when the app does not exist.
+const requireAppSQL = "SELECT sandbox_require(EXISTS (" + appExistsSQL + "), 'app')"
 
 // codeRequireFailed is sandbox_require's SQLSTATE (no_data_found).
 const codeRequireFailed = "P0002"
@@ -143,7 +143,7 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 		return err
 	}
 	return s.batch(ctx, "record submission", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) {
-		b.Queue(fmt.Sprintf(requireSQL, appExistsSQL, "'app'"), m.AppKey)
+		b.Queue(requireAppSQL, m.AppKey)
 		b.Queue("INSERT INTO messages ("+messageCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 			m.ID, m.Account, m.AppKey, m.Product, m.MessageType, m.WabaID, m.SendNumber, recipients, wamids, m.UID, m.Request, m.CreatedAt)
 		if bs := sub.BindSender; bs != nil {
