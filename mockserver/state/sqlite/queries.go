@@ -426,11 +426,7 @@ func scanWebhook(sc scanner) (state.Webhook, error) {
 
 // CreateWebhook implements state.Store.
 func (s *Store) CreateWebhook(ctx context.Context, w state.Webhook) error {
-	events, err := stringsText(w.Events)
-	if err != nil {
-		return err
-	}
-	retry, chaos, err := retryChaosText(w.Retry, w.Chaos)
+	events, retry, chaos, err := webhookText(w)
 	if err != nil {
 		return err
 	}
@@ -449,11 +445,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w state.Webhook) error {
 
 // UpdateWebhook implements state.Store. CreatedAt stays as created.
 func (s *Store) UpdateWebhook(ctx context.Context, w state.Webhook) error {
-	events, err := stringsText(w.Events)
-	if err != nil {
-		return err
-	}
-	retry, chaos, err := retryChaosText(w.Retry, w.Chaos)
+	events, retry, chaos, err := webhookText(w)
 	if err != nil {
 		return err
 	}
