@@ -2,7 +2,6 @@ package replicas_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,8 +18,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/innosandbox/innosandbox/mockserver"
-	"github.com/innosandbox/innosandbox/mockserver/state/postgres"
 	"github.com/innosandbox/innosandbox/mockserver/state/postgres/pgtest"
 )
 
@@ -52,12 +49,9 @@ func TestDeliveryLoad(t *testing.T) {
 	dsn := pgtest.Schema(t, 16)
 
 	recv := newLoadReceiver(t)
-	var replicas []*loadReplica
-	for _, name := range []string{"replica-a", "replica-b"} {
-		replicas = append(replicas, startLoadReplica(t, name, dsn))
-	}
-	replicas[0].control(t, "POST", "/_sandbox/apps/"+demoAppKey+"/webhooks", map[string]any{"product": "whatsapp", "url": recv.srv.URL,
-		"events": []string{"whatsapp_message_status_updated"}}, 201)
+	replicas := []*replica{start(t, "replica-a", dsn, options{load: true}), start(t, "replica-b", dsn, options{load: true})}
+	replicas[0].control("POST", "/_sandbox/apps/"+demoAppKey+"/webhooks", map[string]any{"product": "whatsapp", "url": recv.srv.URL,
+		"events": []string{"whatsapp_message_status_updated"}}).must(t, 201)
 
 	// Each send causes two reports (delivered, read): offer rate/2 sends
 	// per second from a pool of senders.
@@ -118,51 +112,6 @@ func TestDeliveryLoad(t *testing.T) {
 
 func pct(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
-}
-
-// loadReplica is a replica tuned for throughput: reports due at once, no
-// strict checking, no request log.
-type loadReplica struct {
-	url  string
-	sent atomic.Int64
-}
-
-func startLoadReplica(t *testing.T, name, dsn string) *loadReplica {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	store, err := postgres.Open(ctx, dsn)
-	require.NoError(t, err)
-	r := &loadReplica{}
-	client := &http.Client{Transport: countingTransport{&r.sent, &http.Transport{MaxIdleConnsPerHost: 64}}, Timeout: 5 * time.Second}
-	srv, err := mockserver.New(ctx, mockserver.Config{Spec: loadSpec(), Store: store, StoreKind: "postgres",
-		DeliveredAfter: time.Millisecond, ReadAfter: 2 * time.Millisecond,
-		Dispatch: mockserver.DispatchConfig{Owner: name, Client: client, PerHost: 64}})
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() { srv.Run(ctx); close(done) }()
-	ts := httptest.NewServer(srv)
-	r.url = ts.URL
-	t.Cleanup(func() {
-		ts.Close()
-		cancel()
-		<-done
-		_ = store.Close()
-	})
-	return r
-}
-
-func (r *loadReplica) control(t *testing.T, method, path string, v any, status int) {
-	t.Helper()
-	b, err := json.Marshal(v)
-	require.NoError(t, err)
-	req, err := http.NewRequest(method, r.url+path, bytes.NewReader(b))
-	require.NoError(t, err)
-	req.Header = http.Header{"Content-Type": {"application/json"}, "X-Sandbox-Account": {demoAccount}}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, status, resp.StatusCode, "%s", body)
 }
 
 // loadReceiver notes when each report arrived and how late it was.

@@ -52,6 +52,10 @@ type replica struct {
 // options tune the replicas a test starts.
 type options struct {
 	workers int // dispatcher workers per replica (the dispatcher's default when 0)
+	// load tunes a replica for throughput (TestDeliveryLoad): reports due
+	// at once, answers not checked against the spec, up to 64 attempts at
+	// a time to one receiver.
+	load bool
 }
 
 // start starts a replica on dsn, stopped when the test ends.
@@ -72,10 +76,16 @@ func tryStart(t *testing.T, name, dsn string, o options) (*replica, error) {
 		return nil, err
 	}
 	r := &replica{t: t, name: name}
-	client := &http.Client{Transport: countingTransport{&r.sent, http.DefaultTransport}, Timeout: 5 * time.Second}
-	srv, err := mockserver.New(ctx, mockserver.Config{Spec: loadSpec(), Store: store, StoreKind: "postgres", Strict: true,
-		Dispatch: mockserver.DispatchConfig{Owner: name, PollInterval: 50 * time.Millisecond, Timeout: 5 * time.Second,
-			Workers: o.workers, Client: client}})
+	cfg := mockserver.Config{Spec: loadSpec(), Store: store, StoreKind: "postgres", Strict: true,
+		Dispatch: mockserver.DispatchConfig{Owner: name, PollInterval: 50 * time.Millisecond, Timeout: 5 * time.Second, Workers: o.workers}}
+	transport := http.DefaultTransport
+	if o.load {
+		cfg.Strict, cfg.DeliveredAfter, cfg.ReadAfter = false, time.Millisecond, 2*time.Millisecond
+		cfg.Dispatch = mockserver.DispatchConfig{Owner: name, PerHost: 64}
+		transport = &http.Transport{MaxIdleConnsPerHost: 64}
+	}
+	cfg.Dispatch.Client = &http.Client{Transport: countingTransport{&r.sent, transport}, Timeout: 5 * time.Second}
+	srv, err := mockserver.New(ctx, cfg)
 	if err != nil {
 		cancel()
 		_ = store.Close()

@@ -122,8 +122,8 @@ func (s *Store) batch(ctx context.Context, op string, build func(b *pgx.Batch) (
 	})
 }
 
-// requireSQL fails the batch it is part of when its EXISTS finds nothing.
-const requireSQL = "SELECT sandbox_require(EXISTS (%s), %s)"
+// requireAppSQL fails the batch it is part of when the app does not exist.
+const requireAppSQL = "SELECT sandbox_require(EXISTS (" + appExistsSQL + "), 'app')"
 
 // codeRequireFailed is sandbox_require's SQLSTATE (no_data_found).
 const codeRequireFailed = "P0002"
@@ -143,7 +143,7 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 		return err
 	}
 	return s.batch(ctx, "record submission", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) {
-		b.Queue(fmt.Sprintf(requireSQL, appExistsSQL, "'app'"), m.AppKey)
+		b.Queue(requireAppSQL, m.AppKey)
 		b.Queue("INSERT INTO messages ("+messageCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 			m.ID, m.Account, m.AppKey, m.Product, m.MessageType, m.WabaID, m.SendNumber, recipients, wamids, m.UID, m.Request, m.CreatedAt)
 		if bs := sub.BindSender; bs != nil {
@@ -194,16 +194,8 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 
 // GetMessage implements state.Store.
 func (s *Store) GetMessage(ctx context.Context, id string) (state.Message, error) {
-	var m state.Message
-	err := s.read(ctx, "get message", func(ctx context.Context, q querier) error {
-		var err error
-		m, err = scanMessage(q.QueryRow(ctx, "SELECT "+messageCols+" FROM messages WHERE id = $1", id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("message", id)
-		}
-		return err
-	})
-	return m, err
+	return queryOne(ctx, s, "get message", scanMessage, func() error { return notFound("message", id) },
+		"SELECT "+messageCols+" FROM messages WHERE id = $1", id)
 }
 
 // ------------------------------------------------------------------ events
@@ -310,14 +302,7 @@ func (s *Store) ListEvents(ctx context.Context, f state.EventFilter) ([]state.Ev
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += fmt.Sprintf(" ORDER BY seq DESC LIMIT $%d", len(args))
-	var out []state.Event
-	err := s.read(ctx, "list events", func(ctx context.Context, q2 querier) error {
-		var err error
-		rows, qerr := q2.Query(ctx, q, args...)
-		out, err = collect(rows, qerr, scanEventOnly)
-		return err
-	})
-	return out, err
+	return queryRows(ctx, s, "list events", scanEventOnly, q, args...)
 }
 
 // claimDueSQL leases the due events in one statement. The CTE picks them

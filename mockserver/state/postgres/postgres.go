@@ -272,6 +272,33 @@ func exists(ctx context.Context, q querier, sql string, args ...any) (bool, erro
 	return true, nil
 }
 
+// queryOne reads one row with scan; no row is the error missing makes
+// (called only then).
+func queryOne[T any](ctx context.Context, s *Store, op string, scan func(scanner) (T, error), missing func() error, sql string, args ...any) (T, error) {
+	var out T
+	err := s.read(ctx, op, func(ctx context.Context, q querier) error {
+		var err error
+		out, err = scan(q.QueryRow(ctx, sql, args...))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return missing()
+		}
+		return err
+	})
+	return out, err
+}
+
+// queryRows reads every row of one statement with scan.
+func queryRows[T any](ctx context.Context, s *Store, op string, scan func(scanner) (T, error), sql string, args ...any) ([]T, error) {
+	var out []T
+	err := s.read(ctx, op, func(ctx context.Context, q querier) error {
+		var err error
+		rows, qerr := q.Query(ctx, sql, args...)
+		out, err = collect(rows, qerr, scan)
+		return err
+	})
+	return out, err
+}
+
 // listOf runs a list query of things owned by a parent, and reports
 // ErrNotFound (through missing) when the list is empty because the parent
 // does not exist. The common case, a parent with children, is one round

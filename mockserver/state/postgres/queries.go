@@ -54,28 +54,13 @@ func (s *Store) CreateAccount(ctx context.Context, a state.Account) error {
 
 // GetAccount implements state.Store.
 func (s *Store) GetAccount(ctx context.Context, name string) (state.Account, error) {
-	var a state.Account
-	err := s.read(ctx, "get account", func(ctx context.Context, q querier) error {
-		var err error
-		a, err = scanAccount(q.QueryRow(ctx, "SELECT "+accountCols+" FROM accounts WHERE name = $1", name))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("account", name)
-		}
-		return err
-	})
-	return a, err
+	return queryOne(ctx, s, "get account", scanAccount, func() error { return notFound("account", name) },
+		"SELECT "+accountCols+" FROM accounts WHERE name = $1", name)
 }
 
 // ListAccounts implements state.Store.
 func (s *Store) ListAccounts(ctx context.Context) ([]state.Account, error) {
-	var out []state.Account
-	err := s.read(ctx, "list accounts", func(ctx context.Context, q querier) error {
-		var err error
-		rows, qerr := q.Query(ctx, "SELECT "+accountCols+" FROM accounts ORDER BY name")
-		out, err = collect(rows, qerr, scanAccount)
-		return err
-	})
-	return out, err
+	return queryRows(ctx, s, "list accounts", scanAccount, "SELECT "+accountCols+" FROM accounts ORDER BY name")
 }
 
 // DeleteAccount implements state.Store. The foreign keys cascade to
@@ -178,16 +163,8 @@ func (s *Store) CreateApp(ctx context.Context, a state.App) error {
 
 // GetApp implements state.Store.
 func (s *Store) GetApp(ctx context.Context, key string) (state.App, error) {
-	var a state.App
-	err := s.read(ctx, "get app", func(ctx context.Context, q querier) error {
-		var err error
-		a, err = scanApp(q.QueryRow(ctx, "SELECT "+appCols+" FROM apps WHERE app_key = $1", key))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("app", key)
-		}
-		return err
-	})
-	return a, err
+	return queryOne(ctx, s, "get app", scanApp, func() error { return notFound("app", key) },
+		"SELECT "+appCols+" FROM apps WHERE app_key = $1", key)
 }
 
 // ListApps implements state.Store.
@@ -316,16 +293,8 @@ func (s *Store) RevokeToken(ctx context.Context, appKey string, at time.Time) er
 
 // TokenByHash implements state.Store; like AuthContext, never cached.
 func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (state.Token, error) {
-	var t state.Token
-	err := s.read(ctx, "token by hash", func(ctx context.Context, q querier) error {
-		var err error
-		t, err = scanToken(q.QueryRow(ctx, "SELECT "+tokenCols+" FROM tokens WHERE hash = $1", hash[:]))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("token", state.Fingerprint(hash))
-		}
-		return err
-	})
-	return t, err
+	return queryOne(ctx, s, "token by hash", scanToken, func() error { return notFound("token", state.Fingerprint(hash)) },
+		"SELECT "+tokenCols+" FROM tokens WHERE hash = $1", hash[:])
 }
 
 // ListTokens implements state.Store.
@@ -401,16 +370,8 @@ func (s *Store) UpdateWebhook(ctx context.Context, w state.Webhook) error {
 
 // GetWebhook implements state.Store.
 func (s *Store) GetWebhook(ctx context.Context, appKey, product string) (state.Webhook, error) {
-	var w state.Webhook
-	err := s.read(ctx, "get webhook", func(ctx context.Context, q querier) error {
-		var err error
-		w, err = scanWebhook(q.QueryRow(ctx, "SELECT "+webhookCols+" FROM webhooks WHERE app_key = $1 AND product = $2", appKey, product))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("webhook for product", product)
-		}
-		return err
-	})
-	return w, err
+	return queryOne(ctx, s, "get webhook", scanWebhook, func() error { return notFound("webhook for product", product) },
+		"SELECT "+webhookCols+" FROM webhooks WHERE app_key = $1 AND product = $2", appKey, product)
 }
 
 // ListWebhooks implements state.Store.
@@ -455,17 +416,8 @@ func (s *Store) CreateBinding(ctx context.Context, b state.Binding) error {
 
 // FindBinding implements state.Store.
 func (s *Store) FindBinding(ctx context.Context, account string, kind state.BindingKind, value string) (state.Binding, error) {
-	var b state.Binding
-	err := s.read(ctx, "find binding", func(ctx context.Context, q querier) error {
-		var err error
-		b, err = scanBinding(q.QueryRow(ctx, "SELECT "+bindingCols+" FROM bindings WHERE account = $1 AND kind = $2 AND value = $3",
-			account, string(kind), value))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound(string(kind), value)
-		}
-		return err
-	})
-	return b, err
+	return queryOne(ctx, s, "find binding", scanBinding, func() error { return notFound(string(kind), value) },
+		"SELECT "+bindingCols+" FROM bindings WHERE account = $1 AND kind = $2 AND value = $3", account, string(kind), value)
 }
 
 // ListBindings implements state.Store.

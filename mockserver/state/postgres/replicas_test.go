@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func TestClaimsAcrossReplicas(t *testing.T) {
 			Target:        &state.Target{URL: fmt.Sprintf("http://receiver-%d.example/hook", i%5), Method: "POST"},
 			NextAttemptAt: now.Add(-time.Duration(i) * time.Millisecond), DueAt: now, CreatedAt: now, UpdatedAt: now})
 	}
-	for chunk := range slicesChunk(evs, 500) {
+	for chunk := range slices.Chunk(evs, 500) {
 		require.NoError(t, rs[1].AddEvents(ctx, chunk))
 	}
 
@@ -100,19 +101,6 @@ func TestClaimsAcrossReplicas(t *testing.T) {
 	_, pending, err := rs[0].NextDue(ctx)
 	require.NoError(t, err)
 	assert.False(t, pending, "nothing left pending")
-}
-
-// slicesChunk yields xs in chunks of at most n.
-func slicesChunk[T any](xs []T, n int) func(yield func([]T) bool) {
-	return func(yield func([]T) bool) {
-		for len(xs) > 0 {
-			k := min(n, len(xs))
-			if !yield(xs[:k]) {
-				return
-			}
-			xs = xs[k:]
-		}
-	}
 }
 
 // TestTokenRotationRaceAcrossReplicas: two replicas rotate one app's token

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,17 +54,8 @@ func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []s
 
 // GetTemplate implements state.Store.
 func (s *Store) GetTemplate(ctx context.Context, account, wabaID, name, language string) (state.Template, error) {
-	var t state.Template
-	err := s.read(ctx, "get template", func(ctx context.Context, q querier) error {
-		var err error
-		t, err = scanTemplate(q.QueryRow(ctx, "SELECT "+templateCols+" FROM templates WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4",
-			account, wabaID, name, language))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("template", name+" ("+language+")")
-		}
-		return err
-	})
-	return t, err
+	return queryOne(ctx, s, "get template", scanTemplate, func() error { return notFound("template", name+" ("+language+")") },
+		"SELECT "+templateCols+" FROM templates WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4", account, wabaID, name, language)
 }
 
 // ListTemplates implements state.Store.
@@ -117,17 +107,10 @@ func (s *Store) AddWabaNumber(ctx context.Context, n state.WabaNumber) error {
 
 // WabaNumbers implements state.Store.
 func (s *Store) WabaNumbers(ctx context.Context, account, wabaID string) ([]string, error) {
-	var out []string
-	err := s.read(ctx, "WABA numbers", func(ctx context.Context, q querier) error {
-		var err error
-		rows, qerr := q.Query(ctx, "SELECT number FROM waba_numbers WHERE account = $1 AND waba_id = $2 ORDER BY number", account, wabaID)
-		out, err = collect(rows, qerr, func(sc scanner) (string, error) {
-			var n string
-			return n, sc.Scan(&n)
-		})
-		return err
-	})
-	return out, err
+	return queryRows(ctx, s, "WABA numbers", func(sc scanner) (string, error) {
+		var n string
+		return n, sc.Scan(&n)
+	}, "SELECT number FROM waba_numbers WHERE account = $1 AND waba_id = $2 ORDER BY number", account, wabaID)
 }
 
 // --------------------------------------------------------------- sessions

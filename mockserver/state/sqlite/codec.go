@@ -135,12 +135,15 @@ func fromJSONPtr[T any](v sql.NullString) (*T, error) {
 	return &out, nil
 }
 
-// retryChaosText encodes a webhook's optional settings.
-func retryChaosText(r *state.RetryPolicy, c *state.Chaos) (any, any, error) {
-	retry, err := jsonPtrText(r)
-	if err != nil {
-		return nil, nil, err
+// webhookText encodes a webhook's JSON columns: its events and its
+// optional settings.
+func webhookText(w state.Webhook) (events, retry, chaos any, err error) {
+	if events, err = stringsText(w.Events); err != nil {
+		return
 	}
-	chaos, err := jsonPtrText(c)
-	return retry, chaos, err
+	if retry, err = jsonPtrText(w.Retry); err != nil {
+		return
+	}
+	chaos, err = jsonPtrText(w.Chaos)
+	return
 }

@@ -140,15 +140,8 @@ func (s *Store) CreateAccount(ctx context.Context, a state.Account) error {
 
 // GetAccount implements state.Store.
 func (s *Store) GetAccount(ctx context.Context, name string) (state.Account, error) {
-	st, err := s.readStmt(ctx, "SELECT "+accountCols+" FROM accounts WHERE name = $1")
-	if err != nil {
-		return state.Account{}, wrapErr(ctx, "get account", err)
-	}
-	a, err := scanAccount(st.QueryRowContext(ctx, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, notFound("account", name)
-	}
-	return a, wrapErr(ctx, "get account", err)
+	return queryOne(ctx, s, "get account", scanAccount, func() error { return notFound("account", name) },
+		"SELECT "+accountCols+" FROM accounts WHERE name = $1", name)
 }
 
 // ListAccounts implements state.Store.
@@ -241,29 +234,14 @@ func (s *Store) CreateApp(ctx context.Context, a state.App) error {
 
 // GetApp implements state.Store.
 func (s *Store) GetApp(ctx context.Context, key string) (state.App, error) {
-	st, err := s.readStmt(ctx, "SELECT "+appCols+" FROM apps WHERE app_key = $1")
-	if err != nil {
-		return state.App{}, wrapErr(ctx, "get app", err)
-	}
-	a, err := scanApp(st.QueryRowContext(ctx, key))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, notFound("app", key)
-	}
-	return a, wrapErr(ctx, "get app", err)
+	return queryOne(ctx, s, "get app", scanApp, func() error { return notFound("app", key) },
+		"SELECT "+appCols+" FROM apps WHERE app_key = $1", key)
 }
 
 // ListApps implements state.Store.
 func (s *Store) ListApps(ctx context.Context, account string) ([]state.App, error) {
-	var out []state.App
-	err := s.read(ctx, "list apps", func(q querier) error {
-		if ok, err := exists(q.QueryRowContext(ctx, accountExistsSQL, account)); err != nil || !ok {
-			return cmp(err, notFound("account", account))
-		}
-		var err error
-		out, err = collect(scanApp)(q.QueryContext(ctx, listAppsSQL, account))
-		return err
-	})
-	return out, err
+	return listOf(ctx, s, "list apps", scanApp, listAppsSQL, []any{account}, accountExistsSQL, []any{account},
+		func() error { return notFound("account", account) })
 }
 
 // DeleteApp implements state.Store. Tokens, webhooks and bindings go by
@@ -309,7 +287,7 @@ const authSQL = "SELECT a.app_key, a.account, a.name, a.created_at, " +
 
 // AuthContext implements state.Store.
 func (s *Store) AuthContext(ctx context.Context, appKey string) (state.App, state.Account, state.Token, bool, error) {
-	if e, ok := s.auth.getAuth(appKey); ok {
+	if e, ok := s.auth.apps.get(appKey); ok {
 		if e.missing {
 			return state.App{}, state.Account{}, state.Token{}, false, notFound("app", appKey)
 		}
@@ -319,9 +297,9 @@ func (s *Store) AuthContext(ctx context.Context, appKey string) (state.App, stat
 	app, acct, tok, ok, err := s.authContext(ctx, appKey)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
-		s.auth.putAuth(gen, appKey, authEntry{missing: true})
+		s.auth.apps.put(gen, appKey, authEntry{missing: true})
 	case err == nil:
-		s.auth.putAuth(gen, appKey, authEntry{app: app, account: acct, current: tok, ok: ok})
+		s.auth.apps.put(gen, appKey, authEntry{app: app, account: acct, current: tok, ok: ok})
 	}
 	return app, acct, tok, ok, err
 }
@@ -396,7 +374,7 @@ func (s *Store) RevokeToken(ctx context.Context, appKey string, at time.Time) er
 
 // TokenByHash implements state.Store.
 func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (state.Token, error) {
-	if e, ok := s.auth.getHash(hash); ok {
+	if e, ok := s.auth.hashes.get(hash); ok {
 		if e.missing {
 			return state.Token{}, notFound("token", "(hash)")
 		}
@@ -406,38 +384,23 @@ func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (state.Token, er
 	t, err := s.tokenByHash(ctx, hash)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
-		s.auth.putHash(gen, hash, hashEntry{missing: true})
+		s.auth.hashes.put(gen, hash, hashEntry{missing: true})
 	case err == nil:
-		s.auth.putHash(gen, hash, hashEntry{tok: t})
+		s.auth.hashes.put(gen, hash, hashEntry{tok: t})
 	}
 	return t, err
 }
 
 // tokenByHash reads TokenByHash's answer from the database.
 func (s *Store) tokenByHash(ctx context.Context, hash [32]byte) (state.Token, error) {
-	st, err := s.readStmt(ctx, "SELECT "+tokenCols+" FROM tokens WHERE hash = $1")
-	if err != nil {
-		return state.Token{}, wrapErr(ctx, "token by hash", err)
-	}
-	t, err := scanToken(st.QueryRowContext(ctx, hashBytes(hash)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return state.Token{}, notFound("token", state.Fingerprint(hash))
-	}
-	return t, wrapErr(ctx, "token by hash", err)
+	return queryOne(ctx, s, "token by hash", scanToken, func() error { return notFound("token", state.Fingerprint(hash)) },
+		"SELECT "+tokenCols+" FROM tokens WHERE hash = $1", hashBytes(hash))
 }
 
 // ListTokens implements state.Store.
 func (s *Store) ListTokens(ctx context.Context, appKey string) ([]state.Token, error) {
-	var out []state.Token
-	err := s.read(ctx, "list tokens", func(q querier) error {
-		if ok, err := exists(q.QueryRowContext(ctx, appExistsSQL, appKey)); err != nil || !ok {
-			return cmp(err, notFound("app", appKey))
-		}
-		var err error
-		out, err = collect(scanToken)(q.QueryContext(ctx, listTokensSQL, appKey))
-		return err
-	})
-	return out, err
+	return listOf(ctx, s, "list tokens", scanToken, listTokensSQL, []any{appKey}, appExistsSQL, []any{appKey},
+		func() error { return notFound("app", appKey) })
 }
 
 // ---------------------------------------------------------------- webhooks
@@ -463,11 +426,7 @@ func scanWebhook(sc scanner) (state.Webhook, error) {
 
 // CreateWebhook implements state.Store.
 func (s *Store) CreateWebhook(ctx context.Context, w state.Webhook) error {
-	events, err := stringsText(w.Events)
-	if err != nil {
-		return err
-	}
-	retry, chaos, err := retryChaosText(w.Retry, w.Chaos)
+	events, retry, chaos, err := webhookText(w)
 	if err != nil {
 		return err
 	}
@@ -486,11 +445,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w state.Webhook) error {
 
 // UpdateWebhook implements state.Store. CreatedAt stays as created.
 func (s *Store) UpdateWebhook(ctx context.Context, w state.Webhook) error {
-	events, err := stringsText(w.Events)
-	if err != nil {
-		return err
-	}
-	retry, chaos, err := retryChaosText(w.Retry, w.Chaos)
+	events, retry, chaos, err := webhookText(w)
 	if err != nil {
 		return err
 	}
@@ -507,7 +462,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w state.Webhook) error {
 // GetWebhook implements state.Store.
 func (s *Store) GetWebhook(ctx context.Context, appKey, product string) (state.Webhook, error) {
 	k := [2]string{appKey, product}
-	if e, ok := get(s.looks, &s.looks.webhooks, k); ok {
+	if e, ok := s.looks.webhooks.get(k); ok {
 		if e.missing {
 			return state.Webhook{}, notFound("webhook for product", product)
 		}
@@ -517,38 +472,23 @@ func (s *Store) GetWebhook(ctx context.Context, appKey, product string) (state.W
 	w, err := s.getWebhook(ctx, appKey, product)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
-		put(s.looks, &s.looks.webhooks, gen, k, webhookEntry{missing: true})
+		s.looks.webhooks.put(gen, k, webhookEntry{missing: true})
 	case err == nil:
-		put(s.looks, &s.looks.webhooks, gen, k, webhookEntry{w: w.Clone()})
+		s.looks.webhooks.put(gen, k, webhookEntry{w: w.Clone()})
 	}
 	return w, err
 }
 
 // getWebhook reads GetWebhook's answer from the database.
 func (s *Store) getWebhook(ctx context.Context, appKey, product string) (state.Webhook, error) {
-	st, err := s.readStmt(ctx, "SELECT "+webhookCols+" FROM webhooks WHERE app_key = $1 AND product = $2")
-	if err != nil {
-		return state.Webhook{}, wrapErr(ctx, "get webhook", err)
-	}
-	w, err := scanWebhook(st.QueryRowContext(ctx, appKey, product))
-	if errors.Is(err, sql.ErrNoRows) {
-		return state.Webhook{}, notFound("webhook for product", product)
-	}
-	return w, wrapErr(ctx, "get webhook", err)
+	return queryOne(ctx, s, "get webhook", scanWebhook, func() error { return notFound("webhook for product", product) },
+		"SELECT "+webhookCols+" FROM webhooks WHERE app_key = $1 AND product = $2", appKey, product)
 }
 
 // ListWebhooks implements state.Store.
 func (s *Store) ListWebhooks(ctx context.Context, appKey string) ([]state.Webhook, error) {
-	var out []state.Webhook
-	err := s.read(ctx, "list webhooks", func(q querier) error {
-		if ok, err := exists(q.QueryRowContext(ctx, appExistsSQL, appKey)); err != nil || !ok {
-			return cmp(err, notFound("app", appKey))
-		}
-		var err error
-		out, err = collect(scanWebhook)(q.QueryContext(ctx, listWebhooksSQL, appKey))
-		return err
-	})
-	return out, err
+	return listOf(ctx, s, "list webhooks", scanWebhook, listWebhooksSQL, []any{appKey}, appExistsSQL, []any{appKey},
+		func() error { return notFound("app", appKey) })
 }
 
 // DeleteWebhook implements state.Store.
@@ -592,29 +532,14 @@ func (s *Store) CreateBinding(ctx context.Context, b state.Binding) error {
 
 // FindBinding implements state.Store.
 func (s *Store) FindBinding(ctx context.Context, account string, kind state.BindingKind, value string) (state.Binding, error) {
-	st, err := s.readStmt(ctx, "SELECT "+bindingCols+" FROM bindings WHERE account = $1 AND kind = $2 AND value = $3")
-	if err != nil {
-		return state.Binding{}, wrapErr(ctx, "find binding", err)
-	}
-	b, err := scanBinding(st.QueryRowContext(ctx, account, string(kind), value))
-	if errors.Is(err, sql.ErrNoRows) {
-		return state.Binding{}, notFound(string(kind), value)
-	}
-	return b, wrapErr(ctx, "find binding", err)
+	return queryOne(ctx, s, "find binding", scanBinding, func() error { return notFound(string(kind), value) },
+		"SELECT "+bindingCols+" FROM bindings WHERE account = $1 AND kind = $2 AND value = $3", account, string(kind), value)
 }
 
 // ListBindings implements state.Store.
 func (s *Store) ListBindings(ctx context.Context, appKey string) ([]state.Binding, error) {
-	var out []state.Binding
-	err := s.read(ctx, "list bindings", func(q querier) error {
-		if ok, err := exists(q.QueryRowContext(ctx, appExistsSQL, appKey)); err != nil || !ok {
-			return cmp(err, notFound("app", appKey))
-		}
-		var err error
-		out, err = collect(scanBinding)(q.QueryContext(ctx, listBindingsSQL, appKey))
-		return err
-	})
-	return out, err
+	return listOf(ctx, s, "list bindings", scanBinding, listBindingsSQL, []any{appKey}, appExistsSQL, []any{appKey},
+		func() error { return notFound("app", appKey) })
 }
 
 // DeleteBinding implements state.Store.
@@ -740,15 +665,8 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 
 // GetMessage implements state.Store.
 func (s *Store) GetMessage(ctx context.Context, id string) (state.Message, error) {
-	st, err := s.readStmt(ctx, "SELECT "+messageCols+" FROM messages WHERE id = $1")
-	if err != nil {
-		return state.Message{}, wrapErr(ctx, "get message", err)
-	}
-	m, err := scanMessage(st.QueryRowContext(ctx, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return state.Message{}, notFound("message", id)
-	}
-	return m, wrapErr(ctx, "get message", err)
+	return queryOne(ctx, s, "get message", scanMessage, func() error { return notFound("message", id) },
+		"SELECT "+messageCols+" FROM messages WHERE id = $1", id)
 }
 
 // ------------------------------------------------------------------ events

@@ -346,6 +346,39 @@ func queryRows[T any](ctx context.Context, s *Store, op string, scan func(scanne
 	return out, wrapErr(ctx, op, err)
 }
 
+// listOf reads the things a parent owns in one read transaction: the
+// parent must exist (parentSQL finds its row; if not, the error missing
+// makes), then listSQL's rows are scanned.
+func listOf[T any](ctx context.Context, s *Store, op string, scan func(scanner) (T, error), listSQL string, args []any,
+	parentSQL string, parentArgs []any, missing func() error) ([]T, error) {
+	var out []T
+	err := s.read(ctx, op, func(q querier) error {
+		if ok, err := exists(q.QueryRowContext(ctx, parentSQL, parentArgs...)); err != nil || !ok {
+			return cmp(err, missing())
+		}
+		var err error
+		out, err = collect(scan)(q.QueryContext(ctx, listSQL, args...))
+		return err
+	})
+	return out, err
+}
+
+// queryOne runs a single-statement read of one row and scans it; no row
+// is the error missing makes (called only then, so that a hot path's miss
+// pays for the message alone).
+func queryOne[T any](ctx context.Context, s *Store, op string, scan func(scanner) (T, error), missing func() error, query string, args ...any) (T, error) {
+	var zero T
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return zero, wrapErr(ctx, op, err)
+	}
+	x, err := scan(st.QueryRowContext(ctx, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return zero, missing()
+	}
+	return x, wrapErr(ctx, op, err)
+}
+
 // queryRow runs a one-row read outside a transaction (one statement is
 // one snapshot already), prepared.
 func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...any) error {

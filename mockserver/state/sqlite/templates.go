@@ -44,29 +44,14 @@ func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []s
 
 // GetTemplate implements state.Store.
 func (s *Store) GetTemplate(ctx context.Context, account, wabaID, name, language string) (state.Template, error) {
-	st, err := s.readStmt(ctx, "SELECT "+templateCols+" FROM templates WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4")
-	if err != nil {
-		return state.Template{}, wrapErr(ctx, "get template", err)
-	}
-	t, err := scanTemplate(st.QueryRowContext(ctx, account, wabaID, name, language))
-	if errors.Is(err, sql.ErrNoRows) {
-		return state.Template{}, notFound("template", name+" ("+language+")")
-	}
-	return t, wrapErr(ctx, "get template", err)
+	return queryOne(ctx, s, "get template", scanTemplate, func() error { return notFound("template", name+" ("+language+")") },
+		"SELECT "+templateCols+" FROM templates WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4", account, wabaID, name, language)
 }
 
 // ListTemplates implements state.Store.
 func (s *Store) ListTemplates(ctx context.Context, account, wabaID string) ([]state.Template, error) {
-	var out []state.Template
-	err := s.read(ctx, "list templates", func(q querier) error {
-		if ok, err := exists(q.QueryRowContext(ctx, accountExistsSQL, account)); err != nil || !ok {
-			return cmp(err, notFound("account", account))
-		}
-		var err error
-		out, err = collect(scanTemplate)(q.QueryContext(ctx, listTemplatesSQL, account, wabaID))
-		return err
-	})
-	return out, err
+	return listOf(ctx, s, "list templates", scanTemplate, listTemplatesSQL, []any{account, wabaID}, accountExistsSQL, []any{account},
+		func() error { return notFound("account", account) })
 }
 
 // UpdateTemplateStatus implements state.Store.
@@ -106,13 +91,13 @@ func (s *Store) AddWabaNumber(ctx context.Context, n state.WabaNumber) error {
 // WabaNumbers implements state.Store.
 func (s *Store) WabaNumbers(ctx context.Context, account, wabaID string) ([]string, error) {
 	k := [2]string{account, wabaID}
-	if nums, ok := get(s.looks, &s.looks.numbers, k); ok {
+	if nums, ok := s.looks.numbers.get(k); ok {
 		return slices.Clone(nums), nil
 	}
 	gen := s.looks.generation()
 	nums, err := s.wabaNumbers(ctx, account, wabaID)
 	if err == nil {
-		put(s.looks, &s.looks.numbers, gen, k, slices.Clone(nums))
+		s.looks.numbers.put(gen, k, slices.Clone(nums))
 	}
 	return nums, err
 }
@@ -146,7 +131,7 @@ func (s *Store) LastInbound(ctx context.Context, account, business string, users
 	out := make(map[string]time.Time, len(users))
 	var unknown []string
 	for _, u := range users {
-		e, ok := get(s.looks, &s.looks.sessions, [3]string{account, business, u})
+		e, ok := s.looks.sessions.get([3]string{account, business, u})
 		switch {
 		case !ok:
 			unknown = append(unknown, u)
@@ -165,12 +150,12 @@ func (s *Store) LastInbound(ctx context.Context, account, business string, users
 			k := [3]string{account, business, u}
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
-				put(s.looks, &s.looks.sessions, gen, k, sessionEntry{missing: true})
+				s.looks.sessions.put(gen, k, sessionEntry{missing: true})
 			case err != nil:
 				return err
 			default:
 				out[u] = fromMicros(at)
-				put(s.looks, &s.looks.sessions, gen, k, sessionEntry{at: out[u]})
+				s.looks.sessions.put(gen, k, sessionEntry{at: out[u]})
 			}
 		}
 		return nil

@@ -78,15 +78,7 @@ func testAccounts(t *testing.T, open func(t *testing.T) state.Store) {
 }
 
 func testDefaultApp(t *testing.T, open func(t *testing.T) state.Store) {
-	setup := func(t *testing.T) *fixture {
-		f := newFixture(t, open)
-		f.account("IW0000001")
-		f.account("IW0000002")
-		f.app("IW0000001", "AppOne00000000001")
-		f.app("IW0000001", "AppTwo00000000002")
-		f.app("IW0000002", "AppOther000000003")
-		return f
-	}
+	setup := func(t *testing.T) *fixture { return twoAccounts(t, open) }
 	defaultOf := func(f *fixture, account string) string {
 		f.t.Helper()
 		a, err := f.s.GetAccount(f.ctx, account)

@@ -32,13 +32,7 @@ func validSubmission(account, appKey, msgID, eventPrefix string) state.Submissio
 }
 
 func testRecordSubmission(t *testing.T, open func(t *testing.T) state.Store) {
-	setup := func(t *testing.T) *fixture {
-		f := newFixture(t, open)
-		f.account("IW0000001")
-		f.app("IW0000001", "AppOne00000000001")
-		f.app("IW0000001", "AppTwo00000000002")
-		return f
-	}
+	setup := func(t *testing.T) *fixture { return twoApps(t, open) }
 	// assertNothingWritten checks that a refused submission left no trace.
 	assertNothingWritten := func(f *fixture, sub state.Submission, msgWasThere bool) {
 		f.t.Helper()
@@ -199,12 +193,7 @@ func testRecordSubmission(t *testing.T, open func(t *testing.T) state.Store) {
 }
 
 func testEvents(t *testing.T, open func(t *testing.T) state.Store) {
-	setup := func(t *testing.T) *fixture {
-		f := newFixture(t, open)
-		f.account("IW0000001")
-		f.app("IW0000001", "AppOne00000000001")
-		return f
-	}
+	setup := func(t *testing.T) *fixture { return outbox(t, open) }
 	t.Run("add then get returns every field", func(t *testing.T) {
 		for name, change := range map[string]func(e *state.Event){
 			"pending with a full target": func(*state.Event) {},
@@ -281,12 +270,7 @@ func testListEvents(t *testing.T, open func(t *testing.T) state.Store) {
 	// other type), b1 (acct 2, app Other, pending). Due times run against
 	// creation order so that only creation order yields newest first.
 	setup := func(t *testing.T) *fixture {
-		f := newFixture(t, open)
-		f.account("IW0000001")
-		f.account("IW0000002")
-		f.app("IW0000001", "AppOne00000000001")
-		f.app("IW0000001", "AppTwo00000000002")
-		f.app("IW0000002", "AppOther000000003")
+		f := twoAccounts(t, open)
 		a1 := pendingEvent("a1", "IW0000001", "AppOne00000000001", t0.Add(4*time.Hour))
 		a2 := pendingEvent("a2", "IW0000001", "AppTwo00000000002", t0.Add(3*time.Hour))
 		a2.Status = state.EventDelivered

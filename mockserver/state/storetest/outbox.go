@@ -36,7 +36,8 @@ func validResult(id, owner string, n int, status state.EventStatus) state.Attemp
 	return r
 }
 
-// outbox is a fixture with one account and app for delivery tests.
+// outbox is a fixture with account IW0000001 and its app
+// AppOne00000000001, for event and delivery tests.
 func outbox(t *testing.T, open func(t *testing.T) state.Store) *fixture {
 	f := newFixture(t, open)
 	f.account("IW0000001")

@@ -91,6 +91,29 @@ func newFixture(t *testing.T, open func(t *testing.T) state.Store) *fixture {
 	return &fixture{t: t, ctx: context.Background(), s: open(t)}
 }
 
+// twoApps is a fixture with account IW0000001 and its apps
+// AppOne00000000001 and AppTwo00000000002.
+func twoApps(t *testing.T, open func(t *testing.T) state.Store) *fixture {
+	f := newFixture(t, open)
+	f.account("IW0000001")
+	f.app("IW0000001", "AppOne00000000001")
+	f.app("IW0000001", "AppTwo00000000002")
+	return f
+}
+
+// twoAccounts is a fixture with accounts IW0000001, whose apps are
+// AppOne00000000001 and AppTwo00000000002, and IW0000002, whose app is
+// AppOther000000003.
+func twoAccounts(t *testing.T, open func(t *testing.T) state.Store) *fixture {
+	f := newFixture(t, open)
+	f.account("IW0000001")
+	f.account("IW0000002")
+	f.app("IW0000001", "AppOne00000000001")
+	f.app("IW0000001", "AppTwo00000000002")
+	f.app("IW0000002", "AppOther000000003")
+	return f
+}
+
 func strp(s string) *string { return &s }
 
 func timep(t time.Time) *time.Time { return &t }

@@ -12,13 +12,7 @@ import (
 )
 
 func testTokens(t *testing.T, open func(t *testing.T) state.Store) {
-	setup := func(t *testing.T) *fixture {
-		f := newFixture(t, open)
-		f.account("IW0000001")
-		f.app("IW0000001", "AppOne00000000001")
-		f.app("IW0000001", "AppTwo00000000002")
-		return f
-	}
+	setup := func(t *testing.T) *fixture { return twoApps(t, open) }
 	getToken := func(f *fixture, name string) state.Token {
 		f.t.Helper()
 		tok, err := f.s.TokenByHash(f.ctx, hash(name))

@@ -11,13 +11,7 @@ import (
 )
 
 func testWebhooks(t *testing.T, open func(t *testing.T) state.Store) {
-	setup := func(t *testing.T) *fixture {
-		f := newFixture(t, open)
-		f.account("IW0000001")
-		f.app("IW0000001", "AppOne00000000001")
-		f.app("IW0000001", "AppTwo00000000002")
-		return f
-	}
+	setup := func(t *testing.T) *fixture { return twoApps(t, open) }
 	getHook := func(f *fixture, app, product string) state.Webhook {
 		f.t.Helper()
 		w, err := f.s.GetWebhook(f.ctx, app, product)
@@ -132,15 +126,7 @@ func testWebhooks(t *testing.T, open func(t *testing.T) state.Store) {
 }
 
 func testBindings(t *testing.T, open func(t *testing.T) state.Store) {
-	setup := func(t *testing.T) *fixture {
-		f := newFixture(t, open)
-		f.account("IW0000001")
-		f.account("IW0000002")
-		f.app("IW0000001", "AppOne00000000001")
-		f.app("IW0000001", "AppTwo00000000002")
-		f.app("IW0000002", "AppOther000000003")
-		return f
-	}
+	setup := func(t *testing.T) *fixture { return twoAccounts(t, open) }
 	find := func(f *fixture, account string, kind state.BindingKind, value string) state.Binding {
 		f.t.Helper()
 		b, err := f.s.FindBinding(f.ctx, account, kind, value)
