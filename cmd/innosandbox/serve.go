@@ -64,9 +64,6 @@ func newServeCmd() *cobra.Command {
 Every flag can also be set from the environment: --admin-token from
 INNOSANDBOX_ADMIN_TOKEN, --store from INNOSANDBOX_STORE, and so on.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := envFallback(cmd.Flags()); err != nil {
-				return err
-			}
 			return runServe(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}

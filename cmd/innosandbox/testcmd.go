@@ -65,9 +65,6 @@ and so on.`,
   innosandbox test --target url --base-url http://127.0.0.1:8080 --format junit:report.xml
   INNOPAAS_APPKEY=... INNOPAAS_AUTHORIZATION=... innosandbox test --target real --base-url https://api.innopaas.com`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := envFallback(cmd.Flags()); err != nil {
-				return err
-			}
 			return runTest(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
