@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 	"github.com/innosandbox/innosandbox/features"
 	"github.com/innosandbox/innosandbox/internal/localsandbox"
 	"github.com/innosandbox/innosandbox/mockserver"
+	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
 	"github.com/innosandbox/innosandbox/spec"
 	"github.com/innosandbox/innosandbox/steps"
 )
