@@ -293,14 +293,19 @@ func (w *world) registerProducts(sc *godog.ScenarioContext) {
 	})
 	sc.Step(`^the handle names the type "([^"]+)"$`, func(ctx context.Context, mimeType string) error {
 		t := godog.T(ctx)
-		if !w.innosandbox() {
-			return nil // how the handle carries the type is the sandbox's choice
-		}
 		require.NotEmpty(t, w.handle, "no file was accepted yet")
 		enc, _, _ := strings.Cut(strings.TrimPrefix(w.handle, "4::"), ":")
 		got, err := base64.StdEncoding.DecodeString(enc)
-		require.NoError(t, err, "the handle's type part %q is not base64", enc)
-		assert.Equal(t, mimeType, string(got), "the type the handle carries")
+		if w.innosandbox() {
+			require.NoError(t, err, "the handle's type part %q is not base64", enc)
+			assert.Equal(t, mimeType, string(got), "the type the handle carries")
+			return nil
+		}
+		// How the handle carries the type is the sandbox's choice: on a
+		// real target a difference is drift.
+		if err != nil || string(got) != mimeType {
+			w.note(ctx, NoteDrift, fmt.Sprintf("the handle %q does not carry the type %q (base64 after 4::, as the sandbox's handles do)", w.handle, mimeType))
+		}
 		return nil
 	})
 

@@ -46,6 +46,20 @@ func (w *world) advanceClock(ctx context.Context, n int, unit string, want ...in
 	return w.control(ctx, http.MethodPost, "/_sandbox/clock/advance", map[string]string{"by": by}, nil, want...)
 }
 
+// clockIn reads the time n units from now (n < 0: ago) on the scenario's
+// account's sandbox clock.
+func (w *world) clockIn(ctx context.Context, n int, unit string) (time.Time, error) {
+	d, err := parseSpan(n, unit)
+	if err != nil {
+		return time.Time{}, err
+	}
+	now, err := w.clockNow(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return now.Add(d), nil
+}
+
 func (w *world) registerTokens(sc *godog.ScenarioContext) {
 	sc.Step(`^my app has a token that expires in (\d+) (seconds?|minutes?|hours?|days?|years?)$`, func(ctx context.Context, n int, unit string) error {
 		if err := w.need(ctx, CapControl); err != nil {
@@ -55,15 +69,10 @@ func (w *world) registerTokens(sc *godog.ScenarioContext) {
 		if err != nil {
 			return err
 		}
-		d, err := parseSpan(n, unit)
+		at, err := w.clockIn(ctx, n, unit)
 		if err != nil {
 			return err
 		}
-		now, err := w.clockNow(ctx)
-		if err != nil {
-			return err
-		}
-		at := now.Add(d)
 		tok, err := w.issueToken(ctx, a, &at)
 		if err != nil {
 			return err
@@ -119,15 +128,11 @@ func (w *world) registerTokens(sc *godog.ScenarioContext) {
 		if err != nil {
 			return err
 		}
-		d, err := parseSpan(n, unit)
+		at, err := w.clockIn(ctx, -n, unit)
 		if err != nil {
 			return err
 		}
-		now, err := w.clockNow(ctx)
-		if err != nil {
-			return err
-		}
-		in := map[string]string{"expiresAt": now.Add(-d).UTC().Format(time.RFC3339)}
+		in := map[string]string{"expiresAt": at.UTC().Format(time.RFC3339)}
 		w.lastCtl, err = w.control(ctx, http.MethodPost, "/_sandbox/apps/"+url.PathEscape(a.key)+"/tokens", in, nil, http.StatusCreated, http.StatusBadRequest)
 		return err
 	})

@@ -174,14 +174,30 @@ func (w *world) settle(ctx context.Context) error {
 func (w *world) need(ctx context.Context, caps ...Capability) error {
 	for _, c := range caps {
 		if reason := w.s.cfg.Target.Missing(c, w.s.cfg.StartPrivate != nil); reason != "" {
-			if !w.skipped {
-				w.skipped = true
-				w.note(ctx, NoteSkipped, reason)
-			}
-			return skipError(reason)
+			return w.skip(ctx, reason)
 		}
 	}
 	return nil
+}
+
+// needSandboxChoice returns a skip error on a target other than an
+// innosandbox, for a step that checks what the sandbox chose where the
+// docs are silent (what), so that no report counts it as passed there.
+func (w *world) needSandboxChoice(ctx context.Context, what string) error {
+	if w.innosandbox() {
+		return nil
+	}
+	return w.skip(ctx, "checks "+what+", the sandbox's own choice: run with --target sandbox or --target url")
+}
+
+// skip notes the reason the scenario stops here (once) and returns the
+// error that makes godog skip the rest of it.
+func (w *world) skip(ctx context.Context, reason string) error {
+	if !w.skipped {
+		w.skipped = true
+		w.note(ctx, NoteSkipped, reason)
+	}
+	return skipError(reason)
 }
 
 func (w *world) note(ctx context.Context, kind NoteKind, text string) {

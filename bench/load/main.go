@@ -11,14 +11,11 @@
 package main
 
 import (
-	"context"
-
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/innosandbox/innosandbox/spec"
 	"io"
 	"net"
 	"net/http"
@@ -30,7 +27,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3filter"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/innosandbox/innosandbox/spec"
 )
 
 const (

@@ -55,9 +55,6 @@ INNOSANDBOX_AUTHORIZATION (which keeps the secret out of the process list), and 
   innosandbox certify --url http://127.0.0.1:9000/hook --insecure --report-html report.html --junit report.xml --json report.json
   innosandbox certify --url https://partner.example/sms --product sms --events sms_status_report --method PUT`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := envFallback(cmd.Flags()); err != nil {
-				return err
-			}
 			return runCertify(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}

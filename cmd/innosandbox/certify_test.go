@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -20,18 +18,6 @@ import (
 	"github.com/innosandbox/innosandbox/certify/fixtures"
 	"github.com/innosandbox/innosandbox/spec"
 )
-
-// runCertifyCmd runs `innosandbox certify` with args, as a user would.
-func runCertifyCmd(t *testing.T, args ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	root := newRoot()
-	root.SetArgs(append([]string{"certify"}, args...))
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	err = root.ExecuteContext(context.Background())
-	return out.String(), errOut.String(), err
-}
 
 // startHTTPSReceiver serves a fixture receiver over HTTPS and writes its
 // certificate to a PEM file, for --ca-file.
@@ -56,7 +42,7 @@ func TestCertifyCommand(t *testing.T) {
 	t.Run("a correct receiver is certified: exit 0 and three reports", func(t *testing.T) {
 		url, ca := startHTTPSReceiver(t, fixtures.Config{UserName: "acme", Authorization: secret})
 		html, xml, js := filepath.Join(dir, "r.html"), filepath.Join(dir, "r.xml"), filepath.Join(dir, "r.json")
-		stdout, stderr, err := runCertifyCmd(t, "--url", url, "--username", "acme", "--ca-file", ca,
+		stdout, stderr, err := runCLI(t, "certify", "--url", url, "--username", "acme", "--ca-file", ca,
 			"--report-html", html, "--junit", xml, "--json", js)
 		require.NoError(t, err, stdout+stderr)
 		assert.Regexp(t, `^innosandbox certify: \d+ pushes at most, at most 100 per second, to POST `+regexp.QuoteMeta(url)+"\n", stderr, "the bounds come first")
@@ -80,7 +66,7 @@ func TestCertifyCommand(t *testing.T) {
 
 	t.Run("a receiver that takes pushes without credentials is not certified: exit 1", func(t *testing.T) {
 		url, ca := startHTTPSReceiver(t, fixtures.Config{UserName: "acme", Authorization: secret, Fault: fixtures.AcceptsWithoutCredentials})
-		stdout, _, err := runCertifyCmd(t, "--url", url, "--username", "acme", "--ca-file", ca)
+		stdout, _, err := runCLI(t, "certify", "--url", url, "--username", "acme", "--ca-file", ca)
 		require.Error(t, err)
 		assert.Equal(t, exitError{code: 1}, err)
 		assert.Contains(t, stdout, certify.VerdictNotCertified)
@@ -89,7 +75,7 @@ func TestCertifyCommand(t *testing.T) {
 
 	t.Run("an untrusted certificate stops the run, and says how to go on", func(t *testing.T) {
 		url, _ := startHTTPSReceiver(t, fixtures.Config{UserName: "acme", Authorization: secret})
-		stdout, _, err := runCertifyCmd(t, "--url", url, "--username", "acme")
+		stdout, _, err := runCLI(t, "certify", "--url", url, "--username", "acme")
 		assert.Equal(t, exitError{code: 1}, err)
 		assert.Contains(t, stdout, "--ca-file")
 		assert.Contains(t, stdout, "NOT RUN")
@@ -99,7 +85,7 @@ func TestCertifyCommand(t *testing.T) {
 		r := fixtures.New(fixtures.Config{Spec: spec.MustLoadEmbedded()})
 		ts := httptest.NewServer(r)
 		defer ts.Close()
-		stdout, _, err := runCertifyCmd(t, "--url", ts.URL, "--product", "otp", "--dry-run")
+		stdout, _, err := runCLI(t, "certify", "--url", ts.URL, "--product", "otp", "--dry-run")
 		require.NoError(t, err)
 		assert.Contains(t, stdout, "nothing sent")
 		assert.Contains(t, stdout, "CERT-SIZE-01   required    A large valid payload is accepted — does not apply")
@@ -124,7 +110,7 @@ func TestCertifyCommandNamesTheBadFlag(t *testing.T) {
 		{[]string{"--url", "https://p.example/h", "--timeout", "soon"}, "--timeout"},
 	}
 	for _, tt := range tests {
-		_, _, err := runCertifyCmd(t, tt.args...)
+		_, _, err := runCLI(t, append([]string{"certify"}, tt.args...)...)
 		require.Error(t, err, tt.args)
 		assert.NotEqual(t, exitError{code: 1}, err, "a bad flag is not a verdict")
 		assert.Contains(t, err.Error(), tt.flag, tt.args)

@@ -24,9 +24,6 @@ func newHealthcheckCmd() *cobra.Command {
 		Short: "Exit 0 when a sandbox (or listener) answers its health URL with 200; for container health checks",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := envFallback(cmd.Flags()); err != nil {
-				return err
-			}
 			if err := probeHealth(cmd.Context(), target, timeout); err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), "unhealthy:", err)
 				return exitError{code: 1}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -64,12 +63,8 @@ func TestHealthcheckCommandExitCodes(t *testing.T) {
 	defer srv.Close()
 
 	run := func(args ...string) (string, error) {
-		var stderr bytes.Buffer
-		root := newRoot()
-		root.SetArgs(args)
-		root.SetErr(&stderr)
-		err := root.ExecuteContext(context.Background())
-		return stderr.String(), err
+		_, stderr, err := runCLI(t, args...)
+		return stderr, err
 	}
 
 	_, err := run("healthcheck", "--url", srv.URL+"/healthz")

@@ -57,9 +57,6 @@ and so on.`,
   innosandbox listen --forward http://127.0.0.1:3000/webhooks/innopaas
   innosandbox listen --format json | jq 'select(.contract.result == "FAIL")'`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := envFallback(cmd.Flags()); err != nil {
-				return err
-			}
 			return runListen(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}

@@ -96,10 +96,7 @@ func TestListenRefusesABadConfiguration(t *testing.T) {
 		{"listen", "--forward", "localhost:3000"},
 		{"listen", "--addr", "127.0.0.1:notaport"},
 	} {
-		root := newRoot()
-		root.SetArgs(args)
-		root.SetOut(&bytes.Buffer{})
-		root.SetErr(&bytes.Buffer{})
-		assert.Error(t, root.ExecuteContext(context.Background()), "%v", args)
+		_, _, err := runCLI(t, args...)
+		assert.Error(t, err, "%v", args)
 	}
 }

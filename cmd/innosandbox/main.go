@@ -45,6 +45,8 @@ func newRoot() *cobra.Command {
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Every command takes its unset flags from the environment.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return envFallback(cmd.Flags()) },
 	}
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newTestCmd())

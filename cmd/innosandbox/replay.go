@@ -40,9 +40,6 @@ INNOSANDBOX_SANDBOX, --admin-token from INNOSANDBOX_ADMIN_TOKEN, and so on.`,
   innosandbox replay 01a21e76-d55e-7384-a12d-5c4261c65062 --sandbox http://127.0.0.1:8080`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := envFallback(cmd.Flags()); err != nil {
-				return err
-			}
 			id := ""
 			if len(args) == 1 {
 				id = args[0]

@@ -36,25 +36,40 @@ type child struct {
 	logs *bytes.Buffer
 }
 
+// startChild starts a sandbox process and waits until it is ready.
 func startChild(t *testing.T, addr string, args ...string) *child {
+	t.Helper()
+	c := spawnChild(t, addr, args...)
+	waitReady(t, c)
+	return c
+}
+
+// spawnChild starts a sandbox process without waiting for it (startChild
+// waits); several can then come up at once.
+func spawnChild(t *testing.T, addr string, args ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", addr, "--quiet"}, args...)...)
 	cmd.Env = append(os.Environ(), "INNOSANDBOX_TEST_CHILD=1")
 	logs := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
-	c := &child{cmd: cmd, base: "http://" + addr, logs: logs}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
+	return &child{cmd: cmd, base: "http://" + addr, logs: logs}
+}
+
+// waitReady waits until a child's /healthz answers 200.
+func waitReady(t *testing.T, c *child) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := http.Get(c.base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return c
+				return
 			}
 		}
-		require.True(t, time.Now().Before(deadline), "the sandbox did not become ready: %s", logs)
+		require.True(t, time.Now().Before(deadline), "the sandbox did not become ready: %s", c.logs)
 		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -64,9 +64,6 @@ func newServeCmd() *cobra.Command {
 Every flag can also be set from the environment: --admin-token from
 INNOSANDBOX_ADMIN_TOKEN, --store from INNOSANDBOX_STORE, and so on.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := envFallback(cmd.Flags()); err != nil {
-				return err
-			}
 			return runServe(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -124,11 +121,15 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: use text or json", format)
 }
 
-// buildServer turns serve options into a running-ready server.
-func buildServer(ctx context.Context, o *serveOptions, log *slog.Logger) (*mockserver.Server, state.Store, error) {
-	sp, err := spec.Load(ctx, spec.Sources{PublicPath: o.specPath, ControlPath: o.controlSpecPath})
-	if err != nil {
-		return nil, nil, err
+// buildServer turns serve options into a running-ready server. sp is the
+// contract when the caller has it loaded already; nil loads the one the
+// options name.
+func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.Logger) (*mockserver.Server, state.Store, error) {
+	if sp == nil {
+		var err error
+		if sp, err = spec.Load(ctx, spec.Sources{PublicPath: o.specPath, ControlPath: o.controlSpecPath}); err != nil {
+			return nil, nil, err
+		}
 	}
 	seed, err := fixtures.LoadSeed(o.seedPath)
 	if err != nil {
@@ -195,7 +196,7 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("--addr %s: %w", o.addr, err)
 	}
-	srv, store, err := buildServer(ctx, o, log)
+	srv, store, err := buildServer(ctx, o, nil, log)
 	if err != nil {
 		_ = ln.Close()
 		return err

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -95,35 +91,5 @@ func TestServeReplicasShareOnePostgres(t *testing.T) {
 		_ = c.cmd.Wait()
 		assert.NotContains(t, c.logs.String(), "s3cret", "the password stays out of the logs")
 		assert.Contains(t, c.logs.String(), `store="postgres://postgres@`, "the DSN is logged without it")
-	}
-}
-
-// spawnChild starts a sandbox process without waiting for it (startChild
-// waits); several can then come up at once.
-func spawnChild(t *testing.T, addr string, args ...string) *child {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", addr, "--quiet"}, args...)...)
-	cmd.Env = append(os.Environ(), "INNOSANDBOX_TEST_CHILD=1")
-	logs := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return &child{cmd: cmd, base: "http://" + addr, logs: logs}
-}
-
-// waitReady waits until a child's /healthz answers 200.
-func waitReady(t *testing.T, c *child) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(c.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		require.True(t, time.Now().Before(deadline), "the sandbox did not become ready: %s", c.logs)
-		time.Sleep(10 * time.Millisecond)
 	}
 }

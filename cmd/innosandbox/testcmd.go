@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -20,6 +19,8 @@ import (
 	"github.com/innosandbox/innosandbox/features"
 	"github.com/innosandbox/innosandbox/internal/localsandbox"
 	"github.com/innosandbox/innosandbox/mockserver"
+	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
+	"github.com/innosandbox/innosandbox/spec"
 	"github.com/innosandbox/innosandbox/steps"
 )
 
@@ -65,9 +66,6 @@ and so on.`,
   innosandbox test --target url --base-url http://127.0.0.1:8080 --format junit:report.xml
   INNOPAAS_APPKEY=... INNOPAAS_AUTHORIZATION=... innosandbox test --target real --base-url https://api.innopaas.com`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := envFallback(cmd.Flags()); err != nil {
-				return err
-			}
 			return runTest(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -146,7 +144,14 @@ func runTest(ctx context.Context, o *testOptions, stdout, stderr io.Writer) erro
 		return err
 	}
 	format, _ := godogFormats(o.formats)
+	// One contract for the suite and every sandbox it starts: loading it
+	// is most of a start-up.
+	sp, err := spec.Load(ctx, spec.Sources{})
+	if err != nil {
+		return err
+	}
 	cfg := steps.Config{
+		Spec:   sp,
 		Target: steps.Target{Kind: kind, BaseURL: o.baseURL, AdminToken: o.adminToken, AllowSends: o.allowSends},
 		Wait:   o.wait, CallbackListen: o.callbackListen, CallbackPublicURL: o.callbackPublicURL,
 		AuthChoice: steps.AuthChoice{Status: o.authFailureStatus, Code: mockserver.CodeAuthFailure, Message: mockserver.MsgAuthFailure},
@@ -154,14 +159,14 @@ func runTest(ctx context.Context, o *testOptions, stdout, stderr io.Writer) erro
 	var sandbox *localsandbox.Sandbox
 	switch kind {
 	case steps.KindSandbox:
-		sandbox, err = startTestSandbox(ctx, "memory", stderr)
+		sandbox, err = startTestSandbox(ctx, sp, "memory", stderr)
 		if err != nil {
 			return err
 		}
 		defer sandbox.Close()
 		cfg.Target.BaseURL = sandbox.URL()
 		cfg.AuthChoice.Status = 401
-		if private, ok := privateSandboxes(ctx, stderr); ok {
+		if private, ok := privateSandboxes(ctx, sp, stderr); ok {
 			cfg.StartPrivate = private
 		}
 	case steps.KindURL:
@@ -221,8 +226,9 @@ func runTest(ctx context.Context, o *testOptions, stdout, stderr io.Writer) erro
 }
 
 // startTestSandbox starts a sandbox in this process the way serve does, on
-// the given --store value, in strict mode, on a free loopback port.
-func startTestSandbox(ctx context.Context, store string, stderr io.Writer) (*localsandbox.Sandbox, error) {
+// the contract sp and the given --store value, in strict mode, on a free
+// loopback port.
+func startTestSandbox(ctx context.Context, sp *spec.Spec, store string, stderr io.Writer) (*localsandbox.Sandbox, error) {
 	so := &serveOptions{}
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	bindServeFlags(fs, so) // serve's defaults
@@ -232,7 +238,7 @@ func startTestSandbox(ctx context.Context, store string, stderr io.Writer) (*loc
 		return nil, err
 	}
 	return localsandbox.Start(ctx, "127.0.0.1:0", func(ctx context.Context) (*mockserver.Server, io.Closer, error) {
-		srv, st, err := buildServer(ctx, so, log)
+		srv, st, err := buildServer(ctx, so, sp, log)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -242,7 +248,7 @@ func startTestSandbox(ctx context.Context, store string, stderr io.Writer) (*loc
 
 // privateSandboxes gives @restart scenarios sandboxes of their own on a
 // SQLite file, when this build has the SQLite store.
-func privateSandboxes(ctx context.Context, stderr io.Writer) (steps.StartPrivateFunc, bool) {
+func privateSandboxes(ctx context.Context, sp *spec.Spec, stderr io.Writer) (steps.StartPrivateFunc, bool) {
 	dir, err := os.MkdirTemp("", "innosandbox-probe-*")
 	if err != nil {
 		return nil, false
@@ -258,7 +264,7 @@ func privateSandboxes(ctx context.Context, stderr io.Writer) (steps.StartPrivate
 		if err != nil {
 			return nil, err
 		}
-		sb, err := startTestSandbox(ctx, "sqlite:"+filepath.Join(dir, "state.db"), stderr)
+		sb, err := startTestSandbox(ctx, sp, "sqlite:"+filepath.Join(dir, "state.db"), stderr)
 		if err != nil {
 			_ = os.RemoveAll(dir)
 			return nil, err

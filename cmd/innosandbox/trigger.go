@@ -54,9 +54,6 @@ INNOSANDBOX_SANDBOX, --admin-token from INNOSANDBOX_ADMIN_TOKEN, and so on.`,
   innosandbox trigger otp_status_report --set /status='"1"' --set /code=failed --json | jq .delivery`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := envFallback(cmd.Flags()); err != nil {
-				return err
-			}
 			return runTrigger(cmd.Context(), o, args[0], cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
