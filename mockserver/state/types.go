@@ -262,8 +262,12 @@ type EventFilter struct {
 	AppKey  string
 	Type    string
 	Status  EventStatus
-	Limit   int // 0: a default of 100
+	Limit   int // 0: DefaultEventLimit
 }
+
+// DefaultEventLimit is how many events ListEvents returns when the filter
+// sets no Limit.
+const DefaultEventLimit = 100
 
 // Submission is an accepted send with everything it causes, written at once.
 type Submission struct {

@@ -746,7 +746,7 @@ func (s *Store) ListEvents(_ context.Context, f state.EventFilter) ([]state.Even
 	sort.Slice(list, func(i, j int) bool { return list[i].seq > list[j].seq })
 	limit := f.Limit
 	if limit <= 0 {
-		limit = 100
+		limit = state.DefaultEventLimit
 	}
 	if len(list) > limit {
 		list = list[:limit]
