@@ -66,7 +66,7 @@ type api struct {
 	strict        bool // validate every answer against the spec (tests, CI)
 	rejectUnknown bool // refuse fields the contract does not define
 	log           *slog.Logger
-	observe       func(op string, status int, seconds float64)
+	observe       func(op string, status int)
 	opts          openapi3filter.Options
 	// forms holds the multipart/form-data body of each operation that takes
 	// one (uploadFile), found in the contract: those operations get their
@@ -152,11 +152,11 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = rep.with(HeaderWarning, wmsg)
 	}
 	writeRaw(w, rep, body)
-	elapsed := sw.Elapsed()
 	if a.observe != nil {
-		a.observe(c.operation, rep.status, elapsed.Seconds())
+		a.observe(c.operation, rep.status)
 	}
 	if a.log.Enabled(r.Context(), slog.LevelInfo) {
+		elapsed := sw.Elapsed()
 		attrs := [6]slog.Attr{
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("op", c.operation),
 			slog.Int("status", rep.status), slog.Float64("ms", float64(elapsed.Microseconds())/1000),

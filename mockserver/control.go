@@ -147,11 +147,7 @@ func (s *Server) listAccounts(c *call) reply {
 	if err != nil {
 		return fromError(err)
 	}
-	out := make([]accountView, len(list))
-	for i, a := range list {
-		out[i] = s.accountView(a)
-	}
-	return ok(http.StatusOK, out)
+	return ok(http.StatusOK, viewsOf(list, s.accountView))
 }
 
 func (s *Server) createAccount(c *call) reply {
@@ -320,15 +316,13 @@ func (s *Server) listTokens(c *call) reply {
 	if err != nil {
 		return fromError(err)
 	}
-	out := make([]tokenInfoView, len(list))
-	for i, t := range list {
+	return ok(http.StatusOK, viewsOf(list, func(t state.Token) tokenInfoView {
 		st := string(t.State)
 		if t.State == state.TokenCurrent && s.sandbox.IsExpired(t, acct) {
 			st = "expired"
 		}
-		out[i] = tokenInfoView{Fingerprint: state.Fingerprint(t.Hash), State: st, IssuedAt: ts(t.IssuedAt), ExpiresAt: tsPtr(t.ExpiresAt), EndedAt: tsPtr(t.EndedAt)}
-	}
-	return ok(http.StatusOK, out)
+		return tokenInfoView{Fingerprint: state.Fingerprint(t.Hash), State: st, IssuedAt: ts(t.IssuedAt), ExpiresAt: tsPtr(t.ExpiresAt), EndedAt: tsPtr(t.EndedAt)}
+	}))
 }
 
 func (s *Server) issueToken(c *call) reply {
@@ -393,11 +387,7 @@ func (s *Server) listWebhooks(c *call) reply {
 	if err != nil {
 		return fromError(err)
 	}
-	out := make([]webhookView, len(list))
-	for i, w := range list {
-		out[i] = webhookOf(w)
-	}
-	return ok(http.StatusOK, out)
+	return ok(http.StatusOK, viewsOf(list, webhookOf))
 }
 
 func (s *Server) createWebhook(c *call) reply {
@@ -458,11 +448,7 @@ func (s *Server) listBindings(c *call) reply {
 	if err != nil {
 		return fromError(err)
 	}
-	out := make([]bindingView, len(list))
-	for i, b := range list {
-		out[i] = bindingOf(b)
-	}
-	return ok(http.StatusOK, out)
+	return ok(http.StatusOK, viewsOf(list, bindingOf))
 }
 
 func (s *Server) createBinding(c *call) reply {
@@ -503,11 +489,7 @@ func (s *Server) listDeliveries(c *call) reply {
 	if err != nil {
 		return fromError(err)
 	}
-	out := make([]deliveryView, len(list))
-	for i, e := range list {
-		out[i] = deliveryOf(e, a.ClockOffset)
-	}
-	return ok(http.StatusOK, out)
+	return ok(http.StatusOK, viewsOf(list, func(e state.Event) deliveryView { return deliveryOf(e, a.ClockOffset) }))
 }
 
 // eventOfAccount loads an event and its account's clock offset.
@@ -530,11 +512,7 @@ func (s *Server) getDelivery(c *call) reply {
 	if r != nil {
 		return *r
 	}
-	v := deliveryDetailView{deliveryView: deliveryOf(e, acct.ClockOffset), AttemptLog: make([]attemptView, len(attempts))}
-	for i, a := range attempts {
-		v.AttemptLog[i] = attemptOf(a)
-	}
-	return ok(http.StatusOK, v)
+	return ok(http.StatusOK, deliveryDetailView{deliveryView: deliveryOf(e, acct.ClockOffset), AttemptLog: viewsOf(attempts, attemptOf)})
 }
 
 func (s *Server) replayDelivery(c *call) reply {
@@ -555,10 +533,7 @@ func (s *Server) replayAppDeadLetters(c *call) reply {
 	if err != nil {
 		return fromError(err)
 	}
-	ids := make([]string, len(list))
-	for i, e := range list {
-		ids[i] = e.ID
-	}
+	ids := viewsOf(list, func(e state.Event) string { return e.ID })
 	return ok(http.StatusAccepted, map[string]any{"appKey": appKey, "replayed": len(ids), "ids": ids})
 }
 

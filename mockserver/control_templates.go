@@ -45,11 +45,7 @@ func (s *Server) listTemplates(c *call) reply {
 	if err != nil {
 		return fromError(err)
 	}
-	out := make([]templateView, len(list))
-	for i, t := range list {
-		out[i] = s.templateView(t, a)
-	}
-	return ok(http.StatusOK, out)
+	return ok(http.StatusOK, viewsOf(list, func(t state.Template) templateView { return s.templateView(t, a) }))
 }
 
 func (s *Server) createTemplate(c *call) reply {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -151,6 +152,21 @@ func publicHeaders(appKey, token string) http.Header {
 // textSend is a valid text message body (one recipient).
 func textSend(recipients string) string {
 	return `{"wabaId":"` + demoWABA + `","messageType":"text","sendNumber":"` + demoNumber + `","recipientNumber":"` + recipients + `","body":"Thanks for your reply."}`
+}
+
+// bodyWith is the JSON of base with field k set to v, or removed when v is
+// nil: a valid request body with one thing changed.
+func bodyWith(t *testing.T, base map[string]any, k string, v any) string {
+	t.Helper()
+	m := maps.Clone(base)
+	if v == nil {
+		delete(m, k)
+	} else {
+		m[k] = v
+	}
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	return string(b)
 }
 
 // account creates a fresh account with one app (made default when asked)

@@ -180,19 +180,7 @@ func (s *sandbox) eventCount(account string, types ...string) int {
 func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
 	s := newSandbox(t)
 	valid := map[string]any{"wabaId": demoWABA, "messageType": "text", "sendNumber": demoNumber, "recipientNumber": userNumber, "body": "hi"}
-	with := func(k string, v any) string {
-		m := map[string]any{}
-		for kk, vv := range valid {
-			m[kk] = vv
-		}
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-		b, _ := json.Marshal(m)
-		return string(b)
-	}
+	with := func(k string, v any) string { return bodyWith(t, valid, k, v) }
 	tests := []struct {
 		name   string
 		body   string

@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	for _, a := range []*api{s.public, s.control} {
 		a.strict, a.log = cfg.Strict, cfg.Logger
 		name := a.name
-		a.observe = func(op string, status int, _ float64) { s.metrics.request(name, op, status) }
+		a.observe = func(op string, status int) { s.metrics.request(name, op, status) }
 	}
 	// The public API mirrors a real one that may ignore unknown fields, so
 	// they only warn there unless asked; the control API is the sandbox's

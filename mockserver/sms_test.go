@@ -119,18 +119,7 @@ func TestSMSBusinessRulesAnswerTheirCodes(t *testing.T) {
 	s := newSandbox(t)
 	acct, appKey, token := s.account(false)
 	valid := map[string]any{"msg": "hello", "mobile": "8613800138000"}
-	with := func(k string, v any) string {
-		m := map[string]any{}
-		for kk, vv := range valid {
-			m[kk] = vv
-		}
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-		return smsBody(t, m)
-	}
+	with := func(k string, v any) string { return bodyWith(t, valid, k, v) }
 	numbers := func(n int) string { return strings.TrimSuffix(strings.Repeat("8613800138000,", n), ",") }
 	tests := []struct {
 		name   string

@@ -1,6 +1,7 @@
 package mockserver_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -9,16 +10,7 @@ import (
 // through the whole handler (validator, auth, state, scheduling of the
 // reports), as BenchmarkSubmitAuthenticated does for msg/submit.
 func benchPost(b *testing.B, path, body string) {
-	srv := benchServer(b)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if rec := serve(srv, "POST", path, body, publicHeaders(demoAppKey, demoToken)); !accepted(rec) {
-				b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
-			}
-		}
-	})
+	benchParallel(b, benchServer(b), path, 200, func() (string, http.Header) { return body, publicHeaders(demoAppKey, demoToken) })
 }
 
 // BenchmarkSMSSend: an SMS to one number (one status report scheduled).

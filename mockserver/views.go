@@ -150,6 +150,16 @@ func deliveryOf(e state.Event, offset time.Duration) deliveryView {
 
 func ptr[T any](v T) *T { return &v }
 
+// viewsOf renders each item of a list; an empty list renders as [], never
+// null, as the contract's arrays require.
+func viewsOf[T, V any](list []T, view func(T) V) []V {
+	out := make([]V, len(list))
+	for i, x := range list {
+		out[i] = view(x)
+	}
+	return out
+}
+
 type httpRequestView struct {
 	Method  string              `json:"method"`
 	URL     string              `json:"url"`

@@ -69,7 +69,7 @@ func (s *Sandbox) SendOTP(ctx context.Context, p Principal, send OTPSend) (Messa
 		Recipients: []string{send.To}, Request: send.Request, CreatedAt: s.clock.Now(),
 	}
 	route := routeFor(p.App.Key, "sender", ProductOTP, EventOTPStatus, hook)
-	return s.recordSend(ctx, msg, func(msg Message) []Event {
+	return s.recordSend(ctx, Submission{Message: msg}, func(msg Message) []Event {
 		return s.otpReports(p, msg, route)
 	})
 }

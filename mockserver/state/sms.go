@@ -80,7 +80,7 @@ func (s *Sandbox) SendSMS(ctx context.Context, p Principal, send SMSSend) (Messa
 		receiver, pswd = deref(hook.Username), deref(hook.Authorization)
 	}
 	parts := strconv.Itoa(SMSParts(send.Msg))
-	return s.recordSend(ctx, msg, func(msg Message) []Event {
+	return s.recordSend(ctx, Submission{Message: msg}, func(msg Message) []Event {
 		return s.smsReports(p, msg, route, receiver, pswd, send.SenderID, parts)
 	})
 }
@@ -147,14 +147,16 @@ func smsFailureStatus(code string) string {
 	return st
 }
 
-// recordSend stores a message and the events build makes for it (they
-// carry its id), drawing a new id when another replica sharing the
-// database drew the same time-ordered one in the same millisecond.
-func (s *Sandbox) recordSend(ctx context.Context, msg Message, build func(Message) []Event) (Message, error) {
+// recordSend stores a send's submission with the events build makes for
+// its message (they carry its id), drawing a new id when another replica
+// sharing the database drew the same time-ordered one in the same
+// millisecond.
+func (s *Sandbox) recordSend(ctx context.Context, sub Submission, build func(Message) []Event) (Message, error) {
 	var err error
 	for tries := 0; ; tries++ {
-		msg.ID = NewMessageID(s.clock.Now())
-		err = s.store.RecordSubmission(ctx, Submission{Message: msg, Events: build(msg)})
+		sub.Message.ID = NewMessageID(s.clock.Now())
+		sub.Events = build(sub.Message)
+		err = s.store.RecordSubmission(ctx, sub)
 		if !errors.Is(err, ErrConflict) || tries == 3 {
 			break
 		}
@@ -163,7 +165,7 @@ func (s *Sandbox) recordSend(ctx context.Context, msg Message, build func(Messag
 		return Message{}, err
 	}
 	s.notify()
-	return msg, nil
+	return sub.Message, nil
 }
 
 // smsReport is one sms_status_report payload; every member is a string.

@@ -12,6 +12,7 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -32,6 +33,22 @@ var (
 	// ErrUnavailable: the store cannot be reached; the caller should answer 503, never 401.
 	ErrUnavailable = errors.New("store unavailable")
 )
+
+// NotFound is ErrNotFound naming what was looked for: `app "KEY": not found`.
+// Its text is built only when read: a miss ("no webhook configured") is an
+// ordinary answer on the hot path.
+func NotFound(what, key string) error { return &keyError{what, key, ErrNotFound} }
+
+// Conflict is ErrConflict naming what exists: `app "KEY": already exists`.
+func Conflict(what, key string) error { return &keyError{what, key, ErrConflict} }
+
+type keyError struct {
+	what, key string
+	kind      error // ErrNotFound or ErrConflict
+}
+
+func (e *keyError) Error() string { return fmt.Sprintf("%s %q: %v", e.what, e.key, e.kind) }
+func (e *keyError) Unwrap() error { return e.kind }
 
 // Account is one InnoPaaS customer account: its apps, its one default app,
 // its bindings and its events. Name doubles as the accountName in payloads.
@@ -245,8 +262,12 @@ type EventFilter struct {
 	AppKey  string
 	Type    string
 	Status  EventStatus
-	Limit   int // 0: a default of 100
+	Limit   int // 0: DefaultEventLimit
 }
+
+// DefaultEventLimit is how many events ListEvents returns when the filter
+// sets no Limit.
+const DefaultEventLimit = 100
 
 // Submission is an accepted send with everything it causes, written at once.
 type Submission struct {

@@ -330,21 +330,9 @@ func (s *Sandbox) SubmitWhatsApp(ctx context.Context, p Principal, send WhatsApp
 		msg.Wamids[i] = wamids[i*wamidLen : (i+1)*wamidLen]
 	}
 	bind := &Binding{Account: p.Account.Name, Kind: BindNumber, Value: send.SendNumber, AppKey: p.App.Key, CreatedAt: msg.CreatedAt}
-	for tries := 0; ; tries++ {
-		msg.ID = NewMessageID(s.clock.Now())
-		err = s.store.RecordSubmission(ctx, Submission{Message: msg, BindSender: bind, RegisterNumber: register,
-			Events: s.statusReports(p, msg, hook)})
-		// A replica sharing the database may have drawn the same
-		// time-ordered id in the same millisecond: draw again.
-		if !errors.Is(err, ErrConflict) || tries == 3 {
-			break
-		}
-	}
-	if err != nil {
-		return Message{}, err
-	}
-	s.notify()
-	return msg, nil
+	return s.recordSend(ctx, Submission{Message: msg, BindSender: bind, RegisterNumber: register}, func(msg Message) []Event {
+		return s.statusReports(p, msg, hook)
+	})
 }
 
 // checkSendNumber refuses a sending number that is not a number of the WABA

@@ -9,7 +9,6 @@ package memstore
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -163,18 +162,8 @@ func (s *Store) init() {
 	s.sessions = map[sessionKey]time.Time{}
 }
 
-// keyError names what was (not) found; its text is built only when read,
-// because "no webhook configured" is an ordinary answer on the hot path.
-type keyError struct {
-	what, key string
-	kind      error // state.ErrNotFound or state.ErrConflict
-}
-
-func (e *keyError) Error() string { return fmt.Sprintf("%s %q: %v", e.what, e.key, e.kind) }
-func (e *keyError) Unwrap() error { return e.kind }
-
-func notFound(what, key string) error { return &keyError{what, key, state.ErrNotFound} }
-func conflict(what, key string) error { return &keyError{what, key, state.ErrConflict} }
+func notFound(what, key string) error { return state.NotFound(what, key) }
+func conflict(what, key string) error { return state.Conflict(what, key) }
 
 func (s *Store) next() int64 {
 	s.seq++
@@ -757,7 +746,7 @@ func (s *Store) ListEvents(_ context.Context, f state.EventFilter) ([]state.Even
 	sort.Slice(list, func(i, j int) bool { return list[i].seq > list[j].seq })
 	limit := f.Limit
 	if limit <= 0 {
-		limit = 100
+		limit = state.DefaultEventLimit
 	}
 	if len(list) > limit {
 		list = list[:limit]

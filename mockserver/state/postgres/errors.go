@@ -22,8 +22,8 @@ var ErrClosed = fmt.Errorf("postgres store is closed: %w", state.ErrUnavailable)
 // written by a newer build: running old code on it could corrupt it.
 var ErrSchemaTooNew = errors.New("database schema is newer than this build")
 
-func notFound(what, key string) error { return fmt.Errorf("%s %q: %w", what, key, state.ErrNotFound) }
-func conflict(what, key string) error { return fmt.Errorf("%s %q: %w", what, key, state.ErrConflict) }
+func notFound(what, key string) error { return state.NotFound(what, key) }
+func conflict(what, key string) error { return state.Conflict(what, key) }
 
 // SQLSTATE codes the store gives a meaning to.
 const (

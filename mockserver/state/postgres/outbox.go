@@ -294,7 +294,7 @@ func (s *Store) ListEvents(ctx context.Context, f state.EventFilter) ([]state.Ev
 	}
 	limit := f.Limit
 	if limit <= 0 {
-		limit = 100
+		limit = state.DefaultEventLimit
 	}
 	args = append(args, limit)
 	q := "SELECT " + eventCols + " FROM events"
