@@ -23,37 +23,6 @@ func utcp(t *time.Time) *time.Time {
 	return &u
 }
 
-// fromHashBytes reads a token hash.
-func fromHashBytes(b []byte) ([32]byte, error) {
-	var h [32]byte
-	if len(b) != len(h) {
-		return h, fmt.Errorf("token hash of %d bytes, want %d", len(b), len(h))
-	}
-	copy(h[:], b)
-	return h, nil
-}
-
-// jsonValue encodes a list or map as JSON text for a JSONB column; nil
-// becomes NULL, so that a nil slice or map and an empty one stay apart.
-func jsonValue[T any](v T, isNil bool) (any, error) {
-	if isNil {
-		return nil, nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode %T: %w", v, err)
-	}
-	return string(b), nil
-}
-
-// jsonPtr encodes an optional struct; nil becomes NULL.
-func jsonPtr[T any](v *T) (any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	return jsonValue(*v, false)
-}
-
 // fromJSON decodes a JSONB column read as bytes into dst; NULL leaves dst
 // nil.
 func fromJSON(b []byte, dst any) error {

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/state/internal/sqlstore"
 )
 
 const (
@@ -60,11 +60,11 @@ func eventArgs(e *state.Event) ([]any, error) {
 	if t := e.Target; t != nil {
 		url, method, user, auth, dest = t.URL, t.Method, t.Username, t.Authorization, state.Destination(t.URL)
 		var err error
-		if retry, err = jsonPtr(t.Retry); err != nil {
+		if retry, err = sqlstore.JSONPtr(t.Retry); err != nil {
 			return nil, err
 		}
 	}
-	chaos, err := jsonPtr(e.Chaos)
+	chaos, err := sqlstore.JSONPtr(e.Chaos)
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +134,11 @@ const codeRequireFailed = "P0002"
 // the server in one round trip, as one transaction.
 func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) error {
 	m := sub.Message
-	recipients, err := jsonValue(m.Recipients, m.Recipients == nil)
+	recipients, err := sqlstore.JSON(m.Recipients, m.Recipients == nil)
 	if err != nil {
 		return err
 	}
-	wamids, err := jsonValue(m.Wamids, m.Wamids == nil)
+	wamids, err := sqlstore.JSON(m.Wamids, m.Wamids == nil)
 	if err != nil {
 		return err
 	}
@@ -282,26 +282,7 @@ func (s *Store) GetEvent(ctx context.Context, id string) (state.Event, []state.A
 
 // ListEvents implements state.Store.
 func (s *Store) ListEvents(ctx context.Context, f state.EventFilter) ([]state.Event, error) {
-	var where []string
-	var args []any
-	for _, c := range []struct{ col, val string }{
-		{"account", f.Account}, {"app_key", f.AppKey}, {"type", f.Type}, {"status", string(f.Status)},
-	} {
-		if c.val != "" {
-			args = append(args, c.val)
-			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
-		}
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = state.DefaultEventLimit
-	}
-	args = append(args, limit)
-	q := "SELECT " + eventCols + " FROM events"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(" ORDER BY seq DESC LIMIT $%d", len(args))
+	q, args := sqlstore.EventsQuery(eventCols, f)
 	return queryRows(ctx, s, "list events", scanEventOnly, q, args...)
 }
 
@@ -460,11 +441,11 @@ const recordAttemptSQL = "WITH ev AS (UPDATE events SET status = $3, reason = $4
 // recordArgs are recordAttemptSQL's arguments for r.
 func recordArgs(r state.AttemptResult) ([]any, error) {
 	a := r.Attempt
-	reqHeaders, err := jsonValue(a.RequestHeaders, a.RequestHeaders == nil)
+	reqHeaders, err := sqlstore.JSON(a.RequestHeaders, a.RequestHeaders == nil)
 	if err != nil {
 		return nil, err
 	}
-	respHeaders, err := jsonValue(a.ResponseHeaders, a.ResponseHeaders == nil)
+	respHeaders, err := sqlstore.JSON(a.ResponseHeaders, a.ResponseHeaders == nil)
 	if err != nil {
 		return nil, err
 	}

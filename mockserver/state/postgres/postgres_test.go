@@ -54,7 +54,7 @@ func TestMigrationsMirrorSQLite(t *testing.T) {
 	require.NoError(t, err)
 	var got []string
 	for _, m := range ms {
-		got = append(got, m.name)
+		got = append(got, m.Name)
 	}
 	assert.Equal(t, want, got)
 	assert.Equal(t, sqlite.SchemaVersion(), SchemaVersion())

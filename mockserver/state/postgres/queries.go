@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/state/internal/sqlstore"
 )
 
 // Column lists, in the order the scan functions read them.
@@ -198,7 +199,7 @@ func scanToken(sc scanner) (state.Token, error) {
 		return t, err
 	}
 	var err error
-	t.Hash, err = fromHashBytes(h)
+	t.Hash, err = sqlstore.Hash(h)
 	t.IssuedAt, t.ExpiresAt, t.EndedAt = t.IssuedAt.UTC(), utcp(t.ExpiresAt), utcp(t.EndedAt)
 	return t, err
 }
@@ -242,7 +243,7 @@ func (s *Store) AuthContext(ctx context.Context, appKey string) (state.App, stat
 	if tokState == nil {
 		return app, acct, state.Token{}, false, nil
 	}
-	if tok.Hash, err = fromHashBytes(hash); err != nil {
+	if tok.Hash, err = sqlstore.Hash(hash); err != nil {
 		return state.App{}, state.Account{}, state.Token{}, false, wrapErr(ctx, "auth context", err)
 	}
 	tok.AppKey, tok.State = app.Key, state.TokenState(*tokState)
@@ -325,13 +326,13 @@ func scanWebhook(sc scanner) (state.Webhook, error) {
 
 // webhookJSON encodes a webhook's JSON columns.
 func webhookJSON(w state.Webhook) (events, retry, chaos any, err error) {
-	if events, err = jsonValue(w.Events, w.Events == nil); err != nil {
+	if events, err = sqlstore.JSON(w.Events, w.Events == nil); err != nil {
 		return
 	}
-	if retry, err = jsonPtr(w.Retry); err != nil {
+	if retry, err = sqlstore.JSONPtr(w.Retry); err != nil {
 		return
 	}
-	chaos, err = jsonPtr(w.Chaos)
+	chaos, err = sqlstore.JSONPtr(w.Chaos)
 	return
 }
 

@@ -4,8 +4,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"github.com/innosandbox/innosandbox/mockserver/state"
 	"time"
+
+	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/state/internal/sqlstore"
 )
 
 // Column encodings. They are plain SQL types (INTEGER, TEXT, BLOB and NULL)
@@ -75,24 +77,11 @@ func blob(b []byte) any {
 	return b
 }
 
-// jsonText encodes a list or map as JSON text; nil becomes NULL, so that a
-// nil slice or map and an empty one stay apart.
-func jsonText[T any](v T, isNil bool) (any, error) {
-	if isNil {
-		return nil, nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode %T: %w", v, err)
-	}
-	return string(b), nil
-}
+func stringsText(v []string) (any, error) { return sqlstore.JSON(v, v == nil) }
 
-func stringsText(v []string) (any, error) { return jsonText(v, v == nil) }
+func headersText(v map[string][]string) (any, error) { return sqlstore.JSON(v, v == nil) }
 
-func headersText(v map[string][]string) (any, error) { return jsonText(v, v == nil) }
-
-// fromJSONText decodes jsonText into dst; NULL leaves dst nil.
+// fromJSONText decodes the text of sqlstore.JSON into dst; NULL leaves dst nil.
 func fromJSONText(v sql.NullString, dst any) error {
 	if !v.Valid {
 		return nil
@@ -103,27 +92,10 @@ func fromJSONText(v sql.NullString, dst any) error {
 	return nil
 }
 
-// hashBytes and fromHashBytes carry a token hash as a 32-byte blob.
+// hashBytes stores a token hash as a 32-byte blob; sqlstore.Hash reads it.
 func hashBytes(h [32]byte) []byte { return h[:] }
 
-func fromHashBytes(b []byte) ([32]byte, error) {
-	var h [32]byte
-	if len(b) != len(h) {
-		return h, fmt.Errorf("token hash of %d bytes, want %d", len(b), len(h))
-	}
-	copy(h[:], b)
-	return h, nil
-}
-
-// jsonPtrText encodes an optional struct as JSON text; nil becomes NULL.
-func jsonPtrText[T any](v *T) (any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	return jsonText(*v, false)
-}
-
-// fromJSONPtr decodes jsonPtrText; NULL gives nil.
+// fromJSONPtr decodes the text of sqlstore.JSONPtr; NULL gives nil.
 func fromJSONPtr[T any](v sql.NullString) (*T, error) {
 	if !v.Valid {
 		return nil, nil
@@ -141,9 +113,9 @@ func webhookText(w state.Webhook) (events, retry, chaos any, err error) {
 	if events, err = stringsText(w.Events); err != nil {
 		return
 	}
-	if retry, err = jsonPtrText(w.Retry); err != nil {
+	if retry, err = sqlstore.JSONPtr(w.Retry); err != nil {
 		return
 	}
-	chaos, err = jsonPtrText(w.Chaos)
+	chaos, err = sqlstore.JSONPtr(w.Chaos)
 	return
 }

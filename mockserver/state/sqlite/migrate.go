@@ -5,12 +5,9 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/innosandbox/innosandbox/mockserver/state/internal/sqlstore"
 )
 
 // migrationFiles holds the schema's versions, NNNN_name.sql, applied in
@@ -19,51 +16,19 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in order. Versions must run
-// 1, 2, 3, ... without gaps, so that a missing file fails every build's
-// tests rather than leaving databases behind.
-func migrations() ([]migration, error) {
-	entries, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, p := range entries {
-		base := path.Base(p)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlite: migration %s: name must be NNNN_name.sql", base)
-		}
-		b, err := migrationFiles.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: strings.TrimSuffix(base, ".sql"), sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("sqlite: migration %s: expected version %d", m.name, i+1)
-		}
-	}
-	return out, nil
+// migrations returns the embedded migrations in version order.
+func migrations() ([]sqlstore.Migration, error) {
+	return sqlstore.Migrations("sqlite", migrationFiles, "migrations")
 }
 
 // SchemaVersion is the schema version this build writes: the number of its
 // newest migration.
 func SchemaVersion() int {
 	ms, err := migrations()
-	if err != nil || len(ms) == 0 {
+	if err != nil {
 		return 0
 	}
-	return ms[len(ms)-1].version
+	return sqlstore.Latest(ms)
 }
 
 // migrate brings the schema up to date in one transaction: either every
@@ -97,12 +62,12 @@ func migrate(ctx context.Context, db *sql.DB) error {
 			ErrSchemaTooNew, current, latest)
 	}
 	for _, m := range ms[current:] {
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return wrapErr(ctx, "migrate "+m.name, err)
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return wrapErr(ctx, "migrate "+m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-			m.version, m.name, micros(time.Now())); err != nil {
-			return wrapErr(ctx, "migrate "+m.name, err)
+			m.Version, m.Name, micros(time.Now())); err != nil {
+			return wrapErr(ctx, "migrate "+m.Name, err)
 		}
 	}
 	return wrapErr(ctx, "migrate", tx.Commit())

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/state/internal/sqlstore"
 )
 
 // The SQL below is shared-dialect SQL (see the package doc). Queries that
@@ -271,7 +272,7 @@ func scanToken(sc scanner) (state.Token, error) {
 		return t, err
 	}
 	var err error
-	t.Hash, err = fromHashBytes(h)
+	t.Hash, err = sqlstore.Hash(h)
 	t.IssuedAt, t.ExpiresAt, t.EndedAt = fromMicros(issued), fromNullMicros(expires), fromNullMicros(ended)
 	return t, err
 }
@@ -331,7 +332,7 @@ func (s *Store) authContext(ctx context.Context, appKey string) (state.App, stat
 	if !tokState.Valid {
 		return app, acct, state.Token{}, false, nil
 	}
-	if tok.Hash, err = fromHashBytes(hash); err != nil {
+	if tok.Hash, err = sqlstore.Hash(hash); err != nil {
 		return state.App{}, state.Account{}, state.Token{}, false, wrapErr(ctx, "auth context", err)
 	}
 	tok.AppKey, tok.State = app.Key, state.TokenState(tokState.String)
@@ -576,11 +577,11 @@ func eventArgs(e *state.Event) ([]any, error) {
 	if t := e.Target; t != nil {
 		url, method, user, auth = t.URL, t.Method, nullString(t.Username), nullString(t.Authorization)
 		var err error
-		if retry, err = jsonPtrText(t.Retry); err != nil {
+		if retry, err = sqlstore.JSONPtr(t.Retry); err != nil {
 			return nil, err
 		}
 	}
-	chaos, err := jsonPtrText(e.Chaos)
+	chaos, err := sqlstore.JSONPtr(e.Chaos)
 	if err != nil {
 		return nil, err
 	}
@@ -741,26 +742,7 @@ func (s *Store) GetEvent(ctx context.Context, id string) (state.Event, []state.A
 
 // ListEvents implements state.Store.
 func (s *Store) ListEvents(ctx context.Context, f state.EventFilter) ([]state.Event, error) {
-	var where []string
-	var args []any
-	for _, c := range []struct{ col, val string }{
-		{"account", f.Account}, {"app_key", f.AppKey}, {"type", f.Type}, {"status", string(f.Status)},
-	} {
-		if c.val != "" {
-			args = append(args, c.val)
-			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
-		}
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = state.DefaultEventLimit
-	}
-	args = append(args, limit)
-	q := "SELECT " + eventCols + " FROM events"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(" ORDER BY seq DESC LIMIT $%d", len(args))
+	q, args := sqlstore.EventsQuery(eventCols, f)
 	return queryRows(ctx, s, "list events", scanEventOnly, q, args...)
 }
 

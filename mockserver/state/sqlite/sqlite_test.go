@@ -188,7 +188,7 @@ func TestMigrations(t *testing.T) {
 		ms, err := migrations()
 		require.NoError(t, err)
 		for i, m := range ms {
-			assert.Equal(t, i+1, m.version, m.name)
+			assert.Equal(t, i+1, m.Version, m.Name)
 		}
 	})
 }

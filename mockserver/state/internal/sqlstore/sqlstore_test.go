@@ -1,0 +1,70 @@
+package sqlstore
+
+import (
+	"testing"
+	"testing/fstest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/innosandbox/innosandbox/mockserver/state"
+)
+
+func TestMigrationsInVersionOrder(t *testing.T) {
+	fsys := fstest.MapFS{
+		"m/0002_more.sql": {Data: []byte("B")},
+		"m/0001_init.sql": {Data: []byte("A")},
+		"m/README":        {Data: []byte("not a migration")},
+	}
+	ms, err := Migrations("test", fsys, "m")
+	require.NoError(t, err)
+	assert.Equal(t, []Migration{{1, "0001_init", "A"}, {2, "0002_more", "B"}}, ms)
+	assert.Equal(t, 2, Latest(ms))
+	assert.Equal(t, 0, Latest(nil))
+}
+
+func TestMigrationsRefuseGapsAndBadNames(t *testing.T) {
+	_, err := Migrations("test", fstest.MapFS{"m/0001_a.sql": {}, "m/0003_c.sql": {}}, "m")
+	assert.EqualError(t, err, "test: migration 0003_c: expected version 2")
+	_, err = Migrations("test", fstest.MapFS{"m/init.sql": {}}, "m")
+	assert.EqualError(t, err, "test: migration init.sql: name must be NNNN_name.sql")
+	_, err = Migrations("test", fstest.MapFS{"m/0000_zero.sql": {}}, "m")
+	assert.EqualError(t, err, "test: migration 0000_zero.sql: name must be NNNN_name.sql")
+}
+
+func TestEventsQuery(t *testing.T) {
+	q, args := EventsQuery("id", state.EventFilter{})
+	assert.Equal(t, "SELECT id FROM events ORDER BY seq DESC LIMIT $1", q)
+	assert.Equal(t, []any{state.DefaultEventLimit}, args)
+
+	q, args = EventsQuery("id, type", state.EventFilter{Account: "A", Status: state.EventFailed, Limit: 7})
+	assert.Equal(t, "SELECT id, type FROM events WHERE account = $1 AND status = $2 ORDER BY seq DESC LIMIT $3", q)
+	assert.Equal(t, []any{"A", "failed", 7}, args)
+}
+
+func TestJSONKeepsNilApartFromEmpty(t *testing.T) {
+	v, err := JSON([]string(nil), true)
+	require.NoError(t, err)
+	assert.Nil(t, v)
+	v, err = JSON([]string{}, false)
+	require.NoError(t, err)
+	assert.Equal(t, "[]", v)
+	_, err = JSON(map[string]any{"f": func() {}}, false)
+	assert.ErrorContains(t, err, "encode map[string]interface {}")
+}
+
+func TestJSONPtrAndHash(t *testing.T) {
+	v, err := JSONPtr[state.Target](nil)
+	require.NoError(t, err)
+	assert.Nil(t, v)
+	v, err = JSONPtr(&struct{ A int }{1})
+	require.NoError(t, err)
+	assert.Equal(t, `{"A":1}`, v)
+
+	want := [32]byte{1, 2, 3}
+	h, err := Hash(want[:])
+	require.NoError(t, err)
+	assert.Equal(t, want, h)
+	_, err = Hash([]byte{1})
+	assert.EqualError(t, err, "token hash of 1 bytes, want 32")
+}
