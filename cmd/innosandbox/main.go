@@ -14,6 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	// No go command at start-up: see package nogoenv.
+	_ "github.com/innosandbox/innosandbox/internal/nogoenv/restore"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
