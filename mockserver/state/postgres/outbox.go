@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -311,11 +310,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 	if exclude == nil {
 		exclude = []string{} // NULL would make <> ALL unknown, leaving every event aside
 	}
-	type claimed struct {
-		e   state.Event
-		seq int64
-	}
-	var got []claimed
+	var got []sqlstore.Claimed
 	err := s.write(ctx, "claim due", func(ctx context.Context, q querier) error {
 		got = got[:0]
 		rows, err := q.Query(ctx, claimDueSQL, owner, leaseUntil, now, limit, exclude)
@@ -328,26 +323,14 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 			if err != nil {
 				return err
 			}
-			got = append(got, claimed{e, seq})
+			got = append(got, sqlstore.Claimed{Event: e, Seq: seq})
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return nil, err
 	}
-	// RETURNING gives rows in no promised order; the contract's is oldest
-	// due first, then creation order.
-	slices.SortFunc(got, func(a, b claimed) int {
-		if c := a.e.NextAttemptAt.Compare(b.e.NextAttemptAt); c != 0 {
-			return c
-		}
-		return int(a.seq - b.seq)
-	})
-	out := make([]state.Event, len(got))
-	for i, c := range got {
-		out[i] = c.e
-	}
-	return out, nil
+	return sqlstore.InDueOrder(got), nil
 }
 
 // ReleaseLeases implements state.Store. Asking for a non-empty owner as

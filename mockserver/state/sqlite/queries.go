@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -756,11 +755,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 		}
 		return []state.Event{}, nil
 	}
-	type claimed struct {
-		e   state.Event
-		seq int64
-	}
-	var got []claimed
+	var got []sqlstore.Claimed
 	err := s.writeOutbox(ctx, "claim due", func(tx *wtx) error {
 		got = got[:0]
 		q, args := claimDueSQL, []any{owner, micros(leaseUntil), micros(now), limit}
@@ -777,26 +772,14 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 			if err != nil {
 				return err
 			}
-			got = append(got, claimed{e, seq})
+			got = append(got, sqlstore.Claimed{Event: e, Seq: seq})
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return nil, err
 	}
-	// RETURNING gives rows in no promised order; the contract's is oldest
-	// due first, then creation order.
-	slices.SortFunc(got, func(a, b claimed) int {
-		if c := a.e.NextAttemptAt.Compare(b.e.NextAttemptAt); c != 0 {
-			return c
-		}
-		return int(a.seq - b.seq)
-	})
-	out := make([]state.Event, len(got))
-	for i, c := range got {
-		out[i] = c.e
-	}
-	return out, nil
+	return sqlstore.InDueOrder(got), nil
 }
 
 // claimDueExcluding is claimDueSQL leaving aside the events of some

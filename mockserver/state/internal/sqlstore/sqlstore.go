@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,4 +119,28 @@ func Hash(b []byte) ([32]byte, error) {
 	}
 	copy(h[:], b)
 	return h, nil
+}
+
+// Claimed is an event a ClaimDue statement returned, with its creation
+// order (the events table's seq).
+type Claimed struct {
+	Event state.Event
+	Seq   int64
+}
+
+// InDueOrder puts claimed events in the order the Store contract promises
+// for ClaimDue, which RETURNING does not: oldest due first, then creation
+// order.
+func InDueOrder(got []Claimed) []state.Event {
+	slices.SortFunc(got, func(a, b Claimed) int {
+		if c := a.Event.NextAttemptAt.Compare(b.Event.NextAttemptAt); c != 0 {
+			return c
+		}
+		return int(a.Seq - b.Seq)
+	})
+	out := make([]state.Event, len(got))
+	for i, c := range got {
+		out[i] = c.Event
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,4 +68,20 @@ func TestJSONPtrAndHash(t *testing.T) {
 	assert.Equal(t, want, h)
 	_, err = Hash([]byte{1})
 	assert.EqualError(t, err, "token hash of 1 bytes, want 32")
+}
+
+func TestInDueOrder(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ev := func(id string, due time.Time) state.Event { return state.Event{ID: id, NextAttemptAt: due} }
+	got := InDueOrder([]Claimed{
+		{ev("later", t0.Add(time.Second)), 1},
+		{ev("second", t0), 3},
+		{ev("first", t0), 2},
+	})
+	var ids []string
+	for _, e := range got {
+		ids = append(ids, e.ID)
+	}
+	assert.Equal(t, []string{"first", "second", "later"}, ids)
+	assert.Empty(t, InDueOrder(nil))
 }
