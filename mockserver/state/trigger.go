@@ -288,18 +288,16 @@ func timeLike(example string, t time.Time) string {
 // its way; an array element is replaced, or appended with "-" or the
 // array's length. Anything else is an *InvalidError naming the pointer.
 func setPointer(doc map[string]any, pointer string, value any) error {
-	if pointer == "" || pointer[0] != '/' {
-		return invalid(pointer, "is not a JSON pointer into the payload: write it like /body/status")
+	raw, tokens, err := pointerTokens(pointer, "/body/status")
+	if err != nil {
+		return err
 	}
-	tokens := strings.Split(pointer[1:], "/")
-	for i, t := range tokens {
-		tokens[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
-	}
+	// at is the pointer to the i-th token's parent, as the caller wrote it.
+	at := func(i int) string { return "/" + strings.Join(raw[:i], "/") }
 	var cur any = doc
 	var set func(v any) // replaces cur in its parent
 	for i, tok := range tokens {
 		last := i == len(tokens)-1
-		at := "/" + strings.Join(escapeAll(tokens[:i]), "/")
 		switch c := cur.(type) {
 		case map[string]any:
 			if last {
@@ -319,13 +317,13 @@ func setPointer(doc map[string]any, pointer string, value any) error {
 			if tok != "-" {
 				j, err := strconv.Atoi(tok)
 				if err != nil || j < 0 || j > n || (tok != "0" && tok[0] == '0') {
-					return invalid(pointer, "%s is an array of %d; %q is not an index of it (0 to %d, or - to append)", at, n, tok, n)
+					return invalid(pointer, "%s is an array of %d; %q is not an index of it (0 to %d, or - to append)", at(i), n, tok, n)
 				}
 				idx = j
 			}
 			if idx == n {
 				if !last {
-					return invalid(pointer, "%s has no element %d to go into", at, idx)
+					return invalid(pointer, "%s has no element %d to go into", at(i), idx)
 				}
 				set(append(c, value))
 				return nil
@@ -337,7 +335,7 @@ func setPointer(doc map[string]any, pointer string, value any) error {
 			cur = c[idx]
 			set = func(v any) { c[idx] = v }
 		default:
-			return invalid(pointer, "%s is %s, not an object or array", at, jsonKind(c))
+			return invalid(pointer, "%s is %s, not an object or array", at(i), jsonKind(c))
 		}
 	}
 	return nil
@@ -347,12 +345,9 @@ func setPointer(doc map[string]any, pointer string, value any) error {
 // names; one that is not there is an *InvalidError, so that a misspelt
 // pointer is not taken for done.
 func unsetPointer(doc map[string]any, pointer string) error {
-	if pointer == "" || pointer[0] != '/' {
-		return invalid(pointer, "is not a JSON pointer into the payload: write it like /body/conversation")
-	}
-	tokens := strings.Split(pointer[1:], "/")
-	for i, t := range tokens {
-		tokens[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
+	_, tokens, err := pointerTokens(pointer, "/body/conversation")
+	if err != nil {
+		return err
 	}
 	var cur any = doc
 	var set func(v any)
@@ -396,12 +391,19 @@ func configured(s *string) string {
 	return *s
 }
 
-func escapeAll(tokens []string) []string {
-	out := make([]string, len(tokens))
-	for i, t := range tokens {
-		out[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~", "~0"), "/", "~1")
+// pointerTokens splits a JSON pointer (RFC 6901) into its tokens as
+// written (raw) and the member names they stand for; example shows a
+// pointer for the caller's use in the error.
+func pointerTokens(pointer, example string) (raw, names []string, err error) {
+	if pointer == "" || pointer[0] != '/' {
+		return nil, nil, invalid(pointer, "is not a JSON pointer into the payload: write it like %s", example)
 	}
-	return out
+	raw = strings.Split(pointer[1:], "/")
+	names = make([]string, len(raw))
+	for i, t := range raw {
+		names[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
+	}
+	return raw, names, nil
 }
 
 func jsonKind(v any) string {

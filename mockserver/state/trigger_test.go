@@ -29,6 +29,7 @@ func TestSetPointer(t *testing.T) {
 		{"an index past the end", "/a/list/3", 3, "/a/list/3: /a/list is an array of 2; \"3\" is not an index of it (0 to 2, or - to append)"},
 		{"an index with a leading zero", "/a/list/01", 3, "is not an index"},
 		{"through a string", "/s/x", 1, "/s/x: /s is a string, not an object or array"},
+		{"through a number, named as written", "/a~1b/c~0d/x", 1, "/a~1b/c~0d/x: /a~1b/c~0d is a number, not an object or array"},
 		{"not a pointer", "a", 1, "a: is not a JSON pointer"},
 		{"the whole document", "", 1, "is not a JSON pointer"},
 	}
