@@ -162,9 +162,6 @@ func (s *Store) init() {
 	s.sessions = map[sessionKey]time.Time{}
 }
 
-func notFound(what, key string) error { return state.NotFound(what, key) }
-func conflict(what, key string) error { return state.Conflict(what, key) }
-
 func (s *Store) next() int64 {
 	s.seq++
 	return s.seq
@@ -175,7 +172,7 @@ func (s *Store) CreateAccount(_ context.Context, a state.Account) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.accounts[a.Name]; ok {
-		return conflict("account", a.Name)
+		return state.Conflict("account", a.Name)
 	}
 	s.accounts[a.Name] = &a
 	return nil
@@ -187,7 +184,7 @@ func (s *Store) GetAccount(_ context.Context, name string) (state.Account, error
 	defer s.mu.RUnlock()
 	a, ok := s.accounts[name]
 	if !ok {
-		return state.Account{}, notFound("account", name)
+		return state.Account{}, state.NotFound("account", name)
 	}
 	return *a, nil
 }
@@ -209,7 +206,7 @@ func (s *Store) DeleteAccount(_ context.Context, name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.accounts[name]; !ok {
-		return notFound("account", name)
+		return state.NotFound("account", name)
 	}
 	for key, e := range s.apps {
 		if e.app.Account == name {
@@ -257,12 +254,12 @@ func (s *Store) SetDefaultApp(_ context.Context, account, appKey string) error {
 	defer s.mu.Unlock()
 	a, ok := s.accounts[account]
 	if !ok {
-		return notFound("account", account)
+		return state.NotFound("account", account)
 	}
 	if appKey != "" {
 		e, ok := s.apps[appKey]
 		if !ok || e.app.Account != account {
-			return notFound("app", appKey)
+			return state.NotFound("app", appKey)
 		}
 	}
 	a.DefaultApp = appKey
@@ -275,7 +272,7 @@ func (s *Store) ShiftClock(_ context.Context, account string, d time.Duration) (
 	defer s.mu.Unlock()
 	a, ok := s.accounts[account]
 	if !ok {
-		return state.Account{}, notFound("account", account)
+		return state.Account{}, state.NotFound("account", account)
 	}
 	a.ClockOffset += d
 	for _, e := range s.pending {
@@ -291,10 +288,10 @@ func (s *Store) CreateApp(_ context.Context, a state.App) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.accounts[a.Account]; !ok {
-		return notFound("account", a.Account)
+		return state.NotFound("account", a.Account)
 	}
 	if _, ok := s.apps[a.Key]; ok {
-		return conflict("app", a.Key)
+		return state.Conflict("app", a.Key)
 	}
 	s.apps[a.Key] = &appEntry{app: a, seq: s.next()}
 	return nil
@@ -306,7 +303,7 @@ func (s *Store) GetApp(_ context.Context, key string) (state.App, error) {
 	defer s.mu.RUnlock()
 	e, ok := s.apps[key]
 	if !ok {
-		return state.App{}, notFound("app", key)
+		return state.App{}, state.NotFound("app", key)
 	}
 	return e.app, nil
 }
@@ -316,7 +313,7 @@ func (s *Store) ListApps(_ context.Context, account string) ([]state.App, error)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if _, ok := s.accounts[account]; !ok {
-		return nil, notFound("account", account)
+		return nil, state.NotFound("account", account)
 	}
 	var list []*appEntry
 	for _, e := range s.apps {
@@ -337,7 +334,7 @@ func (s *Store) DeleteApp(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.apps[key]; !ok {
-		return notFound("app", key)
+		return state.NotFound("app", key)
 	}
 	s.deleteAppLocked(key)
 	return nil
@@ -373,7 +370,7 @@ func (s *Store) AuthContext(_ context.Context, appKey string) (state.App, state.
 	defer s.mu.RUnlock()
 	e, ok := s.apps[appKey]
 	if !ok {
-		return state.App{}, state.Account{}, state.Token{}, false, notFound("app", appKey)
+		return state.App{}, state.Account{}, state.Token{}, false, state.NotFound("app", appKey)
 	}
 	acct := *s.accounts[e.app.Account]
 	h, ok := s.current[appKey]
@@ -388,10 +385,10 @@ func (s *Store) IssueToken(_ context.Context, t state.Token) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.apps[t.AppKey]; !ok {
-		return notFound("app", t.AppKey)
+		return state.NotFound("app", t.AppKey)
 	}
 	if _, ok := s.tokens[t.Hash]; ok {
-		return conflict("token", "(hash)")
+		return state.Conflict("token", "(hash)")
 	}
 	if old, ok := s.current[t.AppKey]; ok {
 		ended := t.IssuedAt
@@ -410,11 +407,11 @@ func (s *Store) RevokeToken(_ context.Context, appKey string, at time.Time) erro
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.apps[appKey]; !ok {
-		return notFound("app", appKey)
+		return state.NotFound("app", appKey)
 	}
 	h, ok := s.current[appKey]
 	if !ok {
-		return notFound("current token of app", appKey)
+		return state.NotFound("current token of app", appKey)
 	}
 	s.tokens[h].tok.State = state.TokenRevoked
 	s.tokens[h].tok.EndedAt = &at
@@ -428,7 +425,7 @@ func (s *Store) TokenByHash(_ context.Context, hash [32]byte) (state.Token, erro
 	defer s.mu.RUnlock()
 	t, ok := s.tokens[hash]
 	if !ok {
-		return state.Token{}, notFound("token", "(hash)")
+		return state.Token{}, state.NotFound("token", "(hash)")
 	}
 	return t.tok, nil
 }
@@ -438,7 +435,7 @@ func (s *Store) ListTokens(_ context.Context, appKey string) ([]state.Token, err
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if _, ok := s.apps[appKey]; !ok {
-		return nil, notFound("app", appKey)
+		return nil, state.NotFound("app", appKey)
 	}
 	var list []*tokenEntry
 	for _, t := range s.tokens {
@@ -468,11 +465,11 @@ func (s *Store) CreateWebhook(_ context.Context, w state.Webhook) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.apps[w.AppKey]; !ok {
-		return notFound("app", w.AppKey)
+		return state.NotFound("app", w.AppKey)
 	}
 	k := hookKey{w.AppKey, w.Product}
 	if _, ok := s.hooks[k]; ok {
-		return conflict("webhook for product", w.Product)
+		return state.Conflict("webhook for product", w.Product)
 	}
 	w = w.Clone()
 	s.hooks[k] = &w
@@ -486,7 +483,7 @@ func (s *Store) UpdateWebhook(_ context.Context, w state.Webhook) error {
 	k := hookKey{w.AppKey, w.Product}
 	old, ok := s.hooks[k]
 	if !ok {
-		return notFound("webhook for product", w.Product)
+		return state.NotFound("webhook for product", w.Product)
 	}
 	w = w.Clone()
 	w.CreatedAt = old.CreatedAt
@@ -500,7 +497,7 @@ func (s *Store) GetWebhook(_ context.Context, appKey, product string) (state.Web
 	defer s.mu.RUnlock()
 	w, ok := s.hooks[hookKey{appKey, product}]
 	if !ok {
-		return state.Webhook{}, notFound("webhook for product", product)
+		return state.Webhook{}, state.NotFound("webhook for product", product)
 	}
 	return w.Clone(), nil
 }
@@ -510,7 +507,7 @@ func (s *Store) ListWebhooks(_ context.Context, appKey string) ([]state.Webhook,
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if _, ok := s.apps[appKey]; !ok {
-		return nil, notFound("app", appKey)
+		return nil, state.NotFound("app", appKey)
 	}
 	var out []state.Webhook
 	for k, w := range s.hooks {
@@ -528,7 +525,7 @@ func (s *Store) DeleteWebhook(_ context.Context, appKey, product string) error {
 	defer s.mu.Unlock()
 	k := hookKey{appKey, product}
 	if _, ok := s.hooks[k]; !ok {
-		return notFound("webhook for product", product)
+		return state.NotFound("webhook for product", product)
 	}
 	delete(s.hooks, k)
 	return nil
@@ -540,11 +537,11 @@ func (s *Store) CreateBinding(_ context.Context, b state.Binding) error {
 	defer s.mu.Unlock()
 	e, ok := s.apps[b.AppKey]
 	if !ok || e.app.Account != b.Account {
-		return notFound("app", b.AppKey)
+		return state.NotFound("app", b.AppKey)
 	}
 	k := bindKey{b.Account, b.Kind, b.Value}
 	if _, ok := s.binds[k]; ok {
-		return conflict(string(b.Kind), b.Value)
+		return state.Conflict(string(b.Kind), b.Value)
 	}
 	s.binds[k] = &b
 	return nil
@@ -556,7 +553,7 @@ func (s *Store) FindBinding(_ context.Context, account string, kind state.Bindin
 	defer s.mu.RUnlock()
 	b, ok := s.binds[bindKey{account, kind, value}]
 	if !ok {
-		return state.Binding{}, notFound(string(kind), value)
+		return state.Binding{}, state.NotFound(string(kind), value)
 	}
 	return *b, nil
 }
@@ -566,7 +563,7 @@ func (s *Store) ListBindings(_ context.Context, appKey string) ([]state.Binding,
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if _, ok := s.apps[appKey]; !ok {
-		return nil, notFound("app", appKey)
+		return nil, state.NotFound("app", appKey)
 	}
 	var out []state.Binding
 	for _, b := range s.binds {
@@ -589,7 +586,7 @@ func (s *Store) DeleteBinding(_ context.Context, account string, kind state.Bind
 	defer s.mu.Unlock()
 	k := bindKey{account, kind, value}
 	if _, ok := s.binds[k]; !ok {
-		return notFound(string(kind), value)
+		return state.NotFound(string(kind), value)
 	}
 	delete(s.binds, k)
 	return nil
@@ -601,13 +598,13 @@ func (s *Store) RecordSubmission(_ context.Context, sub state.Submission) error 
 	defer s.mu.Unlock()
 	m := sub.Message
 	if _, ok := s.apps[m.AppKey]; !ok {
-		return notFound("app", m.AppKey)
+		return state.NotFound("app", m.AppKey)
 	}
 	if _, ok := s.messages[m.ID]; ok {
-		return conflict("message", m.ID)
+		return state.Conflict("message", m.ID)
 	}
 	if _, ok := s.accounts[m.Account]; !ok {
-		return notFound("account", m.Account)
+		return state.NotFound("account", m.Account)
 	}
 	if err := s.addEventsLocked(sub.Events); err != nil {
 		return err
@@ -641,7 +638,7 @@ func (s *Store) GetMessage(_ context.Context, id string) (state.Message, error) 
 	defer s.mu.RUnlock()
 	m, ok := s.messages[id]
 	if !ok {
-		return state.Message{}, notFound("message", id)
+		return state.Message{}, state.NotFound("message", id)
 	}
 	out := *m
 	out.Recipients = slices.Clone(m.Recipients)
@@ -669,7 +666,7 @@ func (s *Store) addEventsLocked(events []state.Event) error {
 			continue
 		}
 		if _, ok := s.accounts[e.Account]; !ok {
-			return notFound("account", e.Account)
+			return state.NotFound("account", e.Account)
 		}
 		checked = e.Account
 	}
@@ -680,7 +677,7 @@ func (s *Store) addEventsLocked(events []state.Event) error {
 			for _, prev := range events[:i] {
 				delete(s.events, prev.ID)
 			}
-			return conflict("event", id)
+			return state.Conflict("event", id)
 		}
 		s.events[id] = &entries[i]
 	}
@@ -725,7 +722,7 @@ func (s *Store) GetEvent(_ context.Context, id string) (state.Event, []state.Att
 	defer s.mu.RUnlock()
 	e, ok := s.events[id]
 	if !ok {
-		return state.Event{}, nil, notFound("event", id)
+		return state.Event{}, nil, state.NotFound("event", id)
 	}
 	return copyEvent(&e.ev), slices.Clone(e.attempts), nil
 }
@@ -883,7 +880,7 @@ func (s *Store) RecordAttempt(_ context.Context, r state.AttemptResult) error {
 	defer s.mu.Unlock()
 	e, ok := s.events[r.Attempt.EventID]
 	if !ok || e.ev.LeaseOwner != r.Owner || e.ev.Status != state.EventPending {
-		return notFound("event leased to "+r.Owner, r.Attempt.EventID)
+		return state.NotFound("event leased to "+r.Owner, r.Attempt.EventID)
 	}
 	a := r.Attempt
 	a.RequestHeaders = cloneHeader(a.RequestHeaders)
@@ -909,7 +906,7 @@ func (s *Store) Requeue(_ context.Context, id string, at time.Time) error {
 	defer s.mu.Unlock()
 	e, ok := s.events[id]
 	if !ok || (e.ev.Status != state.EventDelivered && e.ev.Status != state.EventFailed) {
-		return notFound("delivered or failed event", id)
+		return state.NotFound("delivered or failed event", id)
 	}
 	e.ev.Status = state.EventPending
 	e.ev.Reason = ""
@@ -935,11 +932,11 @@ func (s *Store) CreateTemplate(_ context.Context, t state.Template, events []sta
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.accounts[t.Account]; !ok {
-		return notFound("account", t.Account)
+		return state.NotFound("account", t.Account)
 	}
 	k := tmplKey{t.Account, t.WabaID, t.Name, t.Language}
 	if _, ok := s.tmpls[k]; ok {
-		return conflict("template", t.Name+" ("+t.Language+")")
+		return state.Conflict("template", t.Name+" ("+t.Language+")")
 	}
 	if err := s.addEventsLocked(events); err != nil {
 		return err
@@ -955,7 +952,7 @@ func (s *Store) GetTemplate(_ context.Context, account, wabaID, name, language s
 	defer s.mu.RUnlock()
 	e, ok := s.tmpls[tmplKey{account, wabaID, name, language}]
 	if !ok {
-		return state.Template{}, notFound("template", name+" ("+language+")")
+		return state.Template{}, state.NotFound("template", name+" ("+language+")")
 	}
 	t := e.t
 	t.Request = slices.Clone(t.Request)
@@ -967,7 +964,7 @@ func (s *Store) ListTemplates(_ context.Context, account, wabaID string) ([]stat
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if _, ok := s.accounts[account]; !ok {
-		return nil, notFound("account", account)
+		return nil, state.NotFound("account", account)
 	}
 	var list []*tmplEntry
 	for k, e := range s.tmpls {
@@ -990,7 +987,7 @@ func (s *Store) UpdateTemplateStatus(_ context.Context, t state.Template) error 
 	defer s.mu.Unlock()
 	e, ok := s.tmpls[tmplKey{t.Account, t.WabaID, t.Name, t.Language}]
 	if !ok {
-		return notFound("template", t.Name+" ("+t.Language+")")
+		return state.NotFound("template", t.Name+" ("+t.Language+")")
 	}
 	e.t.Status, e.t.Reason, e.t.ReviewAt, e.t.UpdatedAt = t.Status, t.Reason, t.ReviewAt, t.UpdatedAt
 	return nil
@@ -1001,12 +998,12 @@ func (s *Store) AddWabaNumber(_ context.Context, n state.WabaNumber) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.accounts[n.Account]; !ok {
-		return notFound("account", n.Account)
+		return state.NotFound("account", n.Account)
 	}
 	k := numKey{n.Account, n.Number}
 	if waba, ok := s.numbers[k]; ok {
 		if waba != n.WabaID {
-			return conflict("number of WABA "+waba, n.Number)
+			return state.Conflict("number of WABA "+waba, n.Number)
 		}
 		return nil
 	}
@@ -1033,7 +1030,7 @@ func (s *Store) TouchSession(_ context.Context, account, business, user string, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.accounts[account]; !ok {
-		return notFound("account", account)
+		return state.NotFound("account", account)
 	}
 	s.sessions[sessionKey{account, business, user}] = at // the latest write, whatever the clock says
 	return nil

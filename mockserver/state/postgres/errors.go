@@ -22,9 +22,6 @@ var ErrClosed = fmt.Errorf("postgres store is closed: %w", state.ErrUnavailable)
 // written by a newer build: running old code on it could corrupt it.
 var ErrSchemaTooNew = errors.New("database schema is newer than this build")
 
-func notFound(what, key string) error { return state.NotFound(what, key) }
-func conflict(what, key string) error { return state.Conflict(what, key) }
-
 // SQLSTATE codes the store gives a meaning to.
 const (
 	codeUniqueViolation     = "23505"

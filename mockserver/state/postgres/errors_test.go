@@ -46,7 +46,7 @@ func TestWrapErr(t *testing.T) {
 		{"the store's deadline", live, fmt.Errorf("query: %w", context.DeadlineExceeded), state.ErrUnavailable},
 		{"the caller gave up", ended, pg("57P01"), context.Canceled},
 		{"syntax error", live, pg("42601"), nil},
-		{"a sentinel passes through", live, notFound("app", "x"), state.ErrNotFound},
+		{"a sentinel passes through", live, state.NotFound("app", "x"), state.ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := wrapErr(tc.ctx, "op", tc.err)

@@ -89,9 +89,9 @@ func queueEvents(b *pgx.Batch, events []state.Event) (func(br pgx.BatchResults) 
 			_, err := br.Exec()
 			switch {
 			case isUnique(err):
-				return conflict("event", events[i].ID)
+				return state.Conflict("event", events[i].ID)
 			case isForeignKey(err):
-				return notFound("account", events[i].Account)
+				return state.NotFound("account", events[i].Account)
 			case err != nil:
 				return err
 			}
@@ -159,29 +159,29 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 		}
 		return func(br pgx.BatchResults) error {
 			if _, err := br.Exec(); pgCode(err) == codeRequireFailed {
-				return notFound("app", m.AppKey)
+				return state.NotFound("app", m.AppKey)
 			} else if err != nil {
 				return err
 			}
 			_, err := br.Exec()
 			switch {
 			case isUnique(err):
-				return conflict("message", m.ID)
+				return state.Conflict("message", m.ID)
 			case isForeignKey(err):
-				return notFound("account", m.Account)
+				return state.NotFound("account", m.Account)
 			case err != nil:
 				return err
 			}
 			if sub.BindSender != nil {
 				if _, err := br.Exec(); isForeignKey(err) {
-					return notFound("app", sub.BindSender.AppKey)
+					return state.NotFound("app", sub.BindSender.AppKey)
 				} else if err != nil {
 					return err
 				}
 			}
 			if sub.RegisterNumber != nil {
 				if _, err := br.Exec(); isForeignKey(err) {
-					return notFound("account", sub.RegisterNumber.Account)
+					return state.NotFound("account", sub.RegisterNumber.Account)
 				} else if err != nil {
 					return err
 				}
@@ -193,7 +193,7 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 
 // GetMessage implements state.Store.
 func (s *Store) GetMessage(ctx context.Context, id string) (state.Message, error) {
-	return queryOne(ctx, s, "get message", scanMessage, func() error { return notFound("message", id) },
+	return queryOne(ctx, s, "get message", scanMessage, func() error { return state.NotFound("message", id) },
 		"SELECT "+messageCols+" FROM messages WHERE id = $1", id)
 }
 
@@ -265,7 +265,7 @@ func (s *Store) GetEvent(ctx context.Context, id string) (state.Event, []state.A
 		var err error
 		e, _, err = scanEvent(tx.QueryRow(ctx, "SELECT "+eventCols+" FROM events WHERE id = $1", id))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("event", id)
+			return state.NotFound("event", id)
 		} else if err != nil {
 			return err
 		}
@@ -449,7 +449,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r state.AttemptResult) error 
 	}
 	n, err := s.exec(ctx, "record attempt", recordAttemptSQL, args...)
 	if err == nil && n == 0 {
-		return notFound("event leased to "+r.Owner, r.Attempt.EventID)
+		return state.NotFound("event leased to "+r.Owner, r.Attempt.EventID)
 	}
 	return err
 }
@@ -484,7 +484,7 @@ func (s *Store) RecordAttempts(ctx context.Context, rs []state.AttemptResult) []
 			}
 			errs[i] = nil
 			if tag.RowsAffected() == 0 {
-				errs[i] = notFound("event leased to "+rs[i].Owner, rs[i].Attempt.EventID)
+				errs[i] = state.NotFound("event leased to "+rs[i].Owner, rs[i].Attempt.EventID)
 			}
 		}
 		return br.Close()
@@ -505,7 +505,7 @@ func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
 		"UPDATE events SET status = 'pending', reason = '', next_attempt_at = $2, lease_owner = '', lease_until = $3 "+
 			"WHERE id = $1 AND status IN ('delivered', 'failed')", id, at, time.Time{})
 	if err == nil && n == 0 {
-		return notFound("delivered or failed event", id)
+		return state.NotFound("delivered or failed event", id)
 	}
 	return err
 }

@@ -48,14 +48,14 @@ func (s *Store) CreateAccount(ctx context.Context, a state.Account) error {
 	_, err := s.exec(ctx, "create account", "INSERT INTO accounts ("+accountCols+") VALUES ($1, $2, $3, $4, $5)",
 		a.Name, a.Label, a.DefaultApp, int64(a.ClockOffset), a.CreatedAt)
 	if isUnique(err) {
-		return conflict("account", a.Name)
+		return state.Conflict("account", a.Name)
 	}
 	return err
 }
 
 // GetAccount implements state.Store.
 func (s *Store) GetAccount(ctx context.Context, name string) (state.Account, error) {
-	return queryOne(ctx, s, "get account", scanAccount, func() error { return notFound("account", name) },
+	return queryOne(ctx, s, "get account", scanAccount, func() error { return state.NotFound("account", name) },
 		"SELECT "+accountCols+" FROM accounts WHERE name = $1", name)
 }
 
@@ -69,7 +69,7 @@ func (s *Store) ListAccounts(ctx context.Context) ([]state.Account, error) {
 func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 	n, err := s.exec(ctx, "delete account", "DELETE FROM accounts WHERE name = $1", name)
 	if err == nil && n == 0 {
-		return notFound("account", name)
+		return state.NotFound("account", name)
 	}
 	return err
 }
@@ -85,16 +85,16 @@ func (s *Store) SetDefaultApp(ctx context.Context, account, appKey string) error
 			err := tx.QueryRow(ctx, "SELECT account FROM apps WHERE app_key = $1 FOR SHARE", appKey).Scan(&owner)
 			if errors.Is(err, pgx.ErrNoRows) || (err == nil && owner != account) {
 				if ok, err := exists(ctx, tx, accountExistsSQL, account); err != nil || !ok {
-					return cmp(err, notFound("account", account))
+					return cmp(err, state.NotFound("account", account))
 				}
-				return notFound("app", appKey)
+				return state.NotFound("app", appKey)
 			} else if err != nil {
 				return err
 			}
 		}
 		tag, err := tx.Exec(ctx, "UPDATE accounts SET default_app = $2 WHERE name = $1", account, appKey)
 		if err == nil && tag.RowsAffected() == 0 {
-			return notFound("account", account)
+			return state.NotFound("account", account)
 		}
 		return err
 	})
@@ -116,7 +116,7 @@ func (s *Store) ShiftClock(ctx context.Context, account string, d time.Duration)
 		a, err := scanAccount(tx.QueryRow(ctx,
 			"UPDATE accounts SET clock_offset_ns = clock_offset_ns + $2 WHERE name = $1 RETURNING "+accountCols, account, int64(d)))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("account", account)
+			return state.NotFound("account", account)
 		} else if err != nil {
 			return err
 		}
@@ -155,23 +155,23 @@ func (s *Store) CreateApp(ctx context.Context, a state.App) error {
 	_, err := s.exec(ctx, "create app", "INSERT INTO apps ("+appCols+") VALUES ($1, $2, $3, $4)", a.Key, a.Account, a.Name, a.CreatedAt)
 	switch {
 	case isForeignKey(err):
-		return notFound("account", a.Account)
+		return state.NotFound("account", a.Account)
 	case isUnique(err):
-		return conflict("app", a.Key)
+		return state.Conflict("app", a.Key)
 	}
 	return err
 }
 
 // GetApp implements state.Store.
 func (s *Store) GetApp(ctx context.Context, key string) (state.App, error) {
-	return queryOne(ctx, s, "get app", scanApp, func() error { return notFound("app", key) },
+	return queryOne(ctx, s, "get app", scanApp, func() error { return state.NotFound("app", key) },
 		"SELECT "+appCols+" FROM apps WHERE app_key = $1", key)
 }
 
 // ListApps implements state.Store.
 func (s *Store) ListApps(ctx context.Context, account string) ([]state.App, error) {
 	return listOf(ctx, s, "list apps", scanApp, "SELECT "+appCols+" FROM apps WHERE account = $1 ORDER BY seq", []any{account},
-		accountExistsSQL, []any{account}, func() error { return notFound("account", account) })
+		accountExistsSQL, []any{account}, func() error { return state.NotFound("account", account) })
 }
 
 // DeleteApp implements state.Store. Tokens, webhooks and bindings go by
@@ -181,7 +181,7 @@ func (s *Store) DeleteApp(ctx context.Context, key string) error {
 		var account string
 		err := tx.QueryRow(ctx, "DELETE FROM apps WHERE app_key = $1 RETURNING account", key).Scan(&account)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("app", key)
+			return state.NotFound("app", key)
 		} else if err != nil {
 			return err
 		}
@@ -231,7 +231,7 @@ func (s *Store) AuthContext(ctx context.Context, appKey string) (state.App, stat
 			&acct.Name, &acct.Label, &acct.DefaultApp, &offset, &acct.CreatedAt,
 			&hash, &tokState, &issued, &tok.ExpiresAt, &tok.EndedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("app", appKey)
+			return state.NotFound("app", appKey)
 		}
 		return err
 	})
@@ -259,7 +259,7 @@ func (s *Store) AuthContext(ctx context.Context, appKey string) (state.App, stat
 func (s *Store) IssueToken(ctx context.Context, t state.Token) error {
 	return s.tx(ctx, "issue token", func(ctx context.Context, tx pgx.Tx) error {
 		if ok, err := exists(ctx, tx, lockAppSQL, t.AppKey); err != nil || !ok {
-			return cmp(err, notFound("app", t.AppKey))
+			return cmp(err, state.NotFound("app", t.AppKey))
 		}
 		if _, err := tx.Exec(ctx, "UPDATE tokens SET state = 'superseded', ended_at = $2 WHERE app_key = $1 AND state = 'current'",
 			t.AppKey, t.IssuedAt); err != nil {
@@ -269,9 +269,9 @@ func (s *Store) IssueToken(ctx context.Context, t state.Token) error {
 			t.Hash[:], t.AppKey, t.IssuedAt, t.ExpiresAt)
 		switch {
 		case isForeignKey(err):
-			return notFound("app", t.AppKey)
+			return state.NotFound("app", t.AppKey)
 		case isUnique(err) && constraint(err) == "tokens_hash_key":
-			return conflict("token", state.Fingerprint(t.Hash))
+			return state.Conflict("token", state.Fingerprint(t.Hash))
 		}
 		return err
 	})
@@ -282,11 +282,11 @@ func (s *Store) IssueToken(ctx context.Context, t state.Token) error {
 func (s *Store) RevokeToken(ctx context.Context, appKey string, at time.Time) error {
 	return s.tx(ctx, "revoke token", func(ctx context.Context, tx pgx.Tx) error {
 		if ok, err := exists(ctx, tx, lockAppSQL, appKey); err != nil || !ok {
-			return cmp(err, notFound("app", appKey))
+			return cmp(err, state.NotFound("app", appKey))
 		}
 		tag, err := tx.Exec(ctx, "UPDATE tokens SET state = 'revoked', ended_at = $2 WHERE app_key = $1 AND state = 'current'", appKey, at)
 		if err == nil && tag.RowsAffected() == 0 {
-			return notFound("current token of app", appKey)
+			return state.NotFound("current token of app", appKey)
 		}
 		return err
 	})
@@ -294,14 +294,14 @@ func (s *Store) RevokeToken(ctx context.Context, appKey string, at time.Time) er
 
 // TokenByHash implements state.Store; like AuthContext, never cached.
 func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (state.Token, error) {
-	return queryOne(ctx, s, "token by hash", scanToken, func() error { return notFound("token", state.Fingerprint(hash)) },
+	return queryOne(ctx, s, "token by hash", scanToken, func() error { return state.NotFound("token", state.Fingerprint(hash)) },
 		"SELECT "+tokenCols+" FROM tokens WHERE hash = $1", hash[:])
 }
 
 // ListTokens implements state.Store.
 func (s *Store) ListTokens(ctx context.Context, appKey string) ([]state.Token, error) {
 	return listOf(ctx, s, "list tokens", scanToken, "SELECT "+tokenCols+" FROM tokens WHERE app_key = $1 ORDER BY seq DESC", []any{appKey},
-		appExistsSQL, []any{appKey}, func() error { return notFound("app", appKey) })
+		appExistsSQL, []any{appKey}, func() error { return state.NotFound("app", appKey) })
 }
 
 // ---------------------------------------------------------------- webhooks
@@ -346,9 +346,9 @@ func (s *Store) CreateWebhook(ctx context.Context, w state.Webhook) error {
 		w.AppKey, w.Product, w.URL, events, w.Method, w.Username, w.Authorization, retry, chaos, w.CreatedAt, w.UpdatedAt)
 	switch {
 	case isForeignKey(err):
-		return notFound("app", w.AppKey)
+		return state.NotFound("app", w.AppKey)
 	case isUnique(err):
-		return conflict("webhook for product", w.Product)
+		return state.Conflict("webhook for product", w.Product)
 	}
 	return err
 }
@@ -364,28 +364,28 @@ func (s *Store) UpdateWebhook(ctx context.Context, w state.Webhook) error {
 			"WHERE app_key = $1 AND product = $2",
 		w.AppKey, w.Product, w.URL, events, w.Method, w.Username, w.Authorization, retry, chaos, w.UpdatedAt)
 	if err == nil && n == 0 {
-		return notFound("webhook for product", w.Product)
+		return state.NotFound("webhook for product", w.Product)
 	}
 	return err
 }
 
 // GetWebhook implements state.Store.
 func (s *Store) GetWebhook(ctx context.Context, appKey, product string) (state.Webhook, error) {
-	return queryOne(ctx, s, "get webhook", scanWebhook, func() error { return notFound("webhook for product", product) },
+	return queryOne(ctx, s, "get webhook", scanWebhook, func() error { return state.NotFound("webhook for product", product) },
 		"SELECT "+webhookCols+" FROM webhooks WHERE app_key = $1 AND product = $2", appKey, product)
 }
 
 // ListWebhooks implements state.Store.
 func (s *Store) ListWebhooks(ctx context.Context, appKey string) ([]state.Webhook, error) {
 	return listOf(ctx, s, "list webhooks", scanWebhook, "SELECT "+webhookCols+" FROM webhooks WHERE app_key = $1 ORDER BY product",
-		[]any{appKey}, appExistsSQL, []any{appKey}, func() error { return notFound("app", appKey) })
+		[]any{appKey}, appExistsSQL, []any{appKey}, func() error { return state.NotFound("app", appKey) })
 }
 
 // DeleteWebhook implements state.Store.
 func (s *Store) DeleteWebhook(ctx context.Context, appKey, product string) error {
 	n, err := s.exec(ctx, "delete webhook", "DELETE FROM webhooks WHERE app_key = $1 AND product = $2", appKey, product)
 	if err == nil && n == 0 {
-		return notFound("webhook for product", product)
+		return state.NotFound("webhook for product", product)
 	}
 	return err
 }
@@ -408,30 +408,30 @@ func (s *Store) CreateBinding(ctx context.Context, b state.Binding) error {
 		b.Account, string(b.Kind), b.Value, b.AppKey, b.CreatedAt)
 	switch {
 	case isUnique(err):
-		return conflict(string(b.Kind), b.Value)
+		return state.Conflict(string(b.Kind), b.Value)
 	case isForeignKey(err) || err == nil && n == 0:
-		return notFound("app", b.AppKey)
+		return state.NotFound("app", b.AppKey)
 	}
 	return err
 }
 
 // FindBinding implements state.Store.
 func (s *Store) FindBinding(ctx context.Context, account string, kind state.BindingKind, value string) (state.Binding, error) {
-	return queryOne(ctx, s, "find binding", scanBinding, func() error { return notFound(string(kind), value) },
+	return queryOne(ctx, s, "find binding", scanBinding, func() error { return state.NotFound(string(kind), value) },
 		"SELECT "+bindingCols+" FROM bindings WHERE account = $1 AND kind = $2 AND value = $3", account, string(kind), value)
 }
 
 // ListBindings implements state.Store.
 func (s *Store) ListBindings(ctx context.Context, appKey string) ([]state.Binding, error) {
 	return listOf(ctx, s, "list bindings", scanBinding, "SELECT "+bindingCols+" FROM bindings WHERE app_key = $1 ORDER BY kind, value",
-		[]any{appKey}, appExistsSQL, []any{appKey}, func() error { return notFound("app", appKey) })
+		[]any{appKey}, appExistsSQL, []any{appKey}, func() error { return state.NotFound("app", appKey) })
 }
 
 // DeleteBinding implements state.Store.
 func (s *Store) DeleteBinding(ctx context.Context, account string, kind state.BindingKind, value string) error {
 	n, err := s.exec(ctx, "delete binding", "DELETE FROM bindings WHERE account = $1 AND kind = $2 AND value = $3", account, string(kind), value)
 	if err == nil && n == 0 {
-		return notFound(string(kind), value)
+		return state.NotFound(string(kind), value)
 	}
 	return err
 }

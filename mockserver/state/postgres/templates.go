@@ -41,9 +41,9 @@ func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []s
 			_, err := br.Exec()
 			switch {
 			case isUnique(err):
-				return conflict("template", t.Name+" ("+t.Language+")")
+				return state.Conflict("template", t.Name+" ("+t.Language+")")
 			case isForeignKey(err):
-				return notFound("account", t.Account)
+				return state.NotFound("account", t.Account)
 			case err != nil:
 				return err
 			}
@@ -54,7 +54,7 @@ func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []s
 
 // GetTemplate implements state.Store.
 func (s *Store) GetTemplate(ctx context.Context, account, wabaID, name, language string) (state.Template, error) {
-	return queryOne(ctx, s, "get template", scanTemplate, func() error { return notFound("template", name+" ("+language+")") },
+	return queryOne(ctx, s, "get template", scanTemplate, func() error { return state.NotFound("template", name+" ("+language+")") },
 		"SELECT "+templateCols+" FROM templates WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4", account, wabaID, name, language)
 }
 
@@ -62,7 +62,7 @@ func (s *Store) GetTemplate(ctx context.Context, account, wabaID, name, language
 func (s *Store) ListTemplates(ctx context.Context, account, wabaID string) ([]state.Template, error) {
 	return listOf(ctx, s, "list templates", scanTemplate,
 		"SELECT "+templateCols+" FROM templates WHERE account = $1 AND ($2 = '' OR waba_id = $2) ORDER BY seq", []any{account, wabaID},
-		accountExistsSQL, []any{account}, func() error { return notFound("account", account) })
+		accountExistsSQL, []any{account}, func() error { return state.NotFound("account", account) })
 }
 
 // UpdateTemplateStatus implements state.Store.
@@ -71,7 +71,7 @@ func (s *Store) UpdateTemplateStatus(ctx context.Context, t state.Template) erro
 		"UPDATE templates SET status = $5, reason = $6, review_at = $7, updated_at = $8 WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4",
 		t.Account, t.WabaID, t.Name, t.Language, string(t.Status), t.Reason, t.ReviewAt, t.UpdatedAt)
 	if err == nil && n == 0 {
-		return notFound("template", t.Name+" ("+t.Language+")")
+		return state.NotFound("template", t.Name+" ("+t.Language+")")
 	}
 	return err
 }
@@ -88,7 +88,7 @@ func (s *Store) AddWabaNumber(ctx context.Context, n state.WabaNumber) error {
 			n.Account, n.Number, n.WabaID, n.CreatedAt)
 		switch {
 		case isForeignKey(err):
-			return notFound("account", n.Account)
+			return state.NotFound("account", n.Account)
 		case err != nil:
 			return err
 		case tag.RowsAffected() == 1:
@@ -99,7 +99,7 @@ func (s *Store) AddWabaNumber(ctx context.Context, n state.WabaNumber) error {
 			return err
 		}
 		if waba != n.WabaID {
-			return conflict("number of WABA "+waba, n.Number)
+			return state.Conflict("number of WABA "+waba, n.Number)
 		}
 		return nil
 	})
@@ -122,7 +122,7 @@ func (s *Store) TouchSession(ctx context.Context, account, business, user string
 			"ON CONFLICT (account, business, user_number) DO UPDATE SET last_inbound_at = excluded.last_inbound_at",
 		account, business, user, at)
 	if isForeignKey(err) {
-		return notFound("account", account)
+		return state.NotFound("account", account)
 	}
 	return err
 }

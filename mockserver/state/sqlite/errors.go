@@ -24,9 +24,6 @@ var ErrLocked = errors.New("database file is locked")
 // written by a newer build: running old code on it could corrupt it.
 var ErrSchemaTooNew = errors.New("database schema is newer than this build")
 
-func notFound(what, key string) error { return state.NotFound(what, key) }
-func conflict(what, key string) error { return state.Conflict(what, key) }
-
 // sqliteCode returns the extended result code of a driver error, or 0.
 func sqliteCode(err error) int {
 	var se *msqlite.Error

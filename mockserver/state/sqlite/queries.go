@@ -132,7 +132,7 @@ func (s *Store) CreateAccount(ctx context.Context, a state.Account) error {
 	return s.write(ctx, "create account", func(tx *wtx) error {
 		_, err := tx.exec(insertAccountSQL, a.Name, a.Label, a.DefaultApp, int64(a.ClockOffset), micros(a.CreatedAt))
 		if isUnique(err) {
-			return conflict("account", a.Name)
+			return state.Conflict("account", a.Name)
 		}
 		return err
 	})
@@ -140,7 +140,7 @@ func (s *Store) CreateAccount(ctx context.Context, a state.Account) error {
 
 // GetAccount implements state.Store.
 func (s *Store) GetAccount(ctx context.Context, name string) (state.Account, error) {
-	return queryOne(ctx, s, "get account", scanAccount, func() error { return notFound("account", name) },
+	return queryOne(ctx, s, "get account", scanAccount, func() error { return state.NotFound("account", name) },
 		"SELECT "+accountCols+" FROM accounts WHERE name = $1", name)
 }
 
@@ -155,7 +155,7 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 	return s.write(ctx, "delete account", func(tx *wtx) error {
 		n, err := tx.execN(deleteAccountSQL, name)
 		if err == nil && n == 0 {
-			return notFound("account", name)
+			return state.NotFound("account", name)
 		}
 		return err
 	})
@@ -165,13 +165,13 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 func (s *Store) SetDefaultApp(ctx context.Context, account, appKey string) error {
 	return s.write(ctx, "set default app", func(tx *wtx) error {
 		if ok, err := exists(tx.queryRow(accountExistsSQL, account)); err != nil || !ok {
-			return cmp(err, notFound("account", account))
+			return cmp(err, state.NotFound("account", account))
 		}
 		if appKey != "" {
 			var owner string
 			err := tx.queryRow(appAccountSQL, appKey).Scan(&owner)
 			if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != account) {
-				return notFound("app", appKey)
+				return state.NotFound("app", appKey)
 			} else if err != nil {
 				return err
 			}
@@ -195,7 +195,7 @@ func (s *Store) ShiftClock(ctx context.Context, account string, d time.Duration)
 	err := s.write(ctx, "shift clock", func(tx *wtx) error {
 		a, err := scanAccount(tx.queryRow(shiftAccountSQL, account, int64(d)))
 		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("account", account)
+			return state.NotFound("account", account)
 		} else if err != nil {
 			return err
 		}
@@ -224,9 +224,9 @@ func (s *Store) CreateApp(ctx context.Context, a state.App) error {
 		_, err := tx.exec(insertAppSQL, a.Key, a.Account, a.Name, micros(a.CreatedAt))
 		switch {
 		case isForeignKey(err):
-			return notFound("account", a.Account)
+			return state.NotFound("account", a.Account)
 		case isUnique(err):
-			return conflict("app", a.Key)
+			return state.Conflict("app", a.Key)
 		}
 		return err
 	})
@@ -234,14 +234,14 @@ func (s *Store) CreateApp(ctx context.Context, a state.App) error {
 
 // GetApp implements state.Store.
 func (s *Store) GetApp(ctx context.Context, key string) (state.App, error) {
-	return queryOne(ctx, s, "get app", scanApp, func() error { return notFound("app", key) },
+	return queryOne(ctx, s, "get app", scanApp, func() error { return state.NotFound("app", key) },
 		"SELECT "+appCols+" FROM apps WHERE app_key = $1", key)
 }
 
 // ListApps implements state.Store.
 func (s *Store) ListApps(ctx context.Context, account string) ([]state.App, error) {
 	return listOf(ctx, s, "list apps", scanApp, listAppsSQL, []any{account}, accountExistsSQL, []any{account},
-		func() error { return notFound("account", account) })
+		func() error { return state.NotFound("account", account) })
 }
 
 // DeleteApp implements state.Store. Tokens, webhooks and bindings go by
@@ -251,7 +251,7 @@ func (s *Store) DeleteApp(ctx context.Context, key string) error {
 		var account string
 		err := tx.queryRow(deleteAppSQL, key).Scan(&account)
 		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("app", key)
+			return state.NotFound("app", key)
 		} else if err != nil {
 			return err
 		}
@@ -289,7 +289,7 @@ const authSQL = "SELECT a.app_key, a.account, a.name, a.created_at, " +
 func (s *Store) AuthContext(ctx context.Context, appKey string) (state.App, state.Account, state.Token, bool, error) {
 	if e, ok := s.auth.apps.get(appKey); ok {
 		if e.missing {
-			return state.App{}, state.Account{}, state.Token{}, false, notFound("app", appKey)
+			return state.App{}, state.Account{}, state.Token{}, false, state.NotFound("app", appKey)
 		}
 		return e.app, e.account, e.current, e.ok, nil
 	}
@@ -322,7 +322,7 @@ func (s *Store) authContext(ctx context.Context, appKey string) (state.App, stat
 		&acct.Name, &acct.Label, &acct.DefaultApp, &offset, &acCreated,
 		&hash, &tokState, &issued, &expires, &ended)
 	if errors.Is(err, sql.ErrNoRows) {
-		return state.App{}, state.Account{}, state.Token{}, false, notFound("app", appKey)
+		return state.App{}, state.Account{}, state.Token{}, false, state.NotFound("app", appKey)
 	} else if err != nil {
 		return state.App{}, state.Account{}, state.Token{}, false, wrapErr(ctx, "auth context", err)
 	}
@@ -350,9 +350,9 @@ func (s *Store) IssueToken(ctx context.Context, t state.Token) error {
 		_, err := tx.exec(insertTokenSQL, hashBytes(t.Hash), t.AppKey, micros(t.IssuedAt), microsPtr(t.ExpiresAt))
 		switch {
 		case isForeignKey(err):
-			return notFound("app", t.AppKey)
+			return state.NotFound("app", t.AppKey)
 		case isUnique(err):
-			return conflict("token", state.Fingerprint(t.Hash))
+			return state.Conflict("token", state.Fingerprint(t.Hash))
 		}
 		return err
 	})
@@ -366,9 +366,9 @@ func (s *Store) RevokeToken(ctx context.Context, appKey string, at time.Time) er
 			return err
 		}
 		if ok, err := exists(tx.queryRow(appExistsSQL, appKey)); err != nil || !ok {
-			return cmp(err, notFound("app", appKey))
+			return cmp(err, state.NotFound("app", appKey))
 		}
-		return notFound("current token of app", appKey)
+		return state.NotFound("current token of app", appKey)
 	})
 }
 
@@ -376,7 +376,7 @@ func (s *Store) RevokeToken(ctx context.Context, appKey string, at time.Time) er
 func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (state.Token, error) {
 	if e, ok := s.auth.hashes.get(hash); ok {
 		if e.missing {
-			return state.Token{}, notFound("token", "(hash)")
+			return state.Token{}, state.NotFound("token", "(hash)")
 		}
 		return e.tok, nil
 	}
@@ -393,14 +393,14 @@ func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (state.Token, er
 
 // tokenByHash reads TokenByHash's answer from the database.
 func (s *Store) tokenByHash(ctx context.Context, hash [32]byte) (state.Token, error) {
-	return queryOne(ctx, s, "token by hash", scanToken, func() error { return notFound("token", state.Fingerprint(hash)) },
+	return queryOne(ctx, s, "token by hash", scanToken, func() error { return state.NotFound("token", state.Fingerprint(hash)) },
 		"SELECT "+tokenCols+" FROM tokens WHERE hash = $1", hashBytes(hash))
 }
 
 // ListTokens implements state.Store.
 func (s *Store) ListTokens(ctx context.Context, appKey string) ([]state.Token, error) {
 	return listOf(ctx, s, "list tokens", scanToken, listTokensSQL, []any{appKey}, appExistsSQL, []any{appKey},
-		func() error { return notFound("app", appKey) })
+		func() error { return state.NotFound("app", appKey) })
 }
 
 // ---------------------------------------------------------------- webhooks
@@ -435,9 +435,9 @@ func (s *Store) CreateWebhook(ctx context.Context, w state.Webhook) error {
 			nullString(w.Username), nullString(w.Authorization), retry, chaos, micros(w.CreatedAt), micros(w.UpdatedAt))
 		switch {
 		case isForeignKey(err):
-			return notFound("app", w.AppKey)
+			return state.NotFound("app", w.AppKey)
 		case isUnique(err):
-			return conflict("webhook for product", w.Product)
+			return state.Conflict("webhook for product", w.Product)
 		}
 		return err
 	})
@@ -453,7 +453,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w state.Webhook) error {
 		n, err := tx.execN(updateWebhookSQL, w.AppKey, w.Product, w.URL, events, w.Method,
 			nullString(w.Username), nullString(w.Authorization), retry, chaos, micros(w.UpdatedAt))
 		if err == nil && n == 0 {
-			return notFound("webhook for product", w.Product)
+			return state.NotFound("webhook for product", w.Product)
 		}
 		return err
 	})
@@ -464,7 +464,7 @@ func (s *Store) GetWebhook(ctx context.Context, appKey, product string) (state.W
 	k := [2]string{appKey, product}
 	if e, ok := s.looks.webhooks.get(k); ok {
 		if e.missing {
-			return state.Webhook{}, notFound("webhook for product", product)
+			return state.Webhook{}, state.NotFound("webhook for product", product)
 		}
 		return e.w.Clone(), nil
 	}
@@ -481,14 +481,14 @@ func (s *Store) GetWebhook(ctx context.Context, appKey, product string) (state.W
 
 // getWebhook reads GetWebhook's answer from the database.
 func (s *Store) getWebhook(ctx context.Context, appKey, product string) (state.Webhook, error) {
-	return queryOne(ctx, s, "get webhook", scanWebhook, func() error { return notFound("webhook for product", product) },
+	return queryOne(ctx, s, "get webhook", scanWebhook, func() error { return state.NotFound("webhook for product", product) },
 		"SELECT "+webhookCols+" FROM webhooks WHERE app_key = $1 AND product = $2", appKey, product)
 }
 
 // ListWebhooks implements state.Store.
 func (s *Store) ListWebhooks(ctx context.Context, appKey string) ([]state.Webhook, error) {
 	return listOf(ctx, s, "list webhooks", scanWebhook, listWebhooksSQL, []any{appKey}, appExistsSQL, []any{appKey},
-		func() error { return notFound("app", appKey) })
+		func() error { return state.NotFound("app", appKey) })
 }
 
 // DeleteWebhook implements state.Store.
@@ -496,7 +496,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, appKey, product string) error
 	return s.write(ctx, "delete webhook", func(tx *wtx) error {
 		n, err := tx.execN(deleteWebhookSQL, appKey, product)
 		if err == nil && n == 0 {
-			return notFound("webhook for product", product)
+			return state.NotFound("webhook for product", product)
 		}
 		return err
 	})
@@ -518,13 +518,13 @@ func (s *Store) CreateBinding(ctx context.Context, b state.Binding) error {
 		var owner string
 		err := tx.queryRow(appAccountSQL, b.AppKey).Scan(&owner)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && owner != b.Account) {
-			return notFound("app", b.AppKey)
+			return state.NotFound("app", b.AppKey)
 		} else if err != nil {
 			return err
 		}
 		_, err = tx.exec(insertBindingSQL, b.Account, string(b.Kind), b.Value, b.AppKey, micros(b.CreatedAt))
 		if isUnique(err) {
-			return conflict(string(b.Kind), b.Value)
+			return state.Conflict(string(b.Kind), b.Value)
 		}
 		return err
 	})
@@ -532,14 +532,14 @@ func (s *Store) CreateBinding(ctx context.Context, b state.Binding) error {
 
 // FindBinding implements state.Store.
 func (s *Store) FindBinding(ctx context.Context, account string, kind state.BindingKind, value string) (state.Binding, error) {
-	return queryOne(ctx, s, "find binding", scanBinding, func() error { return notFound(string(kind), value) },
+	return queryOne(ctx, s, "find binding", scanBinding, func() error { return state.NotFound(string(kind), value) },
 		"SELECT "+bindingCols+" FROM bindings WHERE account = $1 AND kind = $2 AND value = $3", account, string(kind), value)
 }
 
 // ListBindings implements state.Store.
 func (s *Store) ListBindings(ctx context.Context, appKey string) ([]state.Binding, error) {
 	return listOf(ctx, s, "list bindings", scanBinding, listBindingsSQL, []any{appKey}, appExistsSQL, []any{appKey},
-		func() error { return notFound("app", appKey) })
+		func() error { return state.NotFound("app", appKey) })
 }
 
 // DeleteBinding implements state.Store.
@@ -547,7 +547,7 @@ func (s *Store) DeleteBinding(ctx context.Context, account string, kind state.Bi
 	return s.write(ctx, "delete binding", func(tx *wtx) error {
 		n, err := tx.execN(deleteBindingSQL, account, string(kind), value)
 		if err == nil && n == 0 {
-			return notFound(string(kind), value)
+			return state.NotFound(string(kind), value)
 		}
 		return err
 	})
@@ -605,9 +605,9 @@ func insertEvents(tx *wtx, events []state.Event) error {
 		_, err = tx.exec(insertEventSQL, args...)
 		switch {
 		case isUnique(err):
-			return conflict("event", e.ID)
+			return state.Conflict("event", e.ID)
 		case isForeignKey(err):
-			return notFound("account", e.Account)
+			return state.NotFound("account", e.Account)
 		case err != nil:
 			return err
 		}
@@ -630,22 +630,22 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 	}
 	err = s.writeOutbox(ctx, "record submission", func(tx *wtx) error {
 		if ok, err := exists(tx.queryRow(appExistsSQL, m.AppKey)); err != nil || !ok {
-			return cmp(err, notFound("app", m.AppKey))
+			return cmp(err, state.NotFound("app", m.AppKey))
 		}
 		_, err := tx.exec(insertMessageSQL, m.ID, m.Account, m.AppKey, m.Product, m.MessageType, m.WabaID, m.SendNumber,
 			recipients, wamids, m.UID, blob(m.Request), micros(m.CreatedAt))
 		switch {
 		case isUnique(err):
-			return conflict("message", m.ID)
+			return state.Conflict("message", m.ID)
 		case isForeignKey(err):
-			return notFound("account", m.Account)
+			return state.NotFound("account", m.Account)
 		case err != nil:
 			return err
 		}
 		if b := sub.BindSender; b != nil {
 			_, err := tx.exec(bindIfUnboundSQL, b.Account, string(b.Kind), b.Value, b.AppKey, micros(b.CreatedAt))
 			if isForeignKey(err) {
-				return notFound("app", b.AppKey)
+				return state.NotFound("app", b.AppKey)
 			} else if err != nil {
 				return err
 			}
@@ -665,7 +665,7 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 
 // GetMessage implements state.Store.
 func (s *Store) GetMessage(ctx context.Context, id string) (state.Message, error) {
-	return queryOne(ctx, s, "get message", scanMessage, func() error { return notFound("message", id) },
+	return queryOne(ctx, s, "get message", scanMessage, func() error { return state.NotFound("message", id) },
 		"SELECT "+messageCols+" FROM messages WHERE id = $1", id)
 }
 
@@ -726,7 +726,7 @@ func (s *Store) GetEvent(ctx context.Context, id string) (state.Event, []state.A
 		var err error
 		e, _, err = scanEvent(q.QueryRowContext(ctx, getEventSQL, id))
 		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("event", id)
+			return state.NotFound("event", id)
 		} else if err != nil {
 			return err
 		}
@@ -900,7 +900,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r state.AttemptResult) error 
 			return err
 		}
 		if n == 0 {
-			return notFound("event leased to "+r.Owner, a.EventID)
+			return state.NotFound("event leased to "+r.Owner, a.EventID)
 		}
 		_, err = tx.exec(insertAttemptSQL, a.EventID, a.N, micros(a.StartedAt), int64(a.Latency), a.Method, a.URL,
 			reqHeaders, blob(a.RequestBody), a.ResponseStatus, respHeaders, blob(a.ResponseBody), a.Error, a.Outcome)
@@ -913,7 +913,7 @@ func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
 	return s.writeOutbox(ctx, "requeue", func(tx *wtx) error {
 		n, err := tx.execN(requeueSQL, id, micros(at), zeroMicros)
 		if err == nil && n == 0 {
-			return notFound("delivered or failed event", id)
+			return state.NotFound("delivered or failed event", id)
 		}
 		return err
 	})

@@ -346,7 +346,7 @@ func TestGroupCommit(t *testing.T) {
 			return func(tx *wtx) error {
 				_, err := tx.exec(insertAccountSQL, name, "", "", 0, 0)
 				if isUnique(err) {
-					return conflict("account", name)
+					return state.Conflict("account", name)
 				}
 				return err
 			}

@@ -32,9 +32,9 @@ func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []s
 			t.BodyParams, t.HeaderParams, string(t.Status), t.Reason, micros(t.ReviewAt), blob(t.Request), micros(t.CreatedAt), micros(t.UpdatedAt))
 		switch {
 		case isUnique(err):
-			return conflict("template", t.Name+" ("+t.Language+")")
+			return state.Conflict("template", t.Name+" ("+t.Language+")")
 		case isForeignKey(err):
-			return notFound("account", t.Account)
+			return state.NotFound("account", t.Account)
 		case err != nil:
 			return err
 		}
@@ -44,14 +44,14 @@ func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []s
 
 // GetTemplate implements state.Store.
 func (s *Store) GetTemplate(ctx context.Context, account, wabaID, name, language string) (state.Template, error) {
-	return queryOne(ctx, s, "get template", scanTemplate, func() error { return notFound("template", name+" ("+language+")") },
+	return queryOne(ctx, s, "get template", scanTemplate, func() error { return state.NotFound("template", name+" ("+language+")") },
 		"SELECT "+templateCols+" FROM templates WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4", account, wabaID, name, language)
 }
 
 // ListTemplates implements state.Store.
 func (s *Store) ListTemplates(ctx context.Context, account, wabaID string) ([]state.Template, error) {
 	return listOf(ctx, s, "list templates", scanTemplate, listTemplatesSQL, []any{account, wabaID}, accountExistsSQL, []any{account},
-		func() error { return notFound("account", account) })
+		func() error { return state.NotFound("account", account) })
 }
 
 // UpdateTemplateStatus implements state.Store.
@@ -59,7 +59,7 @@ func (s *Store) UpdateTemplateStatus(ctx context.Context, t state.Template) erro
 	return s.write(ctx, "update template status", func(tx *wtx) error {
 		n, err := tx.execN(setTemplateSQL, t.Account, t.WabaID, t.Name, t.Language, string(t.Status), t.Reason, micros(t.ReviewAt), micros(t.UpdatedAt))
 		if err == nil && n == 0 {
-			return notFound("template", t.Name+" ("+t.Language+")")
+			return state.NotFound("template", t.Name+" ("+t.Language+")")
 		}
 		return err
 	})
@@ -76,13 +76,13 @@ func (s *Store) AddWabaNumber(ctx context.Context, n state.WabaNumber) error {
 		case err == nil && waba == n.WabaID:
 			return nil
 		case err == nil:
-			return conflict("number of WABA "+waba, n.Number)
+			return state.Conflict("number of WABA "+waba, n.Number)
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
 		_, err = tx.exec(insertNumberSQL, n.Account, n.Number, n.WabaID, micros(n.CreatedAt))
 		if isForeignKey(err) {
-			return notFound("account", n.Account)
+			return state.NotFound("account", n.Account)
 		}
 		return err
 	})
@@ -117,7 +117,7 @@ func (s *Store) TouchSession(ctx context.Context, account, business, user string
 	err := s.writeOutbox(ctx, "touch session", func(tx *wtx) error {
 		_, err := tx.exec(touchSessionSQL, account, business, user, micros(at))
 		if isForeignKey(err) {
-			return notFound("account", account)
+			return state.NotFound("account", account)
 		}
 		return err
 	})
