@@ -14,6 +14,8 @@ import (
 	"github.com/cucumber/godog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 // receiverPhrase names a receiver in a step: "my receiver", "the callback
@@ -115,9 +117,9 @@ func describeTyped(ps []Push, typ string) string {
 }
 
 // messageIDOf reads the message id a report carries, whatever its product.
-func messageIDOf(payload any) string {
+func messageIDOf(doc any) string {
 	for _, ptr := range []string{"/body/id", "/msgid", "/messageId"} {
-		if v, ok := lookupPointer(payload, ptr); ok {
+		if v, ok := payload.Get(doc, ptr); ok {
 			if s, ok := v.(string); ok {
 				return s
 			}
