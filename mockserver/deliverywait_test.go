@@ -2,8 +2,8 @@ package mockserver_test
 
 import (
 	"context"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"testing"
 	"time"
