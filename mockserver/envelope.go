@@ -28,6 +28,9 @@ const (
 	MsgNotReady = "not ready: the store does not answer: "
 	// MsgControlClosed refuses control calls from other hosts when no admin token is set.
 	MsgControlClosed = "the control API is open to loopback callers only; start the sandbox with --admin-token (and send it as X-Sandbox-Admin-Token) or --control-open"
+	// MsgAccountToken refuses control calls whose account token names no
+	// account (never issued, rotated since, or its account deleted).
+	MsgAccountToken = "the X-Sandbox-Account-Token header holds no account's current control token (rotated, or the account deleted?)"
 	// MsgAdminToken refuses control calls without the right admin token.
 	MsgAdminToken = "the control API needs the sandbox's admin token in the X-Sandbox-Admin-Token header"
 )
