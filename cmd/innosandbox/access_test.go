@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,4 +153,71 @@ func TestServeRefusesAShortAdminToken(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "--admin-token")
 	assert.Contains(t, err.Error(), "at least 16")
+}
+
+// adminCall makes a control call with the admin token and decodes the answer.
+func adminCall(t *testing.T, base, token, method, path, body string, want int, out any) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Sandbox-Admin-Token", token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, want, resp.StatusCode, "%s", b)
+	if out != nil {
+		require.NoError(t, json.Unmarshal(b, out))
+	}
+}
+
+func TestTriggerAndReplayWithAnAccountToken(t *testing.T) {
+	const admin = "admin-token-for-tests-0123456789"
+	url, pushes := triggerSandbox(t, admin)
+	var acct struct{ Name, ControlToken string }
+	adminCall(t, url, admin, "POST", "/_sandbox/accounts", `{"label":"partner"}`, 201, &acct)
+	var seedEvent struct{ Delivery struct{ ID string } }
+	adminCall(t, url, admin, "POST", "/_sandbox/events", `{"type":"whatsapp_mo_message_received","appKey":"`+demoAppKey+`"}`, 201, &seedEvent)
+	waitPushes(t, pushes, 1)
+
+	t.Setenv("INNOSANDBOX_ACCOUNT_TOKEN", acct.ControlToken)
+	_, stderr, err := runCLI(t, "trigger", "whatsapp_mo_message_received", "--sandbox", url, "--app", demoAppKey)
+	assert.Equal(t, exitError{code: 1}, err)
+	assert.Contains(t, stderr, "HTTP 404", "another account's app does not exist for this token")
+	_, stderr, err = runCLI(t, "replay", seedEvent.Delivery.ID, "--sandbox", url)
+	assert.Equal(t, exitError{code: 1}, err)
+	assert.Contains(t, stderr, "HTTP 404")
+	assert.Len(t, pushes(), 1, "nothing more was pushed to the other account's receiver")
+
+	// Its own account: trigger acts there without naming it.
+	stdout, stderr, err := runCLI(t, "trigger", "whatsapp_mo_message_received", "--sandbox", url, "--json")
+	require.NoError(t, err, stderr)
+	assert.Contains(t, stdout, acct.Name)
+}
+
+func TestControlClientFollowsNoRedirect(t *testing.T) {
+	var hits atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(201)
+	}))
+	t.Cleanup(elsewhere.Close)
+	redirecting := httptest.NewServer(http.RedirectHandler(elsewhere.URL+"/_sandbox/events", http.StatusTemporaryRedirect))
+	t.Cleanup(redirecting.Close)
+	t.Setenv("INNOSANDBOX_ADMIN_TOKEN", "admin-token-for-tests-0123456789")
+	_, _, err := runCLI(t, "trigger", "whatsapp_mo_message_received", "--sandbox", redirecting.URL)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "follows none")
+	assert.Zero(t, hits.Load(), "the admin token's call went nowhere else")
+}
+
+func TestControlClientUsesNoProxy(t *testing.T) {
+	// Go never sends a loopback request through a proxy, and a test may
+	// reach nothing but loopback, so the setting is what can be checked:
+	// HTTP_PROXY must not decide where the token goes.
+	tr, ok := controlHTTP.Transport.(*http.Transport)
+	require.True(t, ok)
+	assert.Nil(t, tr.Proxy)
 }
