@@ -119,12 +119,12 @@ func (s *Server) healthz(c *call) reply {
 }
 
 // readyz says whether this replica can serve: its store answers. A
-// balancer takes a replica whose store fails out of rotation; the reason is
-// in the answer (and the log).
+// balancer takes a replica whose store fails out of rotation; the answer
+// says so in general words, the log names the store's failure.
 func (s *Server) readyz(c *call) reply {
 	if err := s.store.Ping(c.ctx); err != nil {
 		s.log.Warn("not ready: the store does not answer", "err", err)
-		return fail(http.StatusServiceUnavailable, MsgNotReady+err.Error())
+		return fail(http.StatusServiceUnavailable, MsgNotReady)
 	}
 	return ok(http.StatusOK, map[string]string{"status": "ready", "store": s.storeKind})
 }
