@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,27 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// syncBuffer is a bytes.Buffer that a running serve writes while a test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // served is a serve command running in this process.
 type served struct {
-	stdout, stderr *syncBuffer
+	stdout, stderr *lockedBuffer
 	done           chan error
 }
 
@@ -52,7 +33,7 @@ func serveInProcess(t *testing.T, ready *regexp.Regexp, args ...string) *served 
 	bindServeFlags(fs, o)
 	require.NoError(t, fs.Parse(append([]string{"--store", "memory", "--shutdown-timeout", "2s"}, args...)))
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	s := &served{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
 	go func() { s.done <- runServe(ctx, o, s.stdout, s.stderr) }()
 	t.Cleanup(func() {
 		cancel()
