@@ -18,6 +18,13 @@ const MinAdminTokenLen = 16
 // HeaderAccountToken carries an account's own control token.
 const HeaderAccountToken = "X-Sandbox-Account-Token"
 
+// PushUserAgent is the User-Agent of every webhook push. A configuration
+// sets only the UserName and Authorization headers of a push, so a request
+// carrying it may be the sandbox's own pusher, sent at the control API by a
+// callback URL; it is never taken for the operator (a second wall behind
+// the egress guard).
+const PushUserAgent = "innosandbox"
+
 // forwardedHeaders mark a request relayed by a proxy: its RemoteAddr is the
 // proxy's, not the caller's, so loopback proves nothing about who asked.
 var forwardedHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"}
@@ -29,14 +36,17 @@ type controlCaller struct {
 }
 
 // trustedLoopback reports whether a request may be taken for the operator
-// at the sandbox's own console: from loopback, and not relayed by a proxy
-// (a reverse proxy or sidecar on the same host connects from loopback on
-// behalf of anyone).
+// at the sandbox's own console: from loopback, not relayed by a proxy (a
+// reverse proxy or sidecar on the same host connects from loopback on
+// behalf of anyone) and not pushed by the sandbox itself.
 func trustedLoopback(r *http.Request) bool {
 	for _, h := range forwardedHeaders {
 		if _, ok := r.Header[http.CanonicalHeaderKey(h)]; ok {
 			return false
 		}
+	}
+	if r.Header.Get("User-Agent") == PushUserAgent {
+		return false
 	}
 	return isLoopback(r.RemoteAddr)
 }

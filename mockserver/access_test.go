@@ -44,15 +44,17 @@ func (s *sandbox) asAdmin(method, path string, v any, account string) response {
 	return s.as(mockserver.HeaderAdminToken, testAdminToken, method, path, v, account)
 }
 
-func TestForwardedCallsAreNeverLoopback(t *testing.T) {
+func TestForwardedOrPushedCallsAreNeverLoopback(t *testing.T) {
 	// No admin token: the control API trusts loopback. A reverse proxy or
 	// sidecar on the same host connects from loopback for anyone; the
-	// headers it adds must close the door, or an outsider resets the sandbox.
+	// headers it adds must close the door, or an outsider resets the
+	// sandbox. So must the sandbox's own pusher, sent there by a callback.
 	for _, h := range []struct{ name, value string }{
 		{"X-Forwarded-For", "127.0.0.1"},
 		{"Forwarded", "for=127.0.0.1"},
 		{"X-Real-IP", "127.0.0.1"},
 		{"x-forwarded-for", ""},
+		{"User-Agent", mockserver.PushUserAgent},
 	} {
 		t.Run(h.name, func(t *testing.T) {
 			s := newSandbox(t)
@@ -66,6 +68,29 @@ func TestForwardedCallsAreNeverLoopback(t *testing.T) {
 			s.control("GET", "/_sandbox/accounts/"+acct.Name, nil, "").must(t, 200) // nothing was reset
 		})
 	}
+}
+
+func TestAWebhookCannotResetTheSandbox(t *testing.T) {
+	// The attack of the issue: a webhook (or callBackUrl) pointed at the
+	// sandbox's own reset, on a loopback sandbox without a token, where the
+	// pusher itself is on loopback.
+	s := newSandbox(t)
+	var victim struct{ Name string }
+	s.control("POST", "/_sandbox/accounts", map[string]any{"label": "victim"}, "").must(t, 201).decode(t, &victim)
+	r := s.control("POST", "/_sandbox/apps/"+demoAppKey+"/webhooks", map[string]any{"product": "whatsapp", "url": s.url + "/_sandbox/reset",
+		"events": []string{"whatsapp_template_status_updated"}, "retry": map[string]any{"maxAttempts": 1}}, "")
+	if r.status == 201 { // the egress guard may refuse it already (400): fine too
+		var res struct{ Delivery struct{ ID string } }
+		s.control("POST", "/_sandbox/events", map[string]any{"type": "whatsapp_template_status_updated", "appKey": demoAppKey}, "").must(t, 201).decode(t, &res)
+		var d deliveryDetail
+		require.Eventually(t, func() bool { d = s.delivery(res.Delivery.ID); return d.Attempts >= 1 }, 5e9, 10e6)
+		if d.AttemptLog[0].Response != nil {
+			assert.Equal(t, 403, d.AttemptLog[0].Response.Status, "the control API refused the sandbox's own push")
+		}
+	} else {
+		r.must(t, 400)
+	}
+	s.control("GET", "/_sandbox/accounts/"+victim.Name, nil, "").must(t, 200) // nothing was reset
 }
 
 func TestAdminTokenShorterThan16IsRefused(t *testing.T) {

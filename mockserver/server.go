@@ -139,7 +139,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		stopJanitor: make(chan struct{})}
 	d := cfg.Dispatch
 	s.dispatcher = dispatch.New(newOutbox(cfg.Store), dispatch.Options{
-		Owner: d.Owner, Clock: cfg.Clock, Client: d.Client, Timeout: d.Timeout, Schedule: d.Schedule,
+		Owner: d.Owner, Clock: cfg.Clock, Client: d.Client, Timeout: d.Timeout, Schedule: d.Schedule, UserAgent: PushUserAgent,
 		Workers: d.Workers, PerHost: d.PerHost, PollInterval: d.PollInterval, Logger: cfg.Logger.With("component", "dispatch"),
 		ValidatePayload: cfg.Spec.ValidatePayload, StrictPayloads: cfg.Strict, OnAttempt: s.metrics.attempt,
 	})
