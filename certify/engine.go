@@ -145,7 +145,7 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 		Tool: "innosandbox certify", ToolVersion: r.o.ToolVersion, SuiteVersion: SuiteVersion,
 		ChecksSHA256: r.checks.SHA256(), StartedAt: startedAt, FinishedAt: r.o.Clock.Now().UTC(),
 		DurationMs: ms(sw.Elapsed()),
-		Target:     Target{URL: r.o.URL, Method: r.o.Method, Product: r.o.Product},
+		Target:     Target{URL: shownURL(r.o.URL), Method: r.o.Method, Product: r.o.Product},
 		Options: ReportOptions{
 			Events: r.plan.Events, UserName: r.o.UserName, TimeoutMs: ms(r.o.Timeout), Insecure: r.o.Insecure,
 			CustomCA: r.o.RootCAs != nil, LatencyPushes: r.o.LatencyPushes, Burst: r.o.Burst, Rate: r.o.Rate,

@@ -101,6 +101,7 @@ type request struct {
 type sender struct {
 	o       Options
 	target  string
+	shown   string // target as reports show it (shownURL)
 	client  *http.Client
 	window  *window
 	lanes   chan struct{}
@@ -131,7 +132,7 @@ func newSender(o Options, planned int) (*sender, error) {
 		ExpectContinueTimeout: time.Second,
 	}
 	return &sender{
-		o: o, target: u.String(), planned: planned, masker: newMasker(o.Authorization),
+		o: o, target: u.String(), planned: planned, masker: newMasker(o.Authorization, o.URL), shown: shownURL(u.String()),
 		client: &http.Client{
 			Transport: tr,
 			// InnoPaaS never follows a redirect, and a push must never
@@ -178,7 +179,7 @@ func (s *sender) credentials() http.Header {
 // push sends one request and records what came of it.
 func (s *sender) push(ctx context.Context, check string, r request) Exchange {
 	e := Exchange{
-		Check: check, Label: r.label, Event: r.p.Event, EventID: r.p.ID, Method: s.o.Method, URL: s.target,
+		Check: check, Label: r.label, Event: r.p.Event, EventID: r.p.ID, Method: s.o.Method, URL: s.shown,
 		BodyBytes: len(r.p.Body),
 	}
 	e.Body, _ = s.masker.excerpt(indentJSON(r.p.Body), requestExcerpt)
