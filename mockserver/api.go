@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -134,17 +136,18 @@ func (a *api) authenticate(ctx context.Context, in *openapi3filter.Authenticatio
 
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := clock.Start()
-	rep, c, input := a.serve(r)
+	rep, c, input := a.serveSafely(r)
 	body, err := encode(rep)
 	if err != nil {
 		a.log.Error("encoding an answer failed", "op", c.operation, "err", err)
 		rep = fromError(err)
+		rep.logged = true
 		body, _ = encode(rep)
 	}
 	if a.strict && input != nil {
 		if verr := a.checkAnswer(r.Context(), input, rep, body); verr != nil {
 			a.log.Error("BUG: the sandbox's answer breaks its own contract", "api", a.name, "op", c.operation, "status", rep.status, "err", verr)
-			rep = reply{status: http.StatusInternalServerError, body: Envelope{Code: "500", Message: "the sandbox's answer breaks its contract: " + verr.Error()}}
+			rep = reply{status: http.StatusInternalServerError, body: Envelope{Code: "500", Message: "the sandbox's answer breaks its contract: " + verr.Error()}, logged: true}
 			body, _ = encode(rep)
 		}
 	}
@@ -152,6 +155,17 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = rep.with(HeaderWarning, wmsg)
 	}
 	writeRaw(w, rep, body)
+	if rep.status >= 500 && !rep.logged {
+		// Every 5xx is logged with its cause: the answer only points here.
+		cause := "none recorded"
+		if rep.cause != nil {
+			cause = rep.cause.Error()
+		} else if e, ok := rep.body.(Envelope); ok {
+			cause = e.Message
+		}
+		a.log.LogAttrs(r.Context(), slog.LevelError, "answered "+strconv.Itoa(rep.status), slog.String("api", a.name),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("op", c.operation), slog.String("cause", cause))
+	}
 	if a.observe != nil {
 		a.observe(c.operation, rep.status)
 	}
@@ -170,10 +184,31 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serveSafely is serve that survives a panic in a handler (or below it): the
+// caller gets the 500 envelope, the log the panic with its stack, and the
+// process goes on serving. http.ErrAbortHandler is passed on, as net/http
+// expects.
+func (a *api) serveSafely(r *http.Request) (rep reply, c *call, input *openapi3filter.RequestValidationInput) {
+	c = &call{r: r}
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		a.log.Error("a handler panicked; answered 500", "api", a.name, "method", r.Method, "path", r.URL.Path,
+			"op", c.operation, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		rep, input = internalError(fmt.Errorf("panic: %v", v)), nil
+		rep.logged = true
+	}()
+	return a.serve(r, c)
+}
+
 // serve routes, validates and runs the handler. input is nil when no route
 // matched (nothing to validate an answer against).
-func (a *api) serve(r *http.Request) (reply, *call, *openapi3filter.RequestValidationInput) {
-	c := &call{r: r}
+func (a *api) serve(r *http.Request, c *call) (reply, *call, *openapi3filter.RequestValidationInput) {
 	route, params, err := a.doc.FindRoute(r)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
