@@ -83,6 +83,8 @@ func fromError(err error) reply {
 		// Documented business refusals travel like InnoPaaS's own: HTTP 200
 		// with the documented code (see docs/DECISIONS.md).
 		return reply{status: http.StatusOK, body: Envelope{Code: be.Code, Message: be.Message}}
+	case errors.Is(err, state.ErrQuota):
+		return fail(http.StatusForbidden, err.Error())
 	case errors.As(err, &inv):
 		return fail(http.StatusBadRequest, "request body: "+inv.Error())
 	case errors.Is(err, state.ErrNotFound):
