@@ -74,6 +74,8 @@ type api struct {
 	// one (uploadFile), found in the contract: those operations get their
 	// own size limit and Content-Type rule (readForm).
 	forms map[string]*openapi3.MediaType
+	// uploads holds a place for each form body being read (nil: no bound).
+	uploads chan struct{}
 }
 
 // newAPI binds handlers to the document's operations and refuses to start
@@ -260,16 +262,21 @@ func (a *api) serve(r *http.Request, c *call) (reply, *call, *openapi3filter.Req
 // answered.
 func (a *api) readBody(c *call, orig io.ReadCloser, vr *http.Request, input *openapi3filter.RequestValidationInput, rb *openapi3.RequestBody) (reply, bool) {
 	limit := a.bodyLimit(c.operation)
+	if form := a.forms[c.operation]; form != nil {
+		// Uploads are read as they arrive, a bounded number at once.
+		release, ok := a.acquireUpload()
+		if !ok {
+			return a.tooManyUploads(), true
+		}
+		defer release()
+		return a.readForm(c, http.MaxBytesReader(nil, orig, limit), form)
+	}
 	data, err := readAll(orig, c.r.ContentLength, limit)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", limit)), true
+		if rep, ok := bodyReadError(err, limit); ok {
+			return rep, true
 		}
 		return fail(http.StatusBadRequest, "reading the request body failed: "+err.Error()), true
-	}
-	if form := a.forms[c.operation]; form != nil {
-		return a.readForm(c, data, form)
 	}
 	if len(data) == 0 {
 		if rb.Required {
@@ -310,6 +317,16 @@ func (a *api) readBody(c *call, orig io.ReadCloser, vr *http.Request, input *ope
 		for _, u := range unknown {
 			c.warnings = append(c.warnings, fmt.Sprintf("unknown field %q ignored", u))
 		}
+	}
+	return reply{}, false
+}
+
+// bodyReadError answers a body over its limit (413); ok is false for any
+// other error.
+func bodyReadError(err error, limit int64) (reply, bool) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", limit)), true
 	}
 	return reply{}, false
 }

@@ -173,6 +173,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// they only warn there unless asked; the control API is the sandbox's
 	// own, where a typo must fail.
 	s.public.rejectUnknown = cfg.RejectUnknownFields
+	if n := cfg.Limits.Uploads; n > 0 {
+		s.public.uploads = make(chan struct{}, n)
+	}
 	s.control.rejectUnknown = true
 
 	accounts, err := cfg.Store.ListAccounts(ctx)
