@@ -40,6 +40,20 @@ type call struct {
 	files     map[string]formFile // a multipart/form-data body's parts, by form name
 }
 
+// MaxStoredBody is the most of a request body kept with what it created (a
+// message, a template): enough to see what was sent, while a store of many
+// sends does not keep a mebibyte for each.
+const MaxStoredBody = 16 << 10
+
+// storedBody is the body as it is kept: at most MaxStoredBody bytes, in a
+// copy of their own when cut, so that the whole body is not kept alive.
+func (c *call) storedBody() []byte {
+	if len(c.body) <= MaxStoredBody {
+		return c.body
+	}
+	return bytes.Clone(c.body[:MaxStoredBody])
+}
+
 // handlerFunc answers one operation.
 type handlerFunc func(c *call) reply
 

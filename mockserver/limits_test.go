@@ -1,7 +1,9 @@
 package mockserver_test
 
 import (
+	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,6 +158,31 @@ func TestLimitsValidate(t *testing.T) {
 			l := valid
 			change(&l)
 			assert.ErrorContains(t, l.Validate(), "0 turns it off")
+		})
+	}
+}
+
+func TestAStoredRequestBodyKeepsAtMost16KiB(t *testing.T) {
+	s := newSandbox(t)
+	for _, tc := range []struct {
+		name string
+		pad  int
+		want int
+	}{
+		{"a small body whole", 10, -1},
+		{"a large body cut", 100 << 10, mockserver.MaxStoredBody},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := smsBody(t, map[string]any{"msg": "hi", "mobile": "8613800138000", "padding": strings.Repeat("x", tc.pad)})
+			e := s.do("POST", smsPath, body, publicHeaders(demoAppKey, demoToken)).must(t, 200).envelope(t)
+			m, err := s.srv.Sandbox().Store().GetMessage(context.Background(), e.Data.(string))
+			require.NoError(t, err)
+			if tc.want < 0 {
+				assert.Equal(t, body, string(m.Request))
+			} else {
+				assert.Len(t, m.Request, tc.want)
+				assert.Equal(t, body[:tc.want], string(m.Request))
+			}
 		})
 	}
 }
