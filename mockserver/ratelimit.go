@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -31,9 +32,10 @@ type rateLimiter struct {
 	burst int
 	clock clock.Clock
 
-	mu      sync.Mutex
-	buckets map[string]*rate.Limiter
-	sweepAt int // sweep the full buckets when the map reaches this size
+	buckets sync.Map // AppKey -> *rate.Limiter; read without a lock on every call
+	n       atomic.Int64
+	sweepMu sync.Mutex
+	sweepAt atomic.Int64 // sweep the full buckets when there are this many
 }
 
 // newRateLimiter returns nil (no limit) when perSecond is not positive.
@@ -44,41 +46,57 @@ func newRateLimiter(perSecond float64, burst int, clk clock.Clock) *rateLimiter 
 	if burst <= 0 {
 		burst = max(1, int(math.Ceil(perSecond)))
 	}
-	return &rateLimiter{limit: rate.Limit(perSecond), burst: burst, clock: clk, buckets: map[string]*rate.Limiter{}, sweepAt: 1024}
+	l := &rateLimiter{limit: rate.Limit(perSecond), burst: burst, clock: clk}
+	l.sweepAt.Store(minSweep)
+	return l
 }
+
+// minSweep is the fewest buckets worth a sweep.
+const minSweep = 1024
 
 // allow takes one token from appKey's bucket; when there is none it returns
 // how long until there is.
 func (l *rateLimiter) allow(appKey string) (bool, time.Duration) {
 	now := l.clock.Now()
-	l.mu.Lock()
-	b := l.buckets[appKey]
-	if b == nil {
-		if len(l.buckets) >= l.sweepAt {
+	v, ok := l.buckets.Load(appKey)
+	if !ok {
+		if l.n.Load() >= l.sweepAt.Load() {
 			l.sweep(now)
 		}
-		b = rate.NewLimiter(l.limit, l.burst)
-		l.buckets[appKey] = b
+		var loaded bool
+		if v, loaded = l.buckets.LoadOrStore(appKey, rate.NewLimiter(l.limit, l.burst)); !loaded {
+			l.n.Add(1)
+		}
 	}
-	l.mu.Unlock()
+	b := v.(*rate.Limiter)
+	if b.AllowN(now, 1) {
+		return true, 0
+	}
+	// Refused: the wait is how long a reservation would take; cancelled,
+	// as a refused call uses no token.
 	r := b.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now) // a refused call uses no token
-		return false, d
-	}
-	return true, 0
+	d := r.DelayFrom(now)
+	r.CancelAt(now)
+	return false, max(d, time.Nanosecond)
 }
 
 // sweep drops the buckets that are full again (their callers are idle: a
 // new bucket would be the same), then sets the next sweep at twice what is
-// left. l.mu is held.
+// left.
 func (l *rateLimiter) sweep(now time.Time) {
-	for k, b := range l.buckets {
-		if b.TokensAt(now) >= float64(l.burst) {
-			delete(l.buckets, k)
-		}
+	l.sweepMu.Lock()
+	defer l.sweepMu.Unlock()
+	if l.n.Load() < l.sweepAt.Load() {
+		return // another caller swept meanwhile
 	}
-	l.sweepAt = max(1024, 2*len(l.buckets))
+	l.buckets.Range(func(k, v any) bool {
+		if v.(*rate.Limiter).TokensAt(now) >= float64(l.burst) {
+			l.buckets.Delete(k)
+			l.n.Add(-1)
+		}
+		return true
+	})
+	l.sweepAt.Store(max(minSweep, 2*l.n.Load()))
 }
 
 // refusal is the answer to a call over its rate: HTTP 429 with the
