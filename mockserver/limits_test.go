@@ -61,9 +61,11 @@ func TestQuotasRefuseWhatWouldExceedThemAndStoreNothing(t *testing.T) {
 	})
 	t.Run("bindings", func(t *testing.T) {
 		s := newSandbox(t, withQuotas(state.Quotas{Bindings: 1}))
-		_, appKey, _ := s.account(false)
+		_, appKey, token := s.account(false)
 		s.control("POST", "/_sandbox/apps/"+appKey+"/bindings", map[string]any{"kind": "number", "value": "4400000001"}, "").must(t, 201)
 		refusedForQuota(t, s.control("POST", "/_sandbox/apps/"+appKey+"/bindings", map[string]any{"kind": "number", "value": "4400000002"}, ""), "bindings")
+		// A send from a WABA the account never sent from binds its number.
+		refusedForQuota(t, s.do("POST", "/api/whatsapp/v3/msg/submit", textSend(userNumber), publicHeaders(appKey, token)), "bindings")
 		assert.Equal(t, 1, s.count("/_sandbox/apps/"+appKey+"/bindings", ""))
 	})
 	t.Run("kept tokens", func(t *testing.T) {
