@@ -127,7 +127,7 @@ func (o batchOutbox) RecordAll(ctx context.Context, rs []dispatch.Result) []erro
 func attemptResult(r dispatch.Result) state.AttemptResult {
 	a := maskAttempt(r.Attempt)
 	res := state.AttemptResult{
-		Owner: r.Owner, Reason: r.Reason, NextAttemptAt: r.NextAttemptAt,
+		Owner: r.Owner, Reason: secret.MaskText(r.Reason, secret.FromHeader(r.Attempt.RequestHeader)...), NextAttemptAt: r.NextAttemptAt,
 		Attempt: state.Attempt{
 			EventID: r.DeliveryID, N: a.N, StartedAt: a.StartedAt, Latency: a.Latency, Method: a.Method, URL: a.URL,
 			RequestHeaders: a.RequestHeader, RequestBody: a.RequestBody, ResponseStatus: a.ResponseStatus,
