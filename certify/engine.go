@@ -145,7 +145,7 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 		Tool: "innosandbox certify", ToolVersion: r.opts.ToolVersion, SuiteVersion: SuiteVersion,
 		ChecksSHA256: r.checks.SHA256(), StartedAt: startedAt, FinishedAt: r.opts.Clock.Now().UTC(),
 		DurationMs: ms(sw.Elapsed()),
-		Target:     Target{URL: r.opts.URL, Method: r.opts.Method, Product: r.opts.Product},
+		Target:     Target{URL: shownURL(r.opts.URL), Method: r.opts.Method, Product: r.opts.Product},
 		Options: ReportOptions{
 			Events: r.plan.Events, UserName: r.opts.UserName, TimeoutMs: ms(r.opts.Timeout), Insecure: r.opts.Insecure,
 			CustomCA: r.opts.RootCAs != nil, LatencyPushes: r.opts.LatencyPushes, Burst: r.opts.Burst, Rate: r.opts.Rate,

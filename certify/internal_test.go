@@ -115,7 +115,7 @@ func TestMask(t *testing.T) {
 	assert.Equal(t, "****", mask("short"))
 	assert.Equal(t, "****", mask("12345678"))
 	assert.Equal(t, "****6789", mask("123456789"))
-	m := newMasker("Bearer abcdef123456")
+	m := newMasker("Bearer abcdef123456", "")
 	assert.True(t, m.contains(`{"auth":"abcdef123456"}`), "the credentials without the scheme")
 	assert.False(t, m.contains("Bearer"))
 	assert.Equal(t, `got ****3456 and ****3456`, m.apply("got Bearer abcdef123456 and abcdef123456"))

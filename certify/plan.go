@@ -56,7 +56,7 @@ type Plan struct {
 
 func newPlan(o Options, sp *spec.Spec) (*Plan, error) {
 	p := &Plan{
-		URL: o.URL, Method: o.Method, Product: o.Product, Rate: o.Rate,
+		URL: shownURL(o.URL), Method: o.Method, Product: o.Product, Rate: o.Rate,
 		Pushes: map[string]int{}, NotApplicable: map[string]string{},
 	}
 	p.Events = slices.Clone(o.Events)

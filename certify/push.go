@@ -101,6 +101,7 @@ type request struct {
 type sender struct {
 	opts    Options
 	target  string
+	shown   string // target as reports show it (shownURL)
 	client  *http.Client
 	window  *window
 	lanes   chan struct{}
@@ -131,7 +132,7 @@ func newSender(o Options, planned int) (*sender, error) {
 		ExpectContinueTimeout: time.Second,
 	}
 	return &sender{
-		opts: o, target: u.String(), planned: planned, masker: newMasker(o.Authorization),
+		opts: o, target: u.String(), planned: planned, masker: newMasker(o.Authorization, o.URL), shown: shownURL(u.String()),
 		client: &http.Client{
 			Transport: tr,
 			// InnoPaaS never follows a redirect, and a push must never
@@ -178,7 +179,7 @@ func (s *sender) credentials() http.Header {
 // push sends one request and records what came of it.
 func (s *sender) push(ctx context.Context, check string, r request) Exchange {
 	e := Exchange{
-		Check: check, Label: r.label, Event: r.body.Event, EventID: r.body.ID, Method: s.opts.Method, URL: s.target,
+		Check: check, Label: r.label, Event: r.body.Event, EventID: r.body.ID, Method: s.opts.Method, URL: s.shown,
 		BodyBytes: len(r.body.Body),
 	}
 	e.Body, _ = s.masker.excerpt(indentJSON(r.body.Body), requestExcerpt)

@@ -45,6 +45,29 @@ func TestReportsNeverShowTheSecret(t *testing.T) {
 	}
 }
 
+// TestReportsMaskEscapedSecretsAndTheQuery certifies a receiver that echoes
+// an Authorization with characters JSON escapes (its answer quotes it as
+// \"…\u003c…), at a URL whose query string carries a key: no report shows
+// either, in any form, and the echo is still found (CERT-HTTP-02).
+func TestReportsMaskEscapedSecretsAndTheQuery(t *testing.T) {
+	const auth = `Bearer s3cr3t"<T0ken>"&-ABCD1234`
+	const key = "query-k3y-value"
+	_, o := serveTLS(t, receiver(fixtures.Config{Fault: fixtures.EchoesAuthorization, UserName: testUser, Authorization: auth}))
+	o.Authorization = auth
+	o.URL += "?key=" + key
+	res := certifyOK(t, o)
+	assert.Equal(t, certify.Failed, res.Statuses()[certify.CheckNoEcho], "the escaped echo is found")
+	html, junit, js := reportsOf(t, res)
+	var summary bytes.Buffer
+	certify.WriteSummary(&summary, res)
+	for name, text := range map[string]string{"html": html, "junit": junit, "json": js, "summary": summary.String()} {
+		for _, needle := range []string{"s3cr3t", `T0ken`, key} {
+			assert.NotContains(t, text, needle, name)
+		}
+	}
+	assert.Contains(t, js, "?key=****alue", "the query shows masked")
+}
+
 func TestJSONReport(t *testing.T) {
 	res := echoingRun(t)
 	_, _, js := reportsOf(t, res)

@@ -4,6 +4,7 @@ Feature: Webhook configurations are checked when they are saved
   events to, the event types it subscribes to, the method (POST by default, or PUT)
   and optionally the UserName and Authorization headers every push carries. The
   sandbox refuses a configuration it could not honour, naming the field at fault.
+  The Authorization is write-only: the sandbox shows it masked (its last 4 characters at most).
 
   Background:
     Given my app has a current token

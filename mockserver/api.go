@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -36,6 +38,20 @@ type call struct {
 	warnings  []string
 	value     any                 // the JSON body, decoded and validated (a form: its parts as strings)
 	files     map[string]formFile // a multipart/form-data body's parts, by form name
+}
+
+// MaxStoredBody is the most of a request body kept with what it created (a
+// message, a template): enough to see what was sent, while a store of many
+// sends does not keep a mebibyte for each.
+const MaxStoredBody = 16 << 10
+
+// storedBody is the body as it is kept: at most MaxStoredBody bytes, in a
+// copy of their own when cut, so that the whole body is not kept alive.
+func (c *call) storedBody() []byte {
+	if len(c.body) <= MaxStoredBody {
+		return c.body
+	}
+	return bytes.Clone(c.body[:MaxStoredBody])
 }
 
 // handlerFunc answers one operation.
@@ -72,6 +88,8 @@ type api struct {
 	// one (uploadFile), found in the contract: those operations get their
 	// own size limit and Content-Type rule (readForm).
 	forms map[string]*openapi3.MediaType
+	// uploads holds a place for each form body being read (nil: no bound).
+	uploads chan struct{}
 }
 
 // newAPI binds handlers to the document's operations and refuses to start
@@ -134,17 +152,18 @@ func (a *api) authenticate(ctx context.Context, in *openapi3filter.Authenticatio
 
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := clock.Start()
-	rep, c, input := a.serve(r)
+	rep, c, input := a.serveSafely(r)
 	body, err := encode(rep)
 	if err != nil {
 		a.log.Error("encoding an answer failed", "op", c.operation, "err", err)
 		rep = fromError(err)
+		rep.logged = true
 		body, _ = encode(rep)
 	}
 	if a.strict && input != nil {
 		if verr := a.checkAnswer(r.Context(), input, rep, body); verr != nil {
 			a.log.Error("BUG: the sandbox's answer breaks its own contract", "api", a.name, "op", c.operation, "status", rep.status, "err", verr)
-			rep = reply{status: http.StatusInternalServerError, body: Envelope{Code: "500", Message: "the sandbox's answer breaks its contract: " + verr.Error()}}
+			rep = reply{status: http.StatusInternalServerError, body: Envelope{Code: "500", Message: "the sandbox's answer breaks its contract: " + verr.Error()}, logged: true}
 			body, _ = encode(rep)
 		}
 	}
@@ -152,6 +171,17 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = rep.with(HeaderWarning, wmsg)
 	}
 	writeRaw(w, rep, body)
+	if rep.status >= 500 && !rep.logged {
+		// Every 5xx is logged with its cause: the answer only points here.
+		cause := "none recorded"
+		if rep.cause != nil {
+			cause = rep.cause.Error()
+		} else if e, ok := rep.body.(Envelope); ok {
+			cause = e.Message
+		}
+		a.log.LogAttrs(r.Context(), slog.LevelError, "answered "+strconv.Itoa(rep.status), slog.String("api", a.name),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("op", c.operation), slog.String("cause", cause))
+	}
 	if a.observe != nil {
 		a.observe(c.operation, rep.status)
 	}
@@ -170,10 +200,31 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serveSafely is serve that survives a panic in a handler (or below it): the
+// caller gets the 500 envelope, the log the panic with its stack, and the
+// process goes on serving. http.ErrAbortHandler is passed on, as net/http
+// expects.
+func (a *api) serveSafely(r *http.Request) (rep reply, c *call, input *openapi3filter.RequestValidationInput) {
+	c = &call{r: r}
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		a.log.Error("a handler panicked; answered 500", "api", a.name, "method", r.Method, "path", r.URL.Path,
+			"op", c.operation, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		rep, input = internalError(fmt.Errorf("panic: %v", v)), nil
+		rep.logged = true
+	}()
+	return a.serve(r, c)
+}
+
 // serve routes, validates and runs the handler. input is nil when no route
 // matched (nothing to validate an answer against).
-func (a *api) serve(r *http.Request) (reply, *call, *openapi3filter.RequestValidationInput) {
-	c := &call{r: r}
+func (a *api) serve(r *http.Request, c *call) (reply, *call, *openapi3filter.RequestValidationInput) {
 	route, params, err := a.doc.FindRoute(r)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
@@ -225,16 +276,21 @@ func (a *api) serve(r *http.Request) (reply, *call, *openapi3filter.RequestValid
 // answered.
 func (a *api) readBody(c *call, orig io.ReadCloser, vr *http.Request, input *openapi3filter.RequestValidationInput, rb *openapi3.RequestBody) (reply, bool) {
 	limit := a.bodyLimit(c.operation)
+	if form := a.forms[c.operation]; form != nil {
+		// Uploads are read as they arrive, a bounded number at once.
+		release, ok := a.acquireUpload()
+		if !ok {
+			return a.tooManyUploads(), true
+		}
+		defer release()
+		return a.readForm(c, http.MaxBytesReader(nil, orig, limit), form)
+	}
 	data, err := readAll(orig, c.r.ContentLength, limit)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", limit)), true
+		if rep, ok := bodyReadError(err, limit); ok {
+			return rep, true
 		}
 		return fail(http.StatusBadRequest, "reading the request body failed: "+err.Error()), true
-	}
-	if form := a.forms[c.operation]; form != nil {
-		return a.readForm(c, data, form)
 	}
 	if len(data) == 0 {
 		if rb.Required {
@@ -275,6 +331,16 @@ func (a *api) readBody(c *call, orig io.ReadCloser, vr *http.Request, input *ope
 		for _, u := range unknown {
 			c.warnings = append(c.warnings, fmt.Sprintf("unknown field %q ignored", u))
 		}
+	}
+	return reply{}, false
+}
+
+// bodyReadError answers a body over its limit (413); ok is false for any
+// other error.
+func bodyReadError(err error, limit int64) (reply, bool) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", limit)), true
 	}
 	return reply{}, false
 }

@@ -29,6 +29,11 @@ func (s *Server) authenticatePublic(ctx context.Context, r *http.Request) (any, 
 	if reason != "" {
 		return nil, refuse(string(reason)), nil
 	}
+	if s.rate != nil {
+		if ok, wait := s.rate.allow(p.App.Key); !ok {
+			return nil, s.rate.refusal(wait), nil
+		}
+	}
 	return p, nil, nil
 }
 

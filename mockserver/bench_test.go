@@ -23,8 +23,12 @@ import (
 // inside the 24-hour window.
 func benchServer(b *testing.B) *mockserver.Server { return benchServerOn(b, memstore.New()) }
 
-func benchServerOn(b *testing.B, store state.Store) *mockserver.Server {
-	srv, err := mockserver.New(context.Background(), mockserver.Config{Spec: loadSpec(), Store: store})
+func benchServerOn(b *testing.B, store state.Store, tweak ...func(*mockserver.Config)) *mockserver.Server {
+	cfg := mockserver.Config{Spec: loadSpec(), Store: store}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	srv, err := mockserver.New(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -83,6 +87,26 @@ func benchParallel(b *testing.B, srv http.Handler, path string, want int, next f
 // BenchmarkSubmitAuthenticated: a valid, authenticated msg/submit through the
 // whole handler: validator, auth, state, scheduling of two status reports.
 func BenchmarkSubmitAuthenticated(b *testing.B) { benchSubmit(b, demoToken, 200) }
+
+// BenchmarkSubmitLimits: BenchmarkSubmitAuthenticated without limits and
+// with serve's (mockserver.DefaultLimits: quotas checked, the pending
+// deliveries counted on every send), the rate limit set so high that it
+// never refuses, so that its bucket is paid for on every call. Run with
+// -count: the two cases then alternate within one run.
+func BenchmarkSubmitLimits(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		limits mockserver.Limits
+	}{
+		{"off", mockserver.Limits{}},
+		{"on", func() mockserver.Limits { l := mockserver.DefaultLimits; l.Rate, l.Burst = 1e9, 1e9; return l }()},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := benchServerOn(b, memstore.New(), func(c *mockserver.Config) { c.Limits = tc.limits })
+			benchSubmitOn(b, srv, demoToken, 200)
+		})
+	}
+}
 
 // BenchmarkSubmitSQLite: BenchmarkSubmitAuthenticated on the SQLite file
 // store (`make run`'s default): the message, its two reports and the

@@ -297,7 +297,7 @@ func TestRetriesFollowTheScheduleOnTheSandboxClock(t *testing.T) {
 		assert.Equal(t, want.outcome, a.Outcome)
 		require.NotNil(t, a.Response)
 		assert.Equal(t, want.status, a.Response.Status)
-		assert.Equal(t, []string{"s3cret"}, a.Request.Headers["Authorization"], "the log shows what was sent, secrets included")
+		assert.Equal(t, []string{"****"}, a.Request.Headers["Authorization"], "the log shows what was sent, its secret masked")
 	}
 	// The same event id every time, so receivers can de-duplicate.
 	got := recv.wait(t, 3)

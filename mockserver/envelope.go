@@ -57,6 +57,10 @@ type reply struct {
 	status int
 	header http.Header
 	body   any // marshalled as JSON; nil with 204 means no body
+	// cause is why a 5xx was answered; the API layer logs it (the answer
+	// itself says only that the log has the details).
+	cause  error
+	logged bool // the cause is in the log already (a panic, with its stack)
 }
 
 func ok(status int, body any) reply { return reply{status: status, body: body} }
@@ -83,6 +87,8 @@ func fromError(err error) reply {
 		// Documented business refusals travel like InnoPaaS's own: HTTP 200
 		// with the documented code (see docs/DECISIONS.md).
 		return reply{status: http.StatusOK, body: Envelope{Code: be.Code, Message: be.Message}}
+	case errors.Is(err, state.ErrQuota):
+		return fail(http.StatusForbidden, err.Error())
 	case errors.As(err, &inv):
 		return fail(http.StatusBadRequest, "request body: "+inv.Error())
 	case errors.Is(err, state.ErrNotFound):
@@ -90,10 +96,18 @@ func fromError(err error) reply {
 	case errors.Is(err, state.ErrConflict):
 		return fail(http.StatusConflict, err.Error())
 	case errors.Is(err, state.ErrUnavailable):
-		return fail(http.StatusServiceUnavailable, MsgUnavailable)
+		r := fail(http.StatusServiceUnavailable, MsgUnavailable)
+		r.cause = err
+		return r
 	default:
-		return reply{status: http.StatusInternalServerError, body: Envelope{Code: "500", Message: MsgInternal}}
+		return internalError(err)
 	}
+}
+
+// internalError is the answer to a sandbox bug: the 500 envelope, the cause
+// kept for the log.
+func internalError(cause error) reply {
+	return reply{status: http.StatusInternalServerError, body: Envelope{Code: "500", Message: MsgInternal}, cause: cause}
 }
 
 // encode renders a reply's body.

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/innosandbox/innosandbox/internal/payload"
 	"github.com/innosandbox/innosandbox/mockserver/state"
 )
 
@@ -179,6 +181,9 @@ func (s *Server) triggerEvent(c *call) reply {
 	if err := dec.Decode(&in); err != nil {
 		return fail(http.StatusBadRequest, "request body: "+err.Error())
 	}
+	if r := checkPointers(in.Set, in.Unset); r != nil {
+		return *r
+	}
 	et, known := s.cfg.Spec.Event(in.Type)
 	if !known {
 		return fail(http.StatusBadRequest, fmt.Sprintf("request body: /type: %q is not an event type of the contract; known: %s",
@@ -213,6 +218,56 @@ func (s *Server) triggerEvent(c *call) reply {
 		return fromError(err)
 	}
 	return ok(http.StatusCreated, eventResult(e, acct))
+}
+
+// Bounds of a trigger's JSON pointers. Each segment of a pointer that does
+// not exist yet creates an object, and every later step (freshening ids,
+// validating against the schema, encoding) walks them: a pointer of a
+// hundred thousand segments cost a gigabyte. No payload of the contract is
+// nested anywhere near 32 deep.
+const (
+	// MaxPointerSegments bounds the segments of one pointer in set or
+	// unset: payload's bound, checked here before anything is decoded so
+	// that the refusal names /set or /unset.
+	MaxPointerSegments = payload.MaxSegments
+	// MaxPointers bounds the pointers of one trigger, set and unset together.
+	MaxPointers = 100
+)
+
+// checkPointers refuses a trigger with too many pointers, or a pointer with
+// too many segments, naming it (cut to a readable length).
+func checkPointers(set map[string]any, unset []string) *reply {
+	if n := len(set) + len(unset); n > MaxPointers {
+		r := fail(http.StatusBadRequest, fmt.Sprintf("request body: /set and /unset: %d pointers; at most %d in one trigger", n, MaxPointers))
+		return &r
+	}
+	check := func(field, p string) *reply {
+		if n := strings.Count(p, "/"); n > MaxPointerSegments {
+			r := fail(http.StatusBadRequest, fmt.Sprintf("request body: %s: pointer %s has %d segments; at most %d", field, shortPointer(p), n, MaxPointerSegments))
+			return &r
+		}
+		return nil
+	}
+	for p := range set {
+		if r := check("/set", p); r != nil {
+			return r
+		}
+	}
+	for i, p := range unset {
+		if r := check(fmt.Sprintf("/unset/%d", i), p); r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// shortPointer quotes a pointer for a message, its middle cut when long.
+func shortPointer(p string) string {
+	const keep = 40
+	if len(p) <= 2*keep {
+		return strconv.Quote(p)
+	}
+	return strconv.Quote(strings.ToValidUTF8(p[:keep], "")) + "…" + strconv.Quote(strings.ToValidUTF8(p[len(p)-keep:], ""))
 }
 
 // triggerAccount is the account a trigger acts on: the named app's, which

@@ -27,7 +27,7 @@ func (s *Server) otpSend(c *call) reply {
 		return fromError(err)
 	}
 	msg, err := s.sandbox.SendOTP(c.ctx, c.principal(), state.OTPSend{
-		To: to, Type: c.str("type"), Language: c.str("language"), Code: c.str("code"), Request: c.body,
+		To: to, Type: c.str("type"), Language: c.str("language"), Code: c.str("code"), Request: c.storedBody(),
 	})
 	if err != nil {
 		return fromError(err)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/innosandbox/innosandbox/internal/secret"
 	"github.com/innosandbox/innosandbox/mockserver/dispatch"
 	"github.com/innosandbox/innosandbox/mockserver/state"
 )
@@ -129,11 +130,12 @@ func (o batchOutbox) RecordAll(ctx context.Context, rs []dispatch.Result) []erro
 	return errs
 }
 
-// attemptResult is a dispatch result as the store records it.
+// attemptResult is a dispatch result as the store records it, its
+// credentials masked (maskAttempt).
 func attemptResult(r dispatch.Result) state.AttemptResult {
-	a := r.Attempt
+	a := maskAttempt(r.Attempt)
 	res := state.AttemptResult{
-		Owner: r.Owner, Reason: r.Reason, NextAttemptAt: r.NextAttemptAt,
+		Owner: r.Owner, Reason: secret.MaskText(r.Reason, secret.FromHeader(r.Attempt.RequestHeader)...), NextAttemptAt: r.NextAttemptAt,
 		Attempt: state.Attempt{
 			EventID: r.DeliveryID, N: a.N, StartedAt: a.StartedAt, Latency: a.Latency, Method: a.Method, URL: a.URL,
 			RequestHeaders: a.RequestHeader, RequestBody: a.RequestBody, ResponseStatus: a.ResponseStatus,
@@ -149,4 +151,21 @@ func attemptResult(r dispatch.Result) state.AttemptResult {
 		res.Status = state.EventFailed
 	}
 	return res
+}
+
+// maskAttempt masks the credentials an attempt carried (its Authorization
+// header, and the payload's copy of it, an SMS report's pswd) wherever the
+// attempt would keep them: request headers and body, and the receiver's
+// answer, which may echo them. Stored attempts never hold a secret.
+func maskAttempt(a dispatch.Attempt) dispatch.Attempt {
+	secrets := secret.FromHeader(a.RequestHeader)
+	if len(secrets) == 0 {
+		return a
+	}
+	a.RequestHeader = secret.MaskHeader(a.RequestHeader, secrets...)
+	a.RequestBody = secret.MaskBytes(a.RequestBody, secrets...)
+	a.ResponseHeader = secret.MaskHeader(a.ResponseHeader, secrets...)
+	a.ResponseExcerpt = secret.MaskBytes(a.ResponseExcerpt, secrets...)
+	a.Error = secret.MaskText(a.Error, secrets...)
+	return a
 }

@@ -39,7 +39,7 @@ func (s *Server) whatsappSubmitMessage(c *call) reply {
 	}
 	msg, err := s.sandbox.SubmitWhatsApp(c.ctx, c.principal(), state.WhatsAppSend{
 		WabaID: c.str("wabaId"), MessageType: c.str("messageType"), SendNumber: c.str("sendNumber"),
-		Recipients: recipients, UID: c.str("uid"), Template: c.templateUse(), Request: c.body,
+		Recipients: recipients, UID: c.str("uid"), Template: c.templateUse(), Request: c.storedBody(),
 	})
 	if err != nil {
 		return fromError(err)

@@ -58,6 +58,9 @@ type Config struct {
 	// Retention bounds the delivery log (off when zero); Run prunes it
 	// every Retention.Interval.
 	Retention Retention
+	// Limits bound what one caller can take (quotas, request rate,
+	// uploads); each is off when zero. DefaultLimits are serve's defaults.
+	Limits Limits
 }
 
 // DispatchConfig tunes webhook delivery; zero values take dispatch's defaults.
@@ -87,6 +90,9 @@ func (c *Config) Validate() error {
 	case c.Retention.Keep < 0:
 		return fmt.Errorf("config: retention count %d is negative", c.Retention.Keep)
 	}
+	if err := c.Limits.Validate(); err != nil {
+		return err
+	}
 	if c.Dispatch.Schedule.MaxAttempts != 0 {
 		if err := c.Dispatch.Schedule.Validate(); err != nil {
 			return fmt.Errorf("config: %w", err)
@@ -101,11 +107,13 @@ type Server struct {
 	store      state.Store
 	storeKind  string
 	sandbox    *state.Sandbox
+	seeder     *state.Sandbox // sandbox without quotas, for the seed
 	dispatcher *dispatch.Dispatcher
 	public     *api
 	control    *api
 	log        *slog.Logger
 	metrics    *metrics
+	rate       *rateLimiter // nil: no rate limit
 	// stopJanitor is closed by Shutdown.
 	stopJanitor chan struct{}
 	stopOnce    sync.Once
@@ -143,16 +151,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, storeKind: cfg.StoreKind, log: cfg.Logger, metrics: newMetrics(cfg.Store, cfg.Clock),
 		stopJanitor: make(chan struct{}), changes: newBroadcast(), recheck: deliveryRecheck(cfg), waitsEnded: make(chan struct{})}
+	s.rate = newRateLimiter(cfg.Limits.Rate, cfg.Limits.Burst, cfg.Clock)
 	d := cfg.Dispatch
 	s.dispatcher = dispatch.New(newOutbox(cfg.Store, s.signalDeliveries), dispatch.Options{
 		Owner: d.Owner, Clock: cfg.Clock, Client: d.Client, Timeout: d.Timeout, Schedule: d.Schedule, UserAgent: PushUserAgent,
 		Workers: d.Workers, PerHost: d.PerHost, PollInterval: d.PollInterval, Logger: cfg.Logger.With("component", "dispatch"),
 		ValidatePayload: cfg.Spec.ValidatePayload, StrictPayloads: cfg.Strict, OnAttempt: s.metrics.attempt,
 	})
-	s.sandbox = state.New(cfg.Store, cfg.Clock, cfg.Spec, state.Options{
+	opts := state.Options{
 		DeliveredAfter: cfg.DeliveredAfter, ReadAfter: cfg.ReadAfter, DefaultAccount: cfg.Seed.Accounts[0].Name,
 		TemplateReview: cfg.TemplateReview, NoSessionWindow: cfg.NoSessionWindow,
-	}, func() { s.dispatcher.Notify(); s.signalDeliveries() })
+	}
+	notify := func() { s.dispatcher.Notify(); s.signalDeliveries() }
+	// The seed is the operator's: it is applied whatever the quotas.
+	s.seeder = state.New(cfg.Store, cfg.Clock, cfg.Spec, opts, notify)
+	opts.Quotas = cfg.Limits.Quotas
+	s.sandbox = state.New(cfg.Store, cfg.Clock, cfg.Spec, opts, notify)
 
 	var err error
 	if s.public, err = newAPI("public", cfg.Spec.Public, s.publicHandlers(), s.authenticatePublic); err != nil {
@@ -170,6 +184,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// they only warn there unless asked; the control API is the sandbox's
 	// own, where a typo must fail.
 	s.public.rejectUnknown = cfg.RejectUnknownFields
+	if n := cfg.Limits.Uploads; n > 0 {
+		s.public.uploads = make(chan struct{}, n)
+	}
 	s.control.rejectUnknown = true
 
 	accounts, err := cfg.Store.ListAccounts(ctx)
@@ -286,37 +303,37 @@ func (s *Server) Seed() *fixtures.Seed { return s.cfg.Seed }
 // applySeed creates the seed's accounts, apps, tokens and bindings.
 func (s *Server) applySeed(ctx context.Context) error {
 	for _, a := range s.cfg.Seed.Accounts {
-		if _, err := s.sandbox.CreateAccount(ctx, a.Name, a.Label); err != nil {
+		if _, err := s.seeder.CreateAccount(ctx, a.Name, a.Label); err != nil {
 			return err
 		}
 		for _, w := range a.Wabas {
 			for _, n := range w.Numbers {
-				if err := s.store.AddWabaNumber(ctx, state.WabaNumber{Account: a.Name, WabaID: w.ID, Number: n, CreatedAt: s.sandbox.RealNow()}); err != nil {
+				if err := s.store.AddWabaNumber(ctx, state.WabaNumber{Account: a.Name, WabaID: w.ID, Number: n, CreatedAt: s.seeder.RealNow()}); err != nil {
 					return err
 				}
 			}
 			for _, t := range w.Templates {
-				if _, err := s.sandbox.SeedTemplate(ctx, a.Name, w.ID, t.Name, t.Language, t.Category, t.BodyParams, t.HeaderParams); err != nil {
+				if _, err := s.seeder.SeedTemplate(ctx, a.Name, w.ID, t.Name, t.Language, t.Category, t.BodyParams, t.HeaderParams); err != nil {
 					return err
 				}
 			}
 		}
 		for _, app := range a.Apps {
-			if _, err := s.sandbox.CreateApp(ctx, a.Name, app.Name, app.AppKey, app.Default); err != nil {
+			if _, err := s.seeder.CreateApp(ctx, a.Name, app.Name, app.AppKey, app.Default); err != nil {
 				return err
 			}
 			if app.Token != "" {
-				if err := s.sandbox.InstallToken(ctx, app.AppKey, app.Token, nil); err != nil {
+				if err := s.seeder.InstallToken(ctx, app.AppKey, app.Token, nil); err != nil {
 					return err
 				}
 			}
 			for _, n := range app.Bindings.Numbers {
-				if _, err := s.sandbox.Bind(ctx, app.AppKey, state.BindNumber, n); err != nil {
+				if _, err := s.seeder.Bind(ctx, app.AppKey, state.BindNumber, n); err != nil {
 					return err
 				}
 			}
 			for _, n := range app.Bindings.WabaIDs {
-				if _, err := s.sandbox.Bind(ctx, app.AppKey, state.BindWABA, n); err != nil {
+				if _, err := s.seeder.Bind(ctx, app.AppKey, state.BindWABA, n); err != nil {
 					return err
 				}
 			}

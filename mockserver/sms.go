@@ -22,7 +22,7 @@ func (s *Server) smsSendMessage(c *call) reply {
 	}
 	msg, err := s.sandbox.SendSMS(c.ctx, c.principal(), state.SMSSend{
 		Recipients: recipients, Msg: c.str("msg"), SenderID: c.str("senderId"), UID: c.str("uid"),
-		CallBackURL: c.str("callBackUrl"), Request: c.body,
+		CallBackURL: c.str("callBackUrl"), Request: c.storedBody(),
 	})
 	if err != nil {
 		return fromError(err)

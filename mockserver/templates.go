@@ -25,7 +25,7 @@ func (s *Server) whatsappSubmitTemplate(c *call) reply {
 	}
 	t, err := s.sandbox.SubmitTemplate(c.ctx, c.principal(), state.TemplateSubmission{
 		WabaID: c.str("wabaId"), Name: c.str("name"), Language: c.str("messageLanguage"), Category: c.str("category"),
-		HeaderType: headerType, Caption: c.str("caption"), Body: c.str("messageBody"), Request: c.body,
+		HeaderType: headerType, Caption: c.str("caption"), Body: c.str("messageBody"), Request: c.storedBody(),
 	})
 	if err != nil {
 		return fromError(err)

@@ -2,6 +2,9 @@ package mockserver_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,6 +210,10 @@ func TestTriggerRefusesWhatItCannotSend(t *testing.T) {
 		{"an unknown app", map[string]any{"type": "whatsapp_message_status_updated", "appKey": "NOSUCHAPPKEY00000"}, "", 404, "NOSUCHAPPKEY00000"},
 		{"an app of another account", map[string]any{"type": "whatsapp_message_status_updated", "appKey": appKey}, other, 404, "is not an app of account " + other},
 		{"an unknown request member", map[string]any{"type": "whatsapp_message_status_updated", "overrides": map[string]any{}}, "", 400, "overrides"},
+		{"a pointer of 33 segments", status(map[string]any{"/body" + strings.Repeat("/x", 32): 1}), "", 400,
+			"/set: pointer \"/body" + strings.Repeat("/x", 32) + "\" has 33 segments; at most 32"},
+		{"an unset pointer of 33 segments", status(nil, "/body/wamid", "/body"+strings.Repeat("/x", 32)), "", 400, "/unset/1: pointer"},
+		{"101 pointers", status(manyPointers(101)), "", 400, "/set and /unset: 101 pointers; at most 100"},
 	}
 	var before, after []any
 	s.control("GET", "/_sandbox/deliveries", nil, acct).must(t, 200).decode(t, &before)
@@ -219,6 +226,51 @@ func TestTriggerRefusesWhatItCannotSend(t *testing.T) {
 	s.control("GET", "/_sandbox/deliveries", nil, acct).must(t, 200).decode(t, &after)
 	assert.Len(t, after, len(before), "a refused trigger leaves nothing in the log")
 	assert.Zero(t, recv.count())
+}
+
+// manyPointers sets n distinct members of the status event's body.
+func manyPointers(n int) map[string]any {
+	m := map[string]any{}
+	for i := range n {
+		m[fmt.Sprintf("/body/x%d", i)] = i
+	}
+	return m
+}
+
+// TestTriggerPointerBomb sends one pointer of a quarter of a million
+// segments, which built as many nested objects (a gigabyte, seconds of
+// CPU): it is refused with a 400 naming it, and the request allocates
+// little more than its own body a few times over.
+func TestTriggerPointerBomb(t *testing.T) {
+	s := newSandbox(t)
+	_, appKey, _ := s.account(false)
+	pointer := strings.Repeat("/a", 250_000) // 500 KB, under the 1 MiB body limit
+	body := `{"type":"whatsapp_message_status_updated","appKey":"` + appKey + `","set":{"` + pointer + `":1}}`
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r := s.control("POST", "/_sandbox/events", body, "").must(t, 400)
+	runtime.ReadMemStats(&after)
+	assert.Contains(t, r.envelope(t).Message, "/set: pointer \"/a/a/a")
+	assert.Contains(t, r.envelope(t).Message, "has 250000 segments; at most 32")
+	// The body is read, decoded and validated once each: 32 MiB bounds that
+	// (client and server are both in this process) with room to spare.
+	allocated := after.TotalAlloc - before.TotalAlloc
+	assert.Less(t, allocated, uint64(32<<20), "the refusal allocated %d MiB", allocated>>20)
+}
+
+// TestTriggerAcceptsPointersAtTheLimits: 32 segments and 100 pointers are fine.
+func TestTriggerAcceptsPointersAtTheLimits(t *testing.T) {
+	s := newSandbox(t)
+	_, appKey, _ := s.account(false)
+	set := manyPointers(99)
+	set["/body/errorData"+strings.Repeat("/y", 30)] = 1
+	r := s.trigger(map[string]any{"type": "whatsapp_message_status_updated", "appKey": appKey, "set": set}, "")
+	// The contract defines none of these members: the schema refuses them,
+	// which shows the pointers themselves were taken.
+	r.must(t, 400)
+	assert.NotContains(t, r.envelope(t).Message, "at most")
 }
 
 func TestTriggerRouting(t *testing.T) {

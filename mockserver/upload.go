@@ -1,7 +1,9 @@
 package mockserver
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -29,11 +31,91 @@ const maxFormParts = 100
 
 const formMediaType = "multipart/form-data"
 
-// formFile is one part of a multipart/form-data body.
+// formFile is one part of a multipart/form-data body. A part is read as it
+// arrives, never held whole: only its first bytes are kept (for the schema
+// and the handler), with its size and SHA-256, so that an upload of 16 MiB
+// costs the sandbox a few kilobytes.
 type formFile struct {
 	ContentType string // the part's Content-Type header, as sent
-	Data        []byte
+	Head        []byte // the first maxPartKept bytes
+	Size        int64
+	Sum         [32]byte // SHA-256 of the whole part
 }
+
+// maxPartKept is how much of each part is kept; the rest is hashed and
+// let go. No part the contract defines needs more (the file part is
+// judged by its Content-Type and handed back as a hash).
+const maxPartKept = 4 << 10
+
+// readPart reads one part as it arrives into a formFile.
+func readPart(part *multipart.Part, buf []byte) (formFile, error) {
+	f := formFile{ContentType: part.Header.Get("Content-Type")}
+	h := sha256.New()
+	for {
+		n, err := part.Read(buf)
+		if n > 0 {
+			h.Write(buf[:n])
+			if keep := min(n, maxPartKept-len(f.Head)); keep > 0 {
+				f.Head = append(f.Head, buf[:keep]...)
+			}
+			f.Size += int64(n)
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return f, err
+		}
+	}
+	h.Sum(f.Sum[:0])
+	return f, nil
+}
+
+// boundaryWatch tells whether a body ever carried its boundary line, as
+// it streams through: the multipart reader skips everything before the
+// first boundary, so a body with the wrong one reads as an empty form.
+type boundaryWatch struct {
+	r      io.Reader
+	needle []byte
+	tail   []byte // the last len(needle)-1 bytes read
+	seen   bool
+}
+
+func (b *boundaryWatch) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if n > 0 && !b.seen {
+		window := append(b.tail, p[:n]...)
+		b.seen = bytes.Contains(window, b.needle)
+		if keep := len(b.needle) - 1; len(window) > keep {
+			window = window[len(window)-keep:]
+		}
+		b.tail = append(b.tail[:0], window...)
+	}
+	return n, err
+}
+
+// acquireUpload takes a place among the uploads in flight; ok is false
+// when they are all taken. release gives it back.
+func (a *api) acquireUpload() (release func(), ok bool) {
+	if a.uploads == nil {
+		return func() {}, true
+	}
+	select {
+	case a.uploads <- struct{}{}:
+		return func() { <-a.uploads }, true
+	default:
+		return nil, false
+	}
+}
+
+// tooManyUploads answers an upload beyond Limits.Uploads.
+func (a *api) tooManyUploads() reply {
+	return fail(http.StatusServiceUnavailable, fmt.Sprintf("%s: at most %d at once; try again", MsgTooManyUploads, cap(a.uploads))).
+		with("Retry-After", "1")
+}
+
+// MsgTooManyUploads starts the answer to an upload beyond Limits.Uploads.
+const MsgTooManyUploads = "too many uploads in flight"
 
 // formOperations finds the operations whose request body is a form, from the
 // contract rather than a list here, so a form operation added to the spec
@@ -66,24 +148,35 @@ func (a *api) bodyLimit(operation string) int64 {
 // with the list), and the parts meet the schema (400: a missing part).
 // Parts the contract does not define are warned about, or refused with
 // RejectUnknownFields, as unknown JSON fields are (docs/DECISIONS.md row 17).
-// The form is parsed once, here; the handler reads c.files.
-func (a *api) readForm(c *call, data []byte, form *openapi3.MediaType) (reply, bool) {
+// The form is parsed once, here, as it arrives (body is limited to the
+// operation's size); the handler reads c.files.
+func (a *api) readForm(c *call, body io.Reader, form *openapi3.MediaType) (reply, bool) {
 	want := describeForm(form)
-	if len(data) == 0 {
+	// One byte read ahead tells an empty body from a form without a
+	// Content-Length.
+	br := bufio.NewReaderSize(body, 1)
+	if _, err := br.Peek(1); err != nil {
+		if rep, ok := bodyReadError(err, MaxUploadBytes); ok {
+			return rep, true
+		}
 		return fail(http.StatusBadRequest, "request body is required: "+want), true
 	}
 	boundary, status, msg := checkFormContentType(c.r.Header.Values("Content-Type"), want)
 	if msg != "" {
 		return fail(status, msg), true
 	}
-	c.body = data
 	files := map[string]formFile{}
 	value := map[string]any{}
-	mr := multipart.NewReader(bytes.NewReader(data), boundary)
+	watch := &boundaryWatch{r: br, needle: []byte("--" + boundary)}
+	mr := multipart.NewReader(watch, boundary)
+	buf := make([]byte, 32<<10)
 	for n := 1; ; n++ {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if rep, ok := bodyReadError(err, MaxUploadBytes); ok {
+			return rep, true
 		}
 		if err != nil {
 			return fail(http.StatusBadRequest, "request body is not a valid multipart/form-data body: "+err.Error()), true
@@ -98,14 +191,17 @@ func (a *api) readForm(c *call, data []byte, form *openapi3.MediaType) (reply, b
 		if _, dup := files[name]; dup {
 			return fail(http.StatusBadRequest, fmt.Sprintf("request body: part %q is given more than once; send it once", name)), true
 		}
-		b, err := io.ReadAll(part)
+		f, err := readPart(part, buf)
+		if rep, ok := bodyReadError(err, MaxUploadBytes); ok {
+			return rep, true
+		}
 		if err != nil {
 			return fail(http.StatusBadRequest, "request body is not a valid multipart/form-data body: "+err.Error()), true
 		}
-		files[name] = formFile{ContentType: part.Header.Get("Content-Type"), Data: b}
-		value[name] = string(b)
+		files[name] = f
+		value[name] = string(f.Head)
 	}
-	if len(files) == 0 && !bytes.Contains(data, []byte("--"+boundary)) {
+	if len(files) == 0 && !watch.seen {
 		// The reader skips everything before the first boundary, so a body
 		// with the wrong boundary reads as an empty form: say so rather
 		// than that the file part is missing.
@@ -211,6 +307,6 @@ func (s *Server) whatsappUploadFile(c *call) reply {
 		mt = strings.ToLower(strings.TrimSpace(f.ContentType))
 	}
 	p := c.principal()
-	handle := state.NewUploadHandle(mt, f.Data, p.App.Key, s.sandbox.Now(p.Account))
+	handle := state.NewUploadHandleSum(mt, f.Sum, p.App.Key, s.sandbox.Now(p.Account))
 	return ok(http.StatusOK, Envelope{Code: "0", Message: MsgSuccess, Data: handle})
 }

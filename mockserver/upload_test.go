@@ -3,12 +3,14 @@ package mockserver_test
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -224,4 +226,78 @@ func FuzzUploadFile(f *testing.F) {
 		srv.ServeHTTP(rec, req)
 		checkEnvelope(t, rec, allowed)
 	})
+}
+
+// TestSlowLargeUploadsKeepMemoryBounded starts many uploads that each
+// declare nearly 16 MiB and send 256 KiB, then stall. A bounded number is
+// read at once (the others are answered 503 with Retry-After at once), and
+// those being read hold what has arrived, not what was declared: the heap
+// grows by a small multiple of the in-flight bound, where reading into a
+// buffer of the declared length would take 16 MiB each.
+func TestSlowLargeUploadsKeepMemoryBounded(t *testing.T) {
+	const inFlight, uploads = 4, 24
+	s := newSandbox(t, func(c *mockserver.Config) { c.Limits.Uploads = inFlight })
+	// What one upload may hold while read: its part's kept head, the read
+	// buffer and the connection's buffers, well under 1 MiB.
+	const perUpload = 1 << 20
+	const slack = 8 << 20 // the test's own clients and the runtime
+
+	runtime.GC()
+	var before, during runtime.MemStats
+	runtime.ReadMemStats(&before)
+
+	type result struct {
+		status     int
+		retryAfter string
+		err        error
+	}
+	results := make(chan result, uploads)
+	writers := make([]*io.PipeWriter, uploads)
+	for i := range uploads {
+		pr, pw := io.Pipe()
+		writers[i] = pw
+		mw := multipart.NewWriter(pw)
+		req, err := http.NewRequest("POST", s.url+uploadPath, pr)
+		require.NoError(t, err)
+		req.Header = formHeaders(mw.FormDataContentType())
+		req.ContentLength = mockserver.MaxUploadBytes - 1
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			resp.Body.Close()
+			results <- result{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After")}
+		}()
+		go func() {
+			w, err := mw.CreatePart(textproto.MIMEHeader{"Content-Disposition": {`form-data; name="file"; filename="big"`}, "Content-Type": {"video/mp4"}})
+			if err == nil {
+				_, _ = w.Write(bytes.Repeat([]byte{0x42}, 256<<10))
+			}
+			// Then stall until the test ends the upload.
+		}()
+	}
+	// The ones over the bound are refused at once, so once they have all
+	// been answered, inFlight uploads are being read.
+	for range uploads - inFlight {
+		r := <-results
+		require.NoError(t, r.err)
+		assert.Equal(t, http.StatusServiceUnavailable, r.status)
+		assert.Equal(t, "1", r.retryAfter)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&during)
+	grown := int64(during.HeapAlloc) - int64(before.HeapAlloc)
+	assert.Less(t, grown, int64(inFlight*perUpload+slack), "the heap grew by %d KiB with %d uploads being read", grown>>10, inFlight)
+
+	for _, w := range writers {
+		w.CloseWithError(errors.New("the client gave up"))
+	}
+	for range inFlight {
+		<-results // cut short: refused or failed, but answered
+	}
+	// The places are free again.
+	body, ct := form(t, filePart("image/png", []byte("png")))
+	s.do("POST", uploadPath, body, formHeaders(ct)).must(t, 200)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/innosandbox/innosandbox/internal/secret"
 	"github.com/innosandbox/innosandbox/mockserver/state"
 )
 
@@ -95,9 +96,11 @@ type webhookView struct {
 	UpdatedAt     string     `json:"updatedAt"`
 }
 
+// webhookOf renders a webhook configuration; its Authorization is
+// write-only and shows masked (docs/DECISIONS.md: secrets are write-only).
 func webhookOf(w state.Webhook) webhookView {
 	return webhookView{AppKey: w.AppKey, Product: w.Product, URL: w.URL, Events: w.Events, Method: w.Method,
-		Username: w.Username, Authorization: w.Authorization, Retry: retryViewOf(w.Retry), Chaos: chaosViewOf(w.Chaos),
+		Username: w.Username, Authorization: secret.MaskPtr(w.Authorization), Retry: retryViewOf(w.Retry), Chaos: chaosViewOf(w.Chaos),
 		CreatedAt: ts(w.CreatedAt), UpdatedAt: ts(w.UpdatedAt)}
 }
 
@@ -136,16 +139,21 @@ type deliveryView struct {
 }
 
 // deliveryOf renders an event; offset converts its real NextAttemptAt to the
-// account's clock.
+// account's clock. The target's Authorization shows masked, and so does the
+// payload's copy of it (an SMS report's pswd); the receiver gets both whole.
 func deliveryOf(e state.Event, offset time.Duration) deliveryView {
+	payload := e.Payload
+	if t := e.Target; t != nil && t.Authorization != nil {
+		payload = secret.MaskBytes(payload, *t.Authorization)
+	}
 	v := deliveryView{ID: e.ID, Type: e.Type, Product: e.Product, AppKey: strPtr(e.AppKey), Route: strPtr(e.Route),
 		Status: string(e.Status), Reason: strPtr(e.Reason), Attempts: e.Attempts, DueAt: ts(e.DueAt),
-		Payload: json.RawMessage(e.Payload), CreatedAt: ts(e.CreatedAt)}
+		Payload: json.RawMessage(payload), CreatedAt: ts(e.CreatedAt)}
 	if e.Status == state.EventPending {
 		v.NextAttemptAt = tsPtr(ptr(e.NextAttemptAt.Add(offset)))
 	}
 	if t := e.Target; t != nil {
-		v.Target = &targetView{URL: t.URL, Method: t.Method, Username: t.Username, Authorization: t.Authorization}
+		v.Target = &targetView{URL: t.URL, Method: t.Method, Username: t.Username, Authorization: secret.MaskPtr(t.Authorization)}
 	}
 	return v
 }
@@ -197,9 +205,12 @@ func nonNil(h map[string][]string) map[string][]string {
 	return h
 }
 
+// attemptOf renders a stored attempt. Attempts are masked before they are
+// stored (maskAttempt); the request's credential headers are masked here
+// too, for attempts a store kept from before that.
 func attemptOf(a state.Attempt) attemptView {
 	v := attemptView{N: a.N, StartedAt: ts(a.StartedAt), LatencyMs: float64(a.Latency.Microseconds()) / 1000,
-		Request: httpRequestView{Method: a.Method, URL: a.URL, Headers: nonNil(a.RequestHeaders), Body: string(a.RequestBody)},
+		Request: httpRequestView{Method: a.Method, URL: a.URL, Headers: nonNil(secret.MaskHeader(a.RequestHeaders)), Body: string(a.RequestBody)},
 		Error:   strPtr(a.Error), Outcome: a.Outcome}
 	if a.ResponseStatus != 0 {
 		v.Response = &httpResponseView{Status: a.ResponseStatus, Headers: nonNil(a.ResponseHeaders), Body: string(a.ResponseBody)}

@@ -71,7 +71,7 @@ and so on.`,
 	f.StringVar(&o.format, "format", listen.FormatPretty, "output: pretty, or json (one object a line)")
 	f.BoolVar(&o.validate, "validate", true, "check every payload against its event type's schema (--validate=false to turn off)")
 	f.StringVar(&o.specPath, "spec", "", "use this InnoPaaS spec file instead of the embedded one")
-	f.BoolVar(&o.showSecrets, "show-secrets", false, "print the Authorization header in full instead of its last 4 characters")
+	f.BoolVar(&o.showSecrets, "show-secrets", false, "print the Authorization header and an SMS report's pswd in full instead of masked (their last 4 characters at most)")
 	f.StringVar(&o.healthPath, "health-path", "/healthz", `answer GET and HEAD here with 200 without printing (for health checks; "" to turn off)`)
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long to finish pushes in flight")
 	return cmd

@@ -126,7 +126,7 @@ func TestStateSurvivesKillNineAndRestart(t *testing.T) {
 	old := issue()
 	current := issue()
 	status, _, b = c.call(t, "POST", "/_sandbox/apps/"+app.AppKey+"/webhooks",
-		`{"product":"whatsapp","url":"https://example.com/hook","events":["whatsapp_mo_message_received"],"authorization":"s3cret"}`, nil)
+		`{"product":"whatsapp","url":"https://example.com/hook","events":["whatsapp_mo_message_received"],"authorization":"s3cret-kept-WXYZ"}`, nil)
 	require.Equal(t, 201, status, "%s", b)
 
 	// SIGKILL: no shutdown, no flush.
@@ -147,7 +147,7 @@ func TestStateSurvivesKillNineAndRestart(t *testing.T) {
 	assert.Equal(t, "token-superseded", reason)
 	status, _, b = c.call(t, "GET", "/_sandbox/apps/"+app.AppKey+"/webhooks/whatsapp", "", nil)
 	assert.Equal(t, 200, status)
-	assert.Contains(t, string(b), `"authorization":"s3cret"`)
+	assert.Contains(t, string(b), `"authorization":"****WXYZ"`, "kept, and shown masked")
 }
 
 func TestServeRefusesABrokenStoreOrSpecWithAClearMessage(t *testing.T) {

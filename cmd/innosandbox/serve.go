@@ -55,6 +55,8 @@ type serveOptions struct {
 	retentionCount      int
 	retentionInterval   time.Duration
 	quiet               bool
+	limits              mockserver.Limits
+	maxConnections      int
 }
 
 func newServeCmd() *cobra.Command {
@@ -107,6 +109,23 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.IntVar(&o.retentionCount, "retention-count", mockserver.DefaultRetentionKeep, "keep at most this many finished deliveries and sent messages, the newest; 0 keeps any number")
 	f.DurationVar(&o.retentionInterval, "retention-interval", mockserver.DefaultRetentionInterval, "how often the retention janitor prunes the log")
 	f.BoolVar(&o.quiet, "quiet", false, "do not print the start-up banner")
+	bindLimitFlags(f, o)
+}
+
+// bindLimitFlags declares the flags that bound what one caller can take
+// (mockserver.Limits, and the HTTP server's connections).
+func bindLimitFlags(f *pflag.FlagSet, o *serveOptions) {
+	d, q := mockserver.DefaultLimits, &o.limits.Quotas
+	f.Float64Var(&o.limits.Rate, "rate-limit", d.Rate, "public API calls per second per AppKey (a token bucket; over it: HTTP 429 with Retry-After); 0 turns it off")
+	f.IntVar(&o.limits.Burst, "rate-burst", d.Burst, "calls an AppKey may make at once before --rate-limit applies")
+	f.IntVar(&q.Apps, "max-apps", d.Quotas.Apps, "apps per account; 0: no limit")
+	f.IntVar(&q.Webhooks, "max-webhooks", d.Quotas.Webhooks, "webhook configurations per account; 0: no limit")
+	f.IntVar(&q.Templates, "max-templates", d.Quotas.Templates, "WhatsApp templates per account; 0: no limit")
+	f.IntVar(&q.Bindings, "max-bindings", d.Quotas.Bindings, "number and WABA bindings per account; 0: no limit")
+	f.IntVar(&q.Tokens, "max-tokens", d.Quotas.Tokens, "tokens kept per account, superseded and revoked ones included; 0: no limit")
+	f.IntVar(&q.PendingDeliveries, "max-pending-deliveries", d.Quotas.PendingDeliveries, "deliveries waiting in the outbox per account (a send that would add more is refused); 0: no limit")
+	f.IntVar(&o.limits.Uploads, "max-uploads", d.Uploads, "uploads (uploadFile) read at once; one more is answered 503 with Retry-After; 0: no limit")
+	f.IntVar(&o.maxConnections, "max-connections", DefaultMaxConnections, "open connections at once; more wait to be accepted; 0: no limit")
 }
 
 // newLogger builds the slog logger the flags ask for.
@@ -147,7 +166,7 @@ func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.
 		Spec: sp, Store: store, StoreKind: kind, Seed: seed, Logger: log, Strict: o.strict,
 		RejectUnknownFields: o.rejectUnknownFields, AdminToken: o.adminToken, ControlOpen: o.controlOpen,
 		AuthFailureStatus: o.authFailureStatus, DeliveredAfter: o.deliveredAfter, ReadAfter: o.readAfter,
-		TemplateReview: o.templateReview, NoSessionWindow: o.noSessionWindow,
+		TemplateReview: o.templateReview, NoSessionWindow: o.noSessionWindow, Limits: o.limits,
 		Retention: mockserver.Retention{MaxAge: o.retentionAge, Keep: o.retentionCount, Interval: o.retentionInterval},
 		Dispatch: mockserver.DispatchConfig{
 			Owner:   leaseOwner(kind),
@@ -184,8 +203,10 @@ func (o *serveOptions) validate() error {
 		return fmt.Errorf("--retention-interval %s: must be positive", o.retentionInterval)
 	case o.adminToken != "" && len(o.adminToken) < mockserver.MinAdminTokenLen:
 		return fmt.Errorf("--admin-token (or INNOSANDBOX_ADMIN_TOKEN) has %d characters: use at least %d, e.g. the output of openssl rand -hex 24", len(o.adminToken), mockserver.MinAdminTokenLen)
+	case o.maxConnections < 0:
+		return fmt.Errorf("--max-connections %d: must be 0 (no limit) or positive", o.maxConnections)
 	}
-	return nil
+	return o.limitsValid()
 }
 
 func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) error {
@@ -233,15 +254,15 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 
 	servers := map[*http.Server]net.Listener{}
 	newServer := func(h http.Handler) *http.Server {
-		hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+		hs := boundedServer(h)
 		hs.RegisterOnShutdown(srv.EndWaits) // long polls on the deliveries answer at once
 		return hs
 	}
 	if cln == nil {
-		servers[newServer(srv)] = ln
+		servers[newServer(srv)] = limitListener(ln, o.maxConnections)
 	} else {
-		servers[newServer(srv.PublicHandler())] = ln
-		servers[newServer(srv.ControlHandler())] = cln
+		servers[newServer(srv.PublicHandler())] = limitListener(ln, o.maxConnections)
+		servers[newServer(srv.ControlHandler())] = limitListener(cln, o.maxConnections)
 	}
 	dispatched := make(chan struct{})
 	go func() { srv.Run(context.WithoutCancel(ctx)); close(dispatched) }()

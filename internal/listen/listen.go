@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/innosandbox/innosandbox/internal/clock"
+	"github.com/innosandbox/innosandbox/internal/secret"
 	"github.com/innosandbox/innosandbox/spec"
 )
 
@@ -224,7 +225,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, rec.Status, strings.ToLower(http.StatusText(rec.Status))+"\n")
 		return
 	}
-	rec.setBody(body)
+	rec.setBody(rc.shownBody(r.Header, body))
 	rec.Credentials = rc.checkCredentials(r.Header)
 	if rc.cfg.Spec != nil {
 		rec.Contract = rc.checkContract(rec, body)
@@ -433,15 +434,28 @@ func (rc *Receiver) showHeader(h http.Header) map[string][]string {
 	return out
 }
 
-// mask hides all of a secret but its last 4 characters, which are enough to
-// tell two tokens apart. A secret of 8 characters or fewer is hidden whole:
-// its last 4 would be half of it.
-func mask(s string) string {
-	r := []rune(s)
-	if len(r) <= 8 {
-		return "****"
+// mask hides all of a secret but its last 4 characters (secret.Mask, the
+// sandbox's own rule).
+func mask(s string) string { return secret.Mask(s) }
+
+// shownBody is a push's body as printed: unless ShowSecrets, the
+// credentials it carries are masked, those of its headers and an SMS
+// payload's pswd (the configured password, sent in the body).
+func (rc *Receiver) shownBody(h http.Header, body []byte) []byte {
+	if rc.cfg.ShowSecrets {
+		return body
 	}
-	return "****" + string(r[len(r)-4:])
+	secrets := secret.FromHeader(h)
+	var one struct{ Pswd string }
+	var many []struct{ Pswd string }
+	if json.Unmarshal(body, &one) == nil {
+		secrets = append(secrets, one.Pswd)
+	} else if json.Unmarshal(body, &many) == nil {
+		for _, p := range many {
+			secrets = append(secrets, p.Pswd)
+		}
+	}
+	return secret.MaskBytes(body, secrets...)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

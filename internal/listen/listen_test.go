@@ -305,6 +305,31 @@ func TestSecretsShownOnRequest(t *testing.T) {
 	assert.Contains(t, out.String(), "Authorization: "+testToken)
 }
 
+// TestSMSPasswordIsMaskedInTheBody pushes an SMS report, whose pswd carries
+// the configured password: listen prints it masked, in both formats,
+// unless asked to show secrets, and forwards it whole.
+func TestSMSPasswordIsMaskedInTheBody(t *testing.T) {
+	const pswd = "sms-pass-w0rd-1234"
+	body := jsonOf(t, map[string]any{"receiver": "shop", "pswd": pswd, "msgid": "1"})
+	for _, format := range []string{FormatPretty, FormatJSON} {
+		t.Run(format, func(t *testing.T) {
+			fwd := &app{}
+			fsrv := httptest.NewServer(fwd)
+			t.Cleanup(fsrv.Close)
+			rc, out := newReceiver(t, func(c *Config) { c.Format, c.Spec, c.Forward = format, nil, fsrv.URL })
+			push(t, rc, http.MethodPost, "/", body, nil)
+			assert.NotContains(t, out.String(), "w0rd")
+			assert.Contains(t, out.String(), "****1234")
+			fwd.mu.Lock()
+			defer fwd.mu.Unlock()
+			assert.Contains(t, string(fwd.body), pswd, "the app gets the password whole")
+		})
+	}
+	rc, out := newReceiver(t, func(c *Config) { c.ShowSecrets, c.Spec = true, nil })
+	push(t, rc, http.MethodPost, "/", body, nil)
+	assert.Contains(t, out.String(), pswd)
+}
+
 // app is a stand-in for the developer's own webhook endpoint.
 type app struct {
 	mu     sync.Mutex

@@ -168,6 +168,9 @@ func (s *Sandbox) SimulateInbound(ctx context.Context, acct Account, in Inbound)
 		}
 	}
 	written := []Event{e}
+	if err := s.checkPending(ctx, acct.Name, written); err != nil {
+		return Event{}, err
+	}
 	if err := s.store.AddEvents(ctx, written); err != nil {
 		return Event{}, err
 	}

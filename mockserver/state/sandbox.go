@@ -50,6 +50,8 @@ type Options struct {
 	// NoSessionWindow accepts non-template messages outside the 24 hours
 	// after the user's last message (WhatsApp refuses them; off by default).
 	NoSessionWindow bool
+	// Quotas bound what each account may own (none when zero).
+	Quotas Quotas
 }
 
 // Sandbox is the domain service: every rule of the sandbox, on top of a Store.
@@ -185,6 +187,9 @@ func (s *Sandbox) CreateApp(ctx context.Context, account, name, appKey string, m
 	if strings.TrimSpace(name) == "" {
 		return App{}, invalid("/name", "must not be empty")
 	}
+	if err := s.checkQuota(ctx, account, ResourceApps, 1); err != nil {
+		return App{}, err
+	}
 	app := App{Key: appKey, Account: account, Name: name, CreatedAt: s.clock.Now()}
 	var err error
 	if appKey != "" {
@@ -312,6 +317,9 @@ func (s *Sandbox) storeToken(ctx context.Context, appKey, plain string, now time
 		exp = &e
 	}
 	t := Token{Hash: HashToken(plain), AppKey: appKey, State: TokenCurrent, IssuedAt: now, ExpiresAt: exp}
+	if err := s.checkAppQuota(ctx, appKey, ResourceTokens); err != nil {
+		return Token{}, err
+	}
 	return t, s.store.IssueToken(ctx, t)
 }
 
@@ -433,6 +441,9 @@ func (s *Sandbox) CreateWebhook(ctx context.Context, w Webhook) (Webhook, error)
 	if err != nil {
 		return Webhook{}, err
 	}
+	if err := s.checkAppQuota(ctx, w.AppKey, ResourceWebhooks); err != nil {
+		return Webhook{}, err
+	}
 	w.CreatedAt = s.clock.Now()
 	w.UpdatedAt = w.CreatedAt
 	return w, s.store.CreateWebhook(ctx, w)
@@ -466,6 +477,9 @@ func (s *Sandbox) Bind(ctx context.Context, appKey string, kind BindingKind, val
 	}
 	if existing, err := s.store.FindBinding(ctx, app.Account, kind, value); err == nil {
 		return Binding{}, fmt.Errorf("%s %s is bound to app %s already: %w", kind, value, existing.AppKey, ErrConflict)
+	}
+	if err := s.checkQuota(ctx, app.Account, ResourceBindings, 1); err != nil {
+		return Binding{}, err
 	}
 	b := Binding{Account: app.Account, Kind: kind, Value: value, AppKey: appKey, CreatedAt: s.clock.Now()}
 	return b, s.store.CreateBinding(ctx, b)
@@ -562,6 +576,9 @@ func (s *Sandbox) Replay(ctx context.Context, id string) (Event, error) {
 	if e.Status != EventDelivered && e.Status != EventFailed {
 		return Event{}, fmt.Errorf("event %s is %s; only delivered or failed events can be replayed: %w", id, e.Status, ErrConflict)
 	}
+	if err := s.checkQuota(ctx, e.Account, ResourcePending, 1); err != nil {
+		return Event{}, err
+	}
 	if err := s.store.Requeue(ctx, id, s.clock.Now()); err != nil {
 		return Event{}, err
 	}
@@ -594,6 +611,9 @@ func (s *Sandbox) ReplayDeadLetters(ctx context.Context, appKey string) ([]Event
 			}
 			seen[e.ID] = true
 			fresh++
+			if err := s.checkQuota(ctx, e.Account, ResourcePending, 1); err != nil {
+				return out, err
+			}
 			if err := s.store.Requeue(ctx, e.ID, s.clock.Now()); err != nil {
 				if errors.Is(err, ErrNotFound) {
 					continue // replayed or removed meanwhile

@@ -156,6 +156,11 @@ func (s *Sandbox) recordSend(ctx context.Context, sub Submission, build func(Mes
 	for tries := 0; ; tries++ {
 		sub.Message.ID = NewMessageID(s.clock.Now())
 		sub.Events = build(sub.Message)
+		if tries == 0 {
+			if err := s.checkPending(ctx, sub.Message.Account, sub.Events); err != nil {
+				return Message{}, err
+			}
+		}
 		err = s.store.RecordSubmission(ctx, sub)
 		if !errors.Is(err, ErrConflict) || tries == 3 {
 			break

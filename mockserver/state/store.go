@@ -162,6 +162,12 @@ type Store interface {
 	// number, when they last did (sandbox time).
 	LastInbound(ctx context.Context, account, business string, users []string) (map[string]time.Time, error)
 
+	// CountOwned counts what an account owns of a resource, for its quotas
+	// (Quotas): its apps; the webhook configurations, bindings and tokens
+	// (of every state) of its apps; its templates; its pending events.
+	// It must be cheap: pending events are counted on every send.
+	CountOwned(ctx context.Context, account string, r Resource) (int, error)
+
 	// Reset removes everything, leaving an empty store.
 	Reset(ctx context.Context) error
 	// Ping reports whether the store can be reached.

@@ -119,6 +119,12 @@ func (s *Sandbox) SubmitTemplate(ctx context.Context, p Principal, in TemplateSu
 		}
 		events = append(events, e)
 	}
+	if err := s.checkQuota(ctx, p.Account.Name, ResourceTemplates, 1); err != nil {
+		return Template{}, err
+	}
+	if err := s.checkPending(ctx, p.Account.Name, events); err != nil {
+		return Template{}, err
+	}
 	if err := s.store.CreateTemplate(ctx, t, events); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return Template{}, fmt.Errorf("WABA %s has a template %s in %s already: %w", t.WabaID, t.Name, t.Language, ErrConflict)
@@ -175,6 +181,9 @@ func (s *Sandbox) SetTemplateStatus(ctx context.Context, acct Account, wabaID, n
 	}
 	e, err := s.templateEvent(ctx, acct, t, now)
 	if err != nil {
+		return Template{}, err
+	}
+	if err := s.checkPending(ctx, acct.Name, []Event{e}); err != nil {
 		return Template{}, err
 	}
 	if err := s.store.AddEvents(ctx, []Event{e}); err != nil {

@@ -130,6 +130,9 @@ func (s *Sandbox) FireEvent(ctx context.Context, acct Account, t Trigger) (Event
 		}
 	}
 	written := []Event{e}
+	if err := s.checkPending(ctx, acct.Name, written); err != nil {
+		return Event{}, err
+	}
 	if err := s.store.AddEvents(ctx, written); err != nil {
 		return Event{}, err
 	}

@@ -22,7 +22,12 @@ const UploadHandleTTL = 30 * 24 * time.Hour
 // the AppKey. Nothing is stored: the MIME type can be read back from the
 // handle itself (UploadHandleMIME), which is all a later check needs.
 func NewUploadHandle(mimeType string, content []byte, appKey string, now time.Time) string {
-	sum := sha256.Sum256(content)
+	return NewUploadHandleSum(mimeType, sha256.Sum256(content), appKey, now)
+}
+
+// NewUploadHandleSum is NewUploadHandle from the content's SHA-256, for a
+// caller that hashed the content as it arrived instead of keeping it.
+func NewUploadHandleSum(mimeType string, sum [32]byte, appKey string, now time.Time) string {
 	app := sha256.Sum256([]byte(appKey))
 	appNum := binary.BigEndian.Uint64(app[:8]) % 1e15
 	var b strings.Builder

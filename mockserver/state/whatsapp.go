@@ -305,6 +305,13 @@ func (s *Sandbox) SubmitWhatsApp(ctx context.Context, p Principal, send WhatsApp
 	if err != nil {
 		return Message{}, err
 	}
+	if register != nil {
+		// A WABA's first sending number is registered and bound with the
+		// send: sends naming ever new WABAs must not bind without bound.
+		if err := s.checkQuota(ctx, p.Account.Name, ResourceBindings, 1); err != nil {
+			return Message{}, err
+		}
+	}
 	if send.MessageType == "template" {
 		if send.Template == nil {
 			return Message{}, invalid("/templateName", "a template message names its template")

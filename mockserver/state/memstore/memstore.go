@@ -9,6 +9,7 @@ package memstore
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -46,6 +47,7 @@ type Store struct {
 	msgOrder fifo
 	events   map[string]*eventEntry
 	pending  map[string]*eventEntry // the outbox: events with Status pending
+	pendingN map[string]int         // account -> its events in pending (CountOwned)
 	finished fifo                   // finished events, oldest first (id + generation)
 	tmpls    map[tmplKey]*tmplEntry
 	numbers  map[numKey]string // (account, number) -> WABA id
@@ -158,6 +160,7 @@ func (s *Store) init() {
 	s.msgOrder = fifo{}
 	s.events = map[string]*eventEntry{}
 	s.pending = map[string]*eventEntry{}
+	s.pendingN = map[string]int{}
 	s.finished = fifo{}
 	s.tmpls = map[tmplKey]*tmplEntry{}
 	s.numbers = map[numKey]string{}
@@ -233,6 +236,7 @@ func (s *Store) DeleteAccount(_ context.Context, name string) error {
 			delete(s.pending, id)
 		}
 	}
+	delete(s.pendingN, name)
 	for k := range s.tmpls {
 		if k.account == name {
 			delete(s.tmpls, k)
@@ -715,7 +719,7 @@ func (s *Store) addEventsLocked(events []state.Event) error {
 		entry := &entries[i]
 		entry.ev, entry.seq = e, s.next()
 		if e.Status == state.EventPending {
-			s.pending[e.ID] = entry
+			s.addPending(entry)
 		} else {
 			s.finishLocked(entry)
 		}
@@ -924,7 +928,7 @@ func (s *Store) RecordAttempt(_ context.Context, r state.AttemptResult) error {
 	if r.Status == state.EventPending {
 		e.ev.NextAttemptAt = r.NextAttemptAt
 	} else {
-		delete(s.pending, e.ev.ID)
+		s.dropPending(e)
 		s.finishLocked(e)
 	}
 	return nil
@@ -942,8 +946,71 @@ func (s *Store) Requeue(_ context.Context, id string, at time.Time) error {
 	e.ev.Reason = ""
 	e.ev.NextAttemptAt = at
 	e.ev.LeaseOwner, e.ev.LeaseUntil = "", time.Time{}
-	s.pending[id] = e
+	s.addPending(e)
 	return nil
+}
+
+// addPending puts an event in the outbox; s.mu is held.
+func (s *Store) addPending(e *eventEntry) {
+	if _, ok := s.pending[e.ev.ID]; !ok {
+		s.pendingN[e.ev.Account]++
+	}
+	s.pending[e.ev.ID] = e
+}
+
+// dropPending takes an event out of the outbox; s.mu is held.
+func (s *Store) dropPending(e *eventEntry) {
+	if _, ok := s.pending[e.ev.ID]; ok {
+		delete(s.pending, e.ev.ID)
+		if s.pendingN[e.ev.Account]--; s.pendingN[e.ev.Account] <= 0 {
+			delete(s.pendingN, e.ev.Account)
+		}
+	}
+}
+
+// CountOwned implements state.Store.
+func (s *Store) CountOwned(_ context.Context, account string, r state.Resource) (int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	ownedApp := func(key string) bool { a, ok := s.apps[key]; return ok && a.app.Account == account }
+	switch r {
+	case state.ResourceApps:
+		for _, a := range s.apps {
+			if a.app.Account == account {
+				n++
+			}
+		}
+	case state.ResourceWebhooks:
+		for k := range s.hooks {
+			if ownedApp(k.app) {
+				n++
+			}
+		}
+	case state.ResourceTemplates:
+		for k := range s.tmpls {
+			if k.account == account {
+				n++
+			}
+		}
+	case state.ResourceBindings:
+		for k := range s.binds {
+			if k.account == account {
+				n++
+			}
+		}
+	case state.ResourceTokens:
+		for _, t := range s.tokens {
+			if ownedApp(t.tok.AppKey) {
+				n++
+			}
+		}
+	case state.ResourcePending:
+		n = s.pendingN[account]
+	default:
+		return 0, fmt.Errorf("memstore count: no resource %q", r)
+	}
+	return n, nil
 }
 
 func cloneHeader(h map[string][]string) map[string][]string {

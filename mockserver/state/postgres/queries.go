@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -455,4 +456,17 @@ func (s *Store) DeleteBinding(ctx context.Context, account string, kind state.Bi
 		return state.NotFound(string(kind), value)
 	}
 	return err
+}
+
+// CountOwned implements state.Store.
+func (s *Store) CountOwned(ctx context.Context, account string, r state.Resource) (int, error) {
+	q, ok := sqlstore.CountOwnedQuery(r)
+	if !ok {
+		return 0, fmt.Errorf("postgres count: no resource %q", r)
+	}
+	var n int
+	err := s.read(ctx, "count "+string(r), func(ctx context.Context, q2 querier) error {
+		return q2.QueryRow(ctx, q, account).Scan(&n)
+	})
+	return n, err
 }

@@ -980,3 +980,16 @@ func collect[T any](scan func(scanner) (T, error)) func(*sql.Rows, error) ([]T, 
 		return out, rows.Err()
 	}
 }
+
+// CountOwned implements state.Store.
+func (s *Store) CountOwned(ctx context.Context, account string, r state.Resource) (int, error) {
+	q, ok := sqlstore.CountOwnedQuery(r)
+	if !ok {
+		return 0, fmt.Errorf("sqlite count: no resource %q", r)
+	}
+	var n int
+	if err := s.queryRow(ctx, q, []any{account}, &n); err != nil {
+		return 0, wrapErr(ctx, "count "+string(r), err)
+	}
+	return n, nil
+}

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 	t.Run("Templates", func(t *testing.T) { testTemplates(t, open) })
 	t.Run("WabaNumbers", func(t *testing.T) { testWabaNumbers(t, open) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
+	t.Run("CountOwned", func(t *testing.T) { testCountOwned(t, open) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, open) })
 	t.Run("Ping", func(t *testing.T) {
 		s := open(t)

@@ -162,3 +162,18 @@ func InDueOrder(got []Claimed) []state.Event {
 	}
 	return out
 }
+
+// CountOwnedQuery is Store.CountOwned as one statement with the account as
+// $1 (both drivers take it); ok is false for an unknown resource.
+func CountOwnedQuery(r state.Resource) (string, bool) {
+	q, ok := map[state.Resource]string{
+		state.ResourceApps:      "SELECT count(*) FROM apps WHERE account = $1",
+		state.ResourceWebhooks:  "SELECT count(*) FROM webhooks w JOIN apps a ON a.app_key = w.app_key WHERE a.account = $1",
+		state.ResourceTemplates: "SELECT count(*) FROM templates WHERE account = $1",
+		state.ResourceBindings:  "SELECT count(*) FROM bindings WHERE account = $1",
+		state.ResourceTokens:    "SELECT count(*) FROM tokens t JOIN apps a ON a.app_key = t.app_key WHERE a.account = $1",
+		// events_pending_by_account (migration 0005) serves this one.
+		state.ResourcePending: "SELECT count(*) FROM events WHERE account = $1 AND status = 'pending'",
+	}[r]
+	return q, ok
+}
