@@ -29,8 +29,8 @@ Feature: Sending WhatsApp messages
 
     Examples:
       | number          |
-      | +6285234567899  |
-      | 62 852 345 6789 |
+      | +99900612345    |
+      | 999 852 345 678 |
       | 1234            |
 
   @sandbox-only

@@ -23,7 +23,30 @@ const (
 	RecipientNumber = "6285234567899"
 	DefaultTemplate = "otp_login"
 	DefaultLanguage = "en_US"
+	// UnassignedNumber is the recipient of every default send on a real
+	// target: 999 is a country calling code the ITU has not assigned, so
+	// no phone has it, and the digits after 9990 ask the sandbox for no
+	// magic outcome. The features' own numbers follow the same rule
+	// (features/numbers_test.go).
+	UnassignedNumber = "99900612345"
 )
+
+// recipientMembers are the members that name whom a send reaches, per
+// product (WhatsApp, SMS, OTP).
+var recipientMembers = []string{"recipientNumber", "mobile", "to"}
+
+// reachNoOne points a default body at UnassignedNumber on a real target, so
+// that no default send of the suite can message a real person there.
+func (w *world) reachNoOne(body map[string]any) {
+	if w.innosandbox() {
+		return
+	}
+	for _, k := range recipientMembers {
+		if _, ok := body[k]; ok {
+			body[k] = UnassignedNumber
+		}
+	}
+}
 
 // DefaultMessage is what a send carries unless a step changes it: a
 // template message, the realistic first contact with a user.
@@ -48,6 +71,7 @@ func (w *world) newSend(ctx context.Context) (*sendCall, error) {
 		return nil, err
 	}
 	body := DefaultMessage()
+	w.reachNoOne(body)
 	if m := w.s.cfg.Target.Message; len(m) > 0 && !w.innosandbox() {
 		body = map[string]any{}
 		if err := json.Unmarshal(m, &body); err != nil {
