@@ -56,6 +56,9 @@ type Config struct {
 	// Retention bounds the delivery log (off when zero); Run prunes it
 	// every Retention.Interval.
 	Retention Retention
+	// OTPSuccessCode is the code of an accepted OTP send: "000000" (the
+	// newer known client; the default when empty) or "0" (the older one).
+	OTPSuccessCode string
 }
 
 // DispatchConfig tunes webhook delivery; zero values take dispatch's defaults.
@@ -80,6 +83,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: auth failure status %d is not an HTTP status", c.AuthFailureStatus)
 	case c.Retention.MaxAge < 0:
 		return fmt.Errorf("config: retention age %s is negative", c.Retention.MaxAge)
+	case c.OTPSuccessCode != "" && c.OTPSuccessCode != OTPSuccessCodeNewer && c.OTPSuccessCode != OTPSuccessCodeDoc:
+		return fmt.Errorf("config: OTP success code %q: use %q or %q", c.OTPSuccessCode, OTPSuccessCodeNewer, OTPSuccessCodeDoc)
 	case c.Retention.Keep < 0:
 		return fmt.Errorf("config: retention count %d is negative", c.Retention.Keep)
 	}

@@ -52,6 +52,7 @@ type serveOptions struct {
 	retentionCount      int
 	retentionInterval   time.Duration
 	quiet               bool
+	otpSuccessCode      string
 }
 
 func newServeCmd() *cobra.Command {
@@ -103,6 +104,7 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.IntVar(&o.retentionCount, "retention-count", mockserver.DefaultRetentionKeep, "keep at most this many finished deliveries and sent messages, the newest; 0 keeps any number")
 	f.DurationVar(&o.retentionInterval, "retention-interval", mockserver.DefaultRetentionInterval, "how often the retention janitor prunes the log")
 	f.BoolVar(&o.quiet, "quiet", false, "do not print the start-up banner")
+	f.StringVar(&o.otpSuccessCode, "otp-success-code", mockserver.OTPSuccessCodeNewer, `code of an accepted OTP send: "000000" (what the newer known client checks) or "0" (as every other send; the older client read "success")`)
 }
 
 // newLogger builds the slog logger the flags ask for.
@@ -144,6 +146,7 @@ func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.
 		RejectUnknownFields: o.rejectUnknownFields, AdminToken: o.adminToken, ControlOpen: o.controlOpen,
 		AuthFailureStatus: o.authFailureStatus, DeliveredAfter: o.deliveredAfter, ReadAfter: o.readAfter,
 		TemplateReview: o.templateReview, NoSessionWindow: o.noSessionWindow,
+		OTPSuccessCode: o.otpSuccessCode,
 		Retention: mockserver.Retention{MaxAge: o.retentionAge, Keep: o.retentionCount, Interval: o.retentionInterval},
 		Dispatch: mockserver.DispatchConfig{
 			Owner:   leaseOwner(kind),
