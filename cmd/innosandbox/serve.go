@@ -146,7 +146,6 @@ func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.
 		RejectUnknownFields: o.rejectUnknownFields, AdminToken: o.adminToken, ControlOpen: o.controlOpen,
 		AuthFailureStatus: o.authFailureStatus, DeliveredAfter: o.deliveredAfter, ReadAfter: o.readAfter,
 		TemplateReview: o.templateReview, NoSessionWindow: o.noSessionWindow,
-		OTPSuccessCode: o.otpSuccessCode,
 		Retention: mockserver.Retention{MaxAge: o.retentionAge, Keep: o.retentionCount, Interval: o.retentionInterval},
 		Dispatch: mockserver.DispatchConfig{
 			Owner:   leaseOwner(kind),
@@ -154,6 +153,7 @@ func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.
 			Schedule: dispatch.Schedule{MaxAttempts: o.retryAttempts, Initial: o.retryInitial,
 				Multiplier: o.retryMultiplier, MaxInterval: o.retryMaxInterval},
 		},
+		OTPSuccessCode: o.otpSuccessCode,
 	})
 	if err != nil {
 		_ = store.Close()
