@@ -59,6 +59,9 @@ type Config struct {
 	// OTPSuccessCode is the code of an accepted OTP send: "000000" (the
 	// newer known client; the default when empty) or "0" (the older one).
 	OTPSuccessCode string
+	// SMSDataString answers an accepted SMS send's data as the bare message
+	// id string, as the WhatsApp send does, instead of {messageId}.
+	SMSDataString bool
 }
 
 // DispatchConfig tunes webhook delivery; zero values take dispatch's defaults.

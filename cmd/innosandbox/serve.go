@@ -53,6 +53,7 @@ type serveOptions struct {
 	retentionInterval   time.Duration
 	quiet               bool
 	otpSuccessCode      string
+	smsData             string
 }
 
 func newServeCmd() *cobra.Command {
@@ -104,6 +105,7 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.IntVar(&o.retentionCount, "retention-count", mockserver.DefaultRetentionKeep, "keep at most this many finished deliveries and sent messages, the newest; 0 keeps any number")
 	f.DurationVar(&o.retentionInterval, "retention-interval", mockserver.DefaultRetentionInterval, "how often the retention janitor prunes the log")
 	f.BoolVar(&o.quiet, "quiet", false, "do not print the start-up banner")
+	f.StringVar(&o.smsData, "sms-data", "object", `form of an accepted SMS send's data: "object" ({"messageId": …}, what the newer known client decodes) or "string" (the bare id, as the WhatsApp send answers)`)
 	f.StringVar(&o.otpSuccessCode, "otp-success-code", mockserver.OTPSuccessCodeNewer, `code of an accepted OTP send: "000000" (what the newer known client checks) or "0" (as every other send; the older client read "success")`)
 }
 
@@ -127,6 +129,9 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 // contract when the caller has it loaded already; nil loads the one the
 // options name.
 func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.Logger) (*mockserver.Server, state.Store, error) {
+	if o.smsData != "object" && o.smsData != "string" && o.smsData != "" {
+		return nil, nil, fmt.Errorf("--sms-data %q: use object or string", o.smsData)
+	}
 	if sp == nil {
 		var err error
 		if sp, err = spec.Load(ctx, spec.Sources{PublicPath: o.specPath, ControlPath: o.controlSpecPath}); err != nil {
@@ -154,6 +159,7 @@ func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.
 				Multiplier: o.retryMultiplier, MaxInterval: o.retryMaxInterval},
 		},
 		OTPSuccessCode: o.otpSuccessCode,
+		SMSDataString:  o.smsData == "string",
 	})
 	if err != nil {
 		_ = store.Close()
