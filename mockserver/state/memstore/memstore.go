@@ -50,6 +50,9 @@ type Store struct {
 	tmpls    map[tmplKey]*tmplEntry
 	numbers  map[numKey]string // (account, number) -> WABA id
 	sessions map[sessionKey]time.Time
+	secrets  map[string]state.AppSecret // secrets.go
+	nonces   map[nonceKey]time.Time     // (app, nonce) -> remembered until
+	groups   map[groupKey]state.TemplateGroup
 }
 
 type tmplKey struct{ account, waba, name, lang string }
@@ -160,6 +163,7 @@ func (s *Store) init() {
 	s.tmpls = map[tmplKey]*tmplEntry{}
 	s.numbers = map[numKey]string{}
 	s.sessions = map[sessionKey]time.Time{}
+	s.secrets, s.nonces, s.groups = nil, nil, nil
 }
 
 func (s *Store) next() int64 {
@@ -244,6 +248,7 @@ func (s *Store) DeleteAccount(_ context.Context, name string) error {
 			delete(s.sessions, k)
 		}
 	}
+	s.forgetAccount(name)
 	delete(s.accounts, name)
 	return nil
 }
@@ -361,6 +366,7 @@ func (s *Store) deleteAppLocked(key string) {
 			delete(s.binds, k)
 		}
 	}
+	s.forgetApp(key)
 	delete(s.apps, key)
 }
 

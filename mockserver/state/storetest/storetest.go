@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 	t.Run("WabaNumbers", func(t *testing.T) { testWabaNumbers(t, open) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, open) })
+	RunSecrets(t, open)
 	t.Run("Ping", func(t *testing.T) {
 		s := open(t)
 		assert.NoError(t, s.Ping(context.Background()))
