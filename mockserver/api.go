@@ -48,6 +48,9 @@ type authState struct {
 	refusal *reply // set when refused
 	value   any    // what the authenticator established (e.g. a principal)
 	err     error
+	// signable: the operation lists the SignatureScheme security scheme,
+	// so signed requests are taken (signed.go).
+	signable bool
 }
 
 type authKey struct{}
@@ -72,6 +75,10 @@ type api struct {
 	// one (uploadFile), found in the contract: those operations get their
 	// own size limit and Content-Type rule (readForm).
 	forms map[string]*openapi3.MediaType
+	// afterBody, when set, judges a call once its body is read and valid,
+	// before the handler: what authentication could not decide without
+	// the body (a signature over body members, signed.go).
+	afterBody func(c *call) *reply
 }
 
 // newAPI binds handlers to the document's operations and refuses to start
@@ -121,6 +128,7 @@ func (a *api) authenticate(ctx context.Context, in *openapi3filter.Authenticatio
 	}
 	if !st.done {
 		st.done = true
+		st.signable = allowsSigning(in.RequestValidationInput.Route.Operation)
 		st.value, st.refusal, st.err = a.authn(ctx, in.RequestValidationInput.Request)
 	}
 	if st.err != nil {
@@ -215,6 +223,11 @@ func (a *api) serve(r *http.Request) (reply, *call, *openapi3filter.RequestValid
 		rep, done := a.readBody(c, orig, vr, input, rb.Value)
 		if done {
 			return rep, c, input
+		}
+	}
+	if a.afterBody != nil {
+		if rep := a.afterBody(c); rep != nil {
+			return *rep, c, input
 		}
 	}
 	return a.handlers[c.operation](c), c, input

@@ -12,11 +12,9 @@ import (
 // authenticatePublic checks AppKey and Authorization on the public API.
 // Every failure gets the same body; X-Sandbox-Auth-Reason says why.
 func (s *Server) authenticatePublic(ctx context.Context, r *http.Request) (any, *reply, error) {
-	refuse := func(reason string) *reply {
-		s.metrics.authFailure(reason)
-		rep := reply{status: s.cfg.AuthFailureStatus, body: Envelope{Code: CodeAuthFailure, Message: MsgAuthFailure}}.
-			with(HeaderAuthReason, reason)
-		return &rep
+	refuse := s.authRefusal
+	if st, _ := ctx.Value(authKey{}).(*authState); st != nil && st.signable && signedHeadersSent(r.Header) {
+		return s.authenticateSigned(ctx, r, refuse)
 	}
 	for _, h := range []string{"AppKey", "Authorization"} {
 		if p := headerProblem(r.Header, h); p != "" {
@@ -31,6 +29,15 @@ func (s *Server) authenticatePublic(ctx context.Context, r *http.Request) (any, 
 		return nil, refuse(string(reason)), nil
 	}
 	return p, nil, nil
+}
+
+// authRefusal is the answer to every authentication failure of the public
+// API: the same body whatever the cause; X-Sandbox-Auth-Reason says why.
+func (s *Server) authRefusal(reason string) *reply {
+	s.metrics.authFailure(reason)
+	rep := reply{status: s.cfg.AuthFailureStatus, body: Envelope{Code: CodeAuthFailure, Message: MsgAuthFailure}}.
+		with(HeaderAuthReason, reason)
+	return &rep
 }
 
 // authenticateControl opens the control API to loopback callers, or to

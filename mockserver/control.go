@@ -54,6 +54,9 @@ func (s *Server) controlHandlers() map[string]handlerFunc {
 		"setTemplateStatus": s.setTemplateStatus,
 		"listWabaNumbers":   s.listWabaNumbers,
 		"addWabaNumber":     s.addWabaNumber,
+		// control_signing.go
+		"issueAppSecret": s.issueAppSecret,
+		"getAppSecret":   s.getAppSecret,
 	}
 }
 

@@ -5,6 +5,7 @@
 package mockserver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,7 +63,20 @@ type Config struct {
 	// SMSDataString answers an accepted SMS send's data as the bare message
 	// id string, as the WhatsApp send does, instead of {messageId}.
 	SMSDataString bool
+	// SecretKey is the key material app secrets are sealed with at rest
+	// (--secret-key). Empty: BuiltInSecretKey, which hides secrets from a
+	// casual look at the database but protects nothing (docs/DECISIONS.md
+	// row 62). Secrets sealed under another key cannot be used.
+	SecretKey string
+	// SignatureWindow is how far a signed request's timestamp may be from
+	// the account's sandbox clock, and how long a nonce is remembered (5m).
+	SignatureWindow time.Duration
 }
+
+// BuiltInSecretKey is the sealing key material used without --secret-key.
+// It is public (it is in the source), so it protects nothing; it keeps a
+// sandbox without configuration working across restarts.
+const BuiltInSecretKey = "innosandbox built-in app secret key; set --secret-key to protect secrets at rest"
 
 // DispatchConfig tunes webhook delivery; zero values take dispatch's defaults.
 type DispatchConfig struct {
@@ -88,6 +102,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: retention age %s is negative", c.Retention.MaxAge)
 	case c.OTPSuccessCode != "" && c.OTPSuccessCode != OTPSuccessCodeNewer && c.OTPSuccessCode != OTPSuccessCodeDoc:
 		return fmt.Errorf("config: OTP success code %q: use %q or %q", c.OTPSuccessCode, OTPSuccessCodeNewer, OTPSuccessCodeDoc)
+	case c.SignatureWindow < 0:
+		return fmt.Errorf("config: signature window %s is negative", c.SignatureWindow)
 	case c.Retention.Keep < 0:
 		return fmt.Errorf("config: retention count %d is negative", c.Retention.Keep)
 	}
@@ -147,12 +163,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Workers: d.Workers, PerHost: d.PerHost, PollInterval: d.PollInterval, Logger: cfg.Logger.With("component", "dispatch"),
 		ValidatePayload: cfg.Spec.ValidatePayload, StrictPayloads: cfg.Strict, OnAttempt: s.metrics.attempt,
 	})
+	sealer, err := state.NewSealer([]byte(cmp.Or(cfg.SecretKey, BuiltInSecretKey)))
+	if err != nil {
+		return nil, err
+	}
 	s.sandbox = state.New(cfg.Store, cfg.Clock, cfg.Spec, state.Options{
 		DeliveredAfter: cfg.DeliveredAfter, ReadAfter: cfg.ReadAfter, DefaultAccount: cfg.Seed.Accounts[0].Name,
 		TemplateReview: cfg.TemplateReview, NoSessionWindow: cfg.NoSessionWindow,
+		Signing: state.SigningOptions{Sealer: sealer, Window: cfg.SignatureWindow},
 	}, s.dispatcher.Notify)
 
-	var err error
 	if s.public, err = newAPI("public", cfg.Spec.Public, s.publicHandlers(), s.authenticatePublic); err != nil {
 		return nil, err
 	}
@@ -168,6 +188,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// they only warn there unless asked; the control API is the sandbox's
 	// own, where a typo must fail.
 	s.public.rejectUnknown = cfg.RejectUnknownFields
+	s.public.afterBody = s.verifySigned
 	s.control.rejectUnknown = true
 
 	accounts, err := cfg.Store.ListAccounts(ctx)
@@ -261,6 +282,11 @@ func (s *Server) applySeed(ctx context.Context) error {
 			}
 			if app.Token != "" {
 				if err := s.sandbox.InstallToken(ctx, app.AppKey, app.Token, nil); err != nil {
+					return err
+				}
+			}
+			if app.Secret != "" {
+				if _, err := s.sandbox.InstallAppSecret(ctx, app.AppKey, app.Secret); err != nil {
 					return err
 				}
 			}

@@ -54,6 +54,8 @@ type serveOptions struct {
 	quiet               bool
 	otpSuccessCode      string
 	smsData             string
+	secretKey           string
+	signatureWindow     time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -106,6 +108,8 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.DurationVar(&o.retentionInterval, "retention-interval", mockserver.DefaultRetentionInterval, "how often the retention janitor prunes the log")
 	f.BoolVar(&o.quiet, "quiet", false, "do not print the start-up banner")
 	f.StringVar(&o.smsData, "sms-data", "object", `form of an accepted SMS send's data: "object" ({"messageId": …}, what the newer known client decodes) or "string" (the bare id, as the WhatsApp send answers)`)
+	f.StringVar(&o.secretKey, "secret-key", "", "key material app secrets are sealed with at rest (without it a built-in key hides them but protects nothing); secrets sealed under another key cannot be used: rotate them")
+	f.DurationVar(&o.signatureWindow, "signature-window", 5*time.Minute, "how far a signed request's x-timestamp may be from the account's sandbox clock, either way, and how long its x-nonce is remembered")
 	f.StringVar(&o.otpSuccessCode, "otp-success-code", mockserver.OTPSuccessCodeNewer, `code of an accepted OTP send: "000000" (what the newer known client checks) or "0" (as every other send; the older client read "success")`)
 }
 
@@ -160,6 +164,7 @@ func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.
 		},
 		OTPSuccessCode: o.otpSuccessCode,
 		SMSDataString:  o.smsData == "string",
+		SecretKey:      o.secretKey, SignatureWindow: o.signatureWindow,
 	})
 	if err != nil {
 		_ = store.Close()
@@ -276,6 +281,9 @@ func printBanner(w io.Writer, addr net.Addr, seed *fixtures.Seed, o *serveOption
 		return
 	}
 	fmt.Fprintf(w, "Demo account %s, demo app (the account's default app):\n  AppKey:        %s\n  Authorization: %s\n", seed.Accounts[0].Name, app.AppKey, app.Token)
+	if app.Secret != "" {
+		fmt.Fprintf(w, "  AppSecret:     %s (signs OTP sends with x-appKey, x-nonce, x-timestamp, x-signature)\n", app.Secret)
+	}
 	fmt.Fprintf(w, "(If you issued a new token for the demo app, this one no longer works: POST /_sandbox/reset restores it.)\n\n")
 	fmt.Fprintf(w, "Send a WhatsApp message:\n  curl -s %s/api/whatsapp/v3/msg/submit \\\n    -H 'Content-Type: application/json;charset=utf-8' \\\n    -H 'AppKey: %s' \\\n    -H 'Authorization: %s' \\\n    -d '{\"wabaId\":\"110129512080569\",\"messageType\":\"template\",\"sendNumber\":\"8618912123456\",\"recipientNumber\":\"6285234567899\",\"templateName\":\"otp_login\",\"language\":\"en_US\",\"bodyParams\":[\"245098\"]}'\n\n", base, app.AppKey, app.Token)
 	fmt.Fprintf(w, "Receive its status reports: configure a callback, then send again:\n  curl -s -X POST %s/_sandbox/apps/%s/webhooks -H 'Content-Type: application/json' \\\n    -d '{\"product\":\"whatsapp\",\"url\":\"http://127.0.0.1:9000/hook\",\"events\":[\"whatsapp_message_status_updated\",\"whatsapp_mo_message_received\"]}'\n", base, app.AppKey)

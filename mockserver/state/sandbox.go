@@ -50,6 +50,8 @@ type Options struct {
 	// NoSessionWindow accepts non-template messages outside the 24 hours
 	// after the user's last message (WhatsApp refuses them; off by default).
 	NoSessionWindow bool
+	// Signing configures signed requests (signing.go).
+	Signing SigningOptions
 }
 
 // Sandbox is the domain service: every rule of the sandbox, on top of a Store.
