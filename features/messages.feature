@@ -41,9 +41,9 @@ Feature: Sending WhatsApp messages
 
   @sandbox-only
   Scenario: A field the contract does not know is accepted with a warning
-    When I send a message with an extra field "templateGroupId"
+    When I send a message with an extra field "recipientNumbers"
     Then the message is accepted
-    And the sandbox warns that the field "/templateGroupId" is ignored
+    And the sandbox warns that the field "/recipientNumbers" is ignored
 
   @sandbox-only
   Scenario: A path the API does not have is answered with the error envelope

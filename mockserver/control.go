@@ -57,6 +57,11 @@ func (s *Server) controlHandlers() map[string]handlerFunc {
 		// control_signing.go
 		"issueAppSecret": s.issueAppSecret,
 		"getAppSecret":   s.getAppSecret,
+		// control_groups.go
+		"listTemplateGroups":  s.listTemplateGroups,
+		"getTemplateGroup":    s.getTemplateGroup,
+		"putTemplateGroup":    s.putTemplateGroup,
+		"deleteTemplateGroup": s.deleteTemplateGroup,
 	}
 }
 

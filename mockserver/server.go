@@ -275,6 +275,15 @@ func (s *Server) applySeed(ctx context.Context) error {
 					return err
 				}
 			}
+			for _, g := range w.Groups {
+				members := make([]state.GroupMember, len(g.Templates))
+				for i, m := range g.Templates {
+					members[i] = state.GroupMember{Name: m.Name, Language: m.Language}
+				}
+				if _, err := s.sandbox.PutTemplateGroup(ctx, a.Name, w.ID, g.ID, members); err != nil {
+					return fmt.Errorf("template group %s: %w", g.ID, err)
+				}
+			}
 		}
 		for _, app := range a.Apps {
 			if _, err := s.sandbox.CreateApp(ctx, a.Name, app.Name, app.AppKey, app.Default); err != nil {
