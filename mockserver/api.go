@@ -165,17 +165,35 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if a.log.Enabled(r.Context(), slog.LevelInfo) {
 		elapsed := sw.Elapsed()
-		attrs := [6]slog.Attr{
+		attrs := [7]slog.Attr{
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("op", c.operation),
 			slog.Int("status", rep.status), slog.Float64("ms", float64(elapsed.Microseconds())/1000),
 		}
 		n := 5
+		// The business code the client saw: a refusal answered with HTTP
+		// 200 (a 108, say) must not read as a success.
+		if code := businessCode(rep.body); code != "" {
+			attrs[n] = slog.String("code", code)
+			n++
+		}
 		if reason := rep.header.Get(HeaderAuthReason); reason != "" {
 			attrs[n] = slog.String("auth_reason", reason)
 			n++
 		}
 		a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
 	}
+}
+
+// businessCode is the code member of an answer's envelope; "" for answers
+// that are not envelopes (control API views).
+func businessCode(body any) string {
+	switch b := body.(type) {
+	case Envelope:
+		return b.Code
+	case OTPEnvelope:
+		return b.Code
+	}
+	return ""
 }
 
 // serve routes, validates and runs the handler. input is nil when no route
