@@ -62,6 +62,7 @@ func (s *Server) controlHandlers() map[string]handlerFunc {
 		"getTemplateGroup":    s.getTemplateGroup,
 		"putTemplateGroup":    s.putTemplateGroup,
 		"deleteTemplateGroup": s.deleteTemplateGroup,
+		"verifyWebhook":       s.verifyWebhook,
 	}
 }
 

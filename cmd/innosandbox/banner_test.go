@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/innosandbox/innosandbox/certify"
 	"github.com/innosandbox/innosandbox/fixtures"
+	"github.com/innosandbox/innosandbox/mockserver/dispatch"
 )
 
 // The banner gives the demo app's fixed secret, so that a client in its
@@ -20,4 +23,13 @@ func TestBannerPrintsTheDemoAppSecret(t *testing.T) {
 	printBanner(&b, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, seed, &serveOptions{store: "memory"})
 	assert.Contains(t, b.String(), "  AppSecret:     DEMOSECRET0INNOSANDBOX0PUBLIC000 ")
 	assert.Contains(t, b.String(), "  AppKey:        XFbZY1rtTKo3UD4n1\n")
+}
+
+// The sandbox gives a receiver as long as certify expects it to answer
+// within: 3 s, the only figure anyone states for InnoPaaS.
+func TestWebhookTimeoutAgreesWithCertify(t *testing.T) {
+	assert.Equal(t, 3*time.Second, dispatch.DefaultTimeout)
+	assert.Equal(t, certify.DefaultTimeout, dispatch.DefaultTimeout)
+	f := newServeCmd().Flags()
+	assert.Equal(t, "3s", f.Lookup("webhook-timeout").DefValue)
 }

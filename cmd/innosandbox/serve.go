@@ -95,7 +95,7 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.DurationVar(&o.retryInitial, "retry-initial", dispatch.DefaultSchedule.Initial, "wait after the first failed attempt (sandbox clock)")
 	f.Float64Var(&o.retryMultiplier, "retry-multiplier", dispatch.DefaultSchedule.Multiplier, "growth of the wait after each further failure")
 	f.DurationVar(&o.retryMaxInterval, "retry-max-interval", dispatch.DefaultSchedule.MaxInterval, "longest wait between two attempts")
-	f.DurationVar(&o.webhookTimeout, "webhook-timeout", 5*time.Second, "how long one webhook attempt may take")
+	f.DurationVar(&o.webhookTimeout, "webhook-timeout", dispatch.DefaultTimeout, "how long one webhook attempt may take (3s: the only figure anyone states for InnoPaaS, and certify's default limit)")
 	f.IntVar(&o.webhookWorkers, "webhook-workers", dispatch.DefaultWorkers, "webhook attempts in flight at once, all receivers together")
 	f.IntVar(&o.webhookPerDest, "webhook-per-destination", dispatch.DefaultPerDestination, "webhook attempts in flight at once to one receiver (scheme, host and port); a receiver that answers none of them for 200ms waits on its own while the others go on")
 	f.DurationVar(&o.deliveredAfter, "delivered-after", time.Second, "when a send's delivered report comes (sandbox clock)")
