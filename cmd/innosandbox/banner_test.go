@@ -33,3 +33,9 @@ func TestWebhookTimeoutAgreesWithCertify(t *testing.T) {
 	f := newServeCmd().Flags()
 	assert.Equal(t, "3s", f.Lookup("webhook-timeout").DefValue)
 }
+
+func TestServeRefusesAnUnknownSMSDataForm(t *testing.T) {
+	_, _, err := buildServer(t.Context(), &serveOptions{smsData: "xml"}, nil, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `--sms-data "xml": use object or string`)
+}
