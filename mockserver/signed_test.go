@@ -158,3 +158,10 @@ func TestAppSecretsAreSealedAtRest(t *testing.T) {
 	r := other.do("POST", otpPath, signedBody, signedHeaders(demoAppKey, "another nonce", signedNonce, signedDigest)).must(t, 401)
 	assert.Equal(t, "secret-unreadable", authReason(r))
 }
+
+func TestSignatureWindowIsConfigurable(t *testing.T) {
+	s, clk := signedSandbox(t, func(c *mockserver.Config) { c.SignatureWindow = time.Minute })
+	clk.Advance(time.Minute + time.Millisecond)
+	r := s.do("POST", otpPath, signedBody, signedHeaders(demoAppKey, signedNonce, signedNonce, signedDigest)).must(t, 401)
+	assert.Equal(t, "signature-expired", authReason(r))
+}
