@@ -29,8 +29,8 @@ Feature: Sending WhatsApp messages
 
     Examples:
       | number          |
-      | +6285234567899  |
-      | 62 852 345 6789 |
+      | +99900612345    |
+      | 999 852 345 678 |
       | 1234            |
 
   @sandbox-only
@@ -41,9 +41,9 @@ Feature: Sending WhatsApp messages
 
   @sandbox-only
   Scenario: A field the contract does not know is accepted with a warning
-    When I send a message with an extra field "templateGroupId"
+    When I send a message with an extra field "recipientNumbers"
     Then the message is accepted
-    And the sandbox warns that the field "/templateGroupId" is ignored
+    And the sandbox warns that the field "/recipientNumbers" is ignored
 
   @sandbox-only
   Scenario: A path the API does not have is answered with the error envelope

@@ -74,8 +74,8 @@ Feature: Every WhatsApp message type, and every rule of a send
     Examples:
       | rule                             | change                           | code |
       | a uid of 33 characters           | /uid = <33 characters>           | 105  |
-      | a recipient with a dash          | /recipientNumber = "62-852"      | 108  |
-      | an empty recipient in the list   | /recipientNumber = "6285234567899,"  | 108  |
+      | a recipient with a dash          | /recipientNumber = "999-852"     | 108  |
+      | an empty recipient in the list   | /recipientNumber = "99900612345,"    | 108  |
       | a recipient of 21 digits         | /recipientNumber = "123456789012345678901" | 108 |
 
     # Made-up numbers: an endpoint that did not enforce the limit would send to them.

@@ -64,6 +64,9 @@ type authState struct {
 	refusal *reply // set when refused
 	value   any    // what the authenticator established (e.g. a principal)
 	err     error
+	// signable: the operation lists the SignatureScheme security scheme,
+	// so signed requests are taken (signed.go).
+	signable bool
 }
 
 type authKey struct{}
@@ -90,6 +93,10 @@ type api struct {
 	forms map[string]*openapi3.MediaType
 	// uploads holds a place for each form body being read (nil: no bound).
 	uploads chan struct{}
+	// afterBody, when set, judges a call once its body is read and valid,
+	// before the handler: what authentication could not decide without
+	// the body (a signature over body members, signed.go).
+	afterBody func(c *call) *reply
 }
 
 // newAPI binds handlers to the document's operations and refuses to start
@@ -139,6 +146,7 @@ func (a *api) authenticate(ctx context.Context, in *openapi3filter.Authenticatio
 	}
 	if !st.done {
 		st.done = true
+		st.signable = allowsSigning(in.RequestValidationInput.Route.Operation)
 		st.value, st.refusal, st.err = a.authn(ctx, in.RequestValidationInput.Request)
 	}
 	if st.err != nil {
@@ -187,11 +195,17 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if a.log.Enabled(r.Context(), slog.LevelInfo) {
 		elapsed := sw.Elapsed()
-		attrs := [6]slog.Attr{
+		attrs := [7]slog.Attr{
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("op", c.operation),
 			slog.Int("status", rep.status), slog.Float64("ms", float64(elapsed.Microseconds())/1000),
 		}
 		n := 5
+		// The business code the client saw: a refusal answered with HTTP
+		// 200 (a 108, say) must not read as a success.
+		if code := businessCode(rep.body); code != "" {
+			attrs[n] = slog.String("code", code)
+			n++
+		}
 		if reason := rep.header.Get(HeaderAuthReason); reason != "" {
 			attrs[n] = slog.String("auth_reason", reason)
 			n++
@@ -220,6 +234,18 @@ func (a *api) serveSafely(r *http.Request) (rep reply, c *call, input *openapi3f
 		rep.logged = true
 	}()
 	return a.serve(r, c)
+}
+
+// businessCode is the code member of an answer's envelope; "" for answers
+// that are not envelopes (control API views).
+func businessCode(body any) string {
+	switch b := body.(type) {
+	case Envelope:
+		return b.Code
+	case OTPEnvelope:
+		return b.Code
+	}
+	return ""
 }
 
 // serve routes, validates and runs the handler. input is nil when no route
@@ -266,6 +292,11 @@ func (a *api) serve(r *http.Request, c *call) (reply, *call, *openapi3filter.Req
 		rep, done := a.readBody(c, orig, vr, input, rb.Value)
 		if done {
 			return rep, c, input
+		}
+	}
+	if a.afterBody != nil {
+		if rep := a.afterBody(c); rep != nil {
+			return *rep, c, input
 		}
 	}
 	return a.handlers[c.operation](c), c, input

@@ -8,14 +8,34 @@ import (
 	"github.com/innosandbox/innosandbox/mockserver/state"
 )
 
-// authenticatePublic checks AppKey and Authorization on the public API.
-// Every failure gets the same body; X-Sandbox-Auth-Reason says why.
+// authenticatePublic checks AppKey and Authorization (or, on an operation
+// that takes them, the signed headers) on the public API, then the AppKey's
+// request rate. Every authentication failure gets the same body;
+// X-Sandbox-Auth-Reason says why.
 func (s *Server) authenticatePublic(ctx context.Context, r *http.Request) (any, *reply, error) {
-	refuse := func(reason string) *reply {
-		s.metrics.authFailure(reason)
-		rep := reply{status: s.cfg.AuthFailureStatus, body: Envelope{Code: CodeAuthFailure, Message: MsgAuthFailure}}.
-			with(HeaderAuthReason, reason)
-		return &rep
+	v, rep, err := s.authenticateCaller(ctx, r)
+	if err != nil || rep != nil {
+		return nil, rep, err
+	}
+	if s.rate != nil {
+		var key string
+		switch p := v.(type) {
+		case state.Principal:
+			key = p.App.Key
+		case *signedPending:
+			key = p.caller.Principal.App.Key
+		}
+		if ok, wait := s.rate.allow(key); !ok {
+			return nil, s.rate.refusal(wait), nil
+		}
+	}
+	return v, nil, nil
+}
+
+func (s *Server) authenticateCaller(ctx context.Context, r *http.Request) (any, *reply, error) {
+	refuse := s.authRefusal
+	if st, _ := ctx.Value(authKey{}).(*authState); st != nil && st.signable && signedHeadersSent(r.Header) {
+		return s.authenticateSigned(ctx, r, refuse)
 	}
 	for _, h := range []string{"AppKey", "Authorization"} {
 		if p := headerProblem(r.Header, h); p != "" {
@@ -29,12 +49,16 @@ func (s *Server) authenticatePublic(ctx context.Context, r *http.Request) (any, 
 	if reason != "" {
 		return nil, refuse(string(reason)), nil
 	}
-	if s.rate != nil {
-		if ok, wait := s.rate.allow(p.App.Key); !ok {
-			return nil, s.rate.refusal(wait), nil
-		}
-	}
 	return p, nil, nil
+}
+
+// authRefusal is the answer to every authentication failure of the public
+// API: the same body whatever the cause; X-Sandbox-Auth-Reason says why.
+func (s *Server) authRefusal(reason string) *reply {
+	s.metrics.authFailure(reason)
+	rep := reply{status: s.cfg.AuthFailureStatus, body: Envelope{Code: CodeAuthFailure, Message: MsgAuthFailure}}.
+		with(HeaderAuthReason, reason)
+	return &rep
 }
 
 // isLoopback reports whether a RemoteAddr is a loopback address. An empty

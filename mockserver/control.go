@@ -67,6 +67,15 @@ func (s *Server) controlOperations() map[string]handlerFunc {
 		"setTemplateStatus": s.setTemplateStatus,
 		"listWabaNumbers":   s.listWabaNumbers,
 		"addWabaNumber":     s.addWabaNumber,
+		// control_signing.go
+		"issueAppSecret": s.issueAppSecret,
+		"getAppSecret":   s.getAppSecret,
+		// control_groups.go
+		"listTemplateGroups":  s.listTemplateGroups,
+		"getTemplateGroup":    s.getTemplateGroup,
+		"putTemplateGroup":    s.putTemplateGroup,
+		"deleteTemplateGroup": s.deleteTemplateGroup,
+		"verifyWebhook":       s.verifyWebhook,
 	}
 }
 

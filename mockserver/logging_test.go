@@ -55,3 +55,20 @@ func TestSecretsNeverReachTheLog(t *testing.T) {
 		assert.False(t, strings.Contains(out, secret), "the log must not contain %q", secret)
 	}
 }
+
+// A request's log line says what the client saw: the business code of the
+// answer, so a 108 answered with HTTP 200 does not read as a success.
+func TestRequestLogCarriesTheBusinessCode(t *testing.T) {
+	var logs syncBuffer
+	s := newSandbox(t, func(c *mockserver.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	_, appKey, token := s.account(false)
+	s.do("POST", "/api/sms/v3/msg/send", `{"msg":"Hi","mobile":"+99900612345"}`, publicHeaders(appKey, token)).must(t, 200)
+	s.do("POST", "/api/otp/v3/msg/send/verify", otpBody("99900612345"), publicHeaders(appKey, token)).must(t, 200)
+	s.do("POST", "/api/otp/v3/msg/send/verify", otpBody("99900612345"), publicHeaders(appKey, "wrong")).must(t, 401)
+	out := logs.String()
+	assert.Regexp(t, `"op":"smsSendMessage","status":200,[^\n]*"code":"108"`, out, "a refusal answered with HTTP 200")
+	assert.Regexp(t, `"op":"otpSendVerification","status":200,[^\n]*"code":"000000"`, out, "the OTP send's success code")
+	assert.Regexp(t, `"op":"otpSendVerification","status":401,[^\n]*"code":"102"`, out)
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/innosandbox/innosandbox/mockserver"
+	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
 )
 
 const otpPath = "/api/otp/v3/msg/send/verify"
@@ -52,7 +53,7 @@ func TestOTPSendAnswersSuccessAndPushesProgressThenResult(t *testing.T) {
 	r := s.do("POST", otpPath, otpBody("250784928786"), publicHeaders(appKey, token)).must(t, 200)
 	var ans mockserver.OTPEnvelope
 	r.decode(t, &ans)
-	assert.Equal(t, "0", ans.Code)
+	assert.Equal(t, "000000", ans.Code, "the newer client's success code by default")
 	assert.True(t, ans.Success)
 	assert.Equal(t, mockserver.MsgSuccess, ans.Message)
 	id, _ := ans.Data.(string)
@@ -96,7 +97,9 @@ func TestOTPBusinessRulesAnswerTheirCodesWithSuccessFalse(t *testing.T) {
 	}{
 		{"several numbers", otpBody("250784928786,250784928787"), 200, "109", "2 numbers given; an OTP goes to exactly one number"},
 		{"a comma wins over a malformed number", otpBody("+250,x"), 200, "109", "exactly one number"},
-		{"plus sign", otpBody("+250784928786"), 200, "108", `/to: number 1 ("+250784928786") must be 5 to 20 digits`},
+		{"plus sign and a space", otpBody("+250 784928786"), 200, "108", `/to: "+250 784928786" must be 5 to 20 digits, country code first, optionally after one +`},
+		{"two plus signs", otpBody("++250784928786"), 200, "108", "optionally after one +"},
+		{"a plus and 4 digits", otpBody("+2507"), 200, "108", "must be 5 to 20 digits"},
 		{"too short", otpBody("2507"), 200, "108", "must be 5 to 20 digits"},
 		{"too long", otpBody("250784928786250784928"), 200, "108", "must be 5 to 20 digits"},
 		{"code missing", `{"to":"250784928786","type":"3"}`, 400, "400", `/code: property "code" is missing`},
@@ -149,7 +152,7 @@ func TestOTPMagicNumbers(t *testing.T) {
 	}
 	// 99940: accepted, and nothing at all is pushed, not even in progress.
 	r := s.do("POST", otpPath, otpBody("9994012"), publicHeaders(appKey, token)).must(t, 200)
-	assert.Equal(t, "0", r.envelope(t).Code)
+	assert.Equal(t, "000000", r.envelope(t).Code)
 	assert.Equal(t, 2*len(want), s.eventCount(acct, "otp_status_report"))
 
 	s.control("POST", "/_sandbox/clock/advance", map[string]any{"by": "3s"}, acct).must(t, 200)
@@ -178,3 +181,48 @@ func TestOTPMagicNumbers(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// The newer known client sends to as E.164 with a leading +, may name a
+// templateId and a sender, and reads only code "000000"; the older one sent
+// digits and read success. Both see success, and the push's mobile is the
+// digits either way.
+func TestOTPSendAsEitherClientSendsIt(t *testing.T) {
+	tests := []struct {
+		name     string
+		tweak    func(*mockserver.Config)
+		body     string
+		wantCode string
+	}{
+		{"newer client, default", nil, `{"type":"3","language":"en","to":"+250788123456","code":"4821","templateId":"T-1","sender":"Ride"}`, "000000"},
+		{"older client, default", nil, `{"to":"250788123456","type":"3","language":"en","code":"1234"}`, "000000"},
+		{"older client, --otp-success-code 0", func(c *mockserver.Config) { c.OTPSuccessCode = "0" }, `{"to":"250788123456","type":"3","language":"en","code":"1234"}`, "0"},
+		{"newer client, --otp-success-code 0", func(c *mockserver.Config) { c.OTPSuccessCode = "0" }, `{"type":"3","to":"+250788123456","code":"4821"}`, "0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var tweaks []func(*mockserver.Config)
+			if tc.tweak != nil {
+				tweaks = append(tweaks, tc.tweak)
+			}
+			s := newSandbox(t, tweaks...)
+			acct, appKey, token := s.account(false)
+			recv := newReceiver(t)
+			s.otpHook(appKey, recv.srv.URL)
+			r := s.do("POST", otpPath, tc.body, publicHeaders(appKey, token)).must(t, 200)
+			assert.Empty(t, r.header.Values("X-Sandbox-Warning"), "templateId and sender are known members")
+			var ans mockserver.OTPEnvelope
+			r.decode(t, &ans)
+			assert.Equal(t, tc.wantCode, ans.Code)
+			assert.True(t, ans.Success)
+			s.control("POST", "/_sandbox/clock/advance", map[string]any{"by": "1s"}, acct).must(t, 200)
+			assert.Equal(t, "250788123456", decodeOTP(t, recv.wait(t, 1)[0]).Mobile)
+		})
+	}
+}
+
+func TestOTPSuccessCodeMustBeOneOfTheTwoKnown(t *testing.T) {
+	cfg := mockserver.Config{Spec: loadSpec(), Store: memstore.New(), OTPSuccessCode: "0000"}
+	err := cfg.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `OTP success code "0000"`)
+}

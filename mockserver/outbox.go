@@ -51,15 +51,7 @@ func (o outbox) Claim(ctx context.Context, now time.Time, limit int, owner strin
 		if e.Target == nil {
 			continue // a pending event always has a target; nothing to send otherwise
 		}
-		h := http.Header{}
-		// Exactly as configured, absent when not configured. Set directly:
-		// canonicalising would turn "UserName" into "Username".
-		if u := e.Target.Username; u != nil {
-			h["UserName"] = []string{*u}
-		}
-		if a := e.Target.Authorization; a != nil {
-			h["Authorization"] = []string{*a}
-		}
+		h := pushHeader(e.Target.Username, e.Target.Authorization)
 		out = append(out, dispatch.Delivery{
 			ID: e.ID, Account: e.Account, EventType: e.Type, Attempt: e.Attempts + 1,
 			URL: e.Target.URL, Method: e.Target.Method, Header: h, Body: e.Payload,
@@ -67,6 +59,20 @@ func (o outbox) Claim(ctx context.Context, now time.Time, limit int, owner strin
 		})
 	}
 	return out, nil
+}
+
+// pushHeader is the configured headers of a push: exactly as configured,
+// absent when not configured. Set directly: canonicalising would turn
+// "UserName" into "Username".
+func pushHeader(username, authorization *string) http.Header {
+	h := http.Header{}
+	if username != nil {
+		h["UserName"] = []string{*username}
+	}
+	if authorization != nil {
+		h["Authorization"] = []string{*authorization}
+	}
+	return h
 }
 
 // scheduleOf is a webhook's own retry policy as a dispatch schedule (nil:

@@ -217,16 +217,16 @@ func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
 }
 
 func TestUnknownFieldsAreWarnedOrRefused(t *testing.T) {
-	body := `{"wabaId":"1","messageType":"text","sendNumber":"` + demoNumber + `","recipientNumber":"` + userNumber + `","body":"hi","templateGroupId":"7","media":{"link":"x","size":3}}`
+	body := `{"wabaId":"1","messageType":"text","sendNumber":"` + demoNumber + `","recipientNumber":"` + userNumber + `","body":"hi","recipientNumbers":"7","media":{"link":"x","size":3}}`
 	t.Run("accepted with a warning by default", func(t *testing.T) {
 		s := newSandbox(t)
 		r := s.do("POST", "/api/whatsapp/v3/msg/submit", body, publicHeaders(demoAppKey, demoToken)).must(t, 200)
-		assert.ElementsMatch(t, []string{`unknown field "/media/size" ignored`, `unknown field "/templateGroupId" ignored`}, r.header.Values(mockserver.HeaderWarning))
+		assert.ElementsMatch(t, []string{`unknown field "/media/size" ignored`, `unknown field "/recipientNumbers" ignored`}, r.header.Values(mockserver.HeaderWarning))
 	})
 	t.Run("refused when asked", func(t *testing.T) {
 		s := newSandbox(t, func(c *mockserver.Config) { c.RejectUnknownFields = true })
 		r := s.do("POST", "/api/whatsapp/v3/msg/submit", body, publicHeaders(demoAppKey, demoToken)).must(t, 400)
-		assert.Contains(t, r.envelope(t).Message, "/media/size, /templateGroupId: the contract defines no such field")
+		assert.Contains(t, r.envelope(t).Message, "/media/size, /recipientNumbers: the contract defines no such field")
 	})
 }
 

@@ -5,6 +5,7 @@
 package mockserver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,7 +62,26 @@ type Config struct {
 	// Limits bound what one caller can take (quotas, request rate,
 	// uploads); each is off when zero. DefaultLimits are serve's defaults.
 	Limits Limits
+	// OTPSuccessCode is the code of an accepted OTP send: "000000" (the
+	// newer known client; the default when empty) or "0" (the older one).
+	OTPSuccessCode string
+	// SMSDataString answers an accepted SMS send's data as the bare message
+	// id string, as the WhatsApp send does, instead of {messageId}.
+	SMSDataString bool
+	// SecretKey is the key material app secrets are sealed with at rest
+	// (--secret-key). Empty: BuiltInSecretKey, which hides secrets from a
+	// casual look at the database but protects nothing (docs/DECISIONS.md
+	// row 69). Secrets sealed under another key cannot be used.
+	SecretKey string
+	// SignatureWindow is how far a signed request's timestamp may be from
+	// the account's sandbox clock, and how long a nonce is remembered (5m).
+	SignatureWindow time.Duration
 }
+
+// BuiltInSecretKey is the sealing key material used without --secret-key.
+// It is public (it is in the source), so it protects nothing; it keeps a
+// sandbox without configuration working across restarts.
+const BuiltInSecretKey = "innosandbox built-in app secret key; set --secret-key to protect secrets at rest"
 
 // DispatchConfig tunes webhook delivery; zero values take dispatch's defaults.
 type DispatchConfig struct {
@@ -87,6 +107,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: retention age %s is negative", c.Retention.MaxAge)
 	case c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLen:
 		return fmt.Errorf("config: the admin token has %d characters; use at least %d (e.g. openssl rand -hex 24)", len(c.AdminToken), MinAdminTokenLen)
+	case c.OTPSuccessCode != "" && c.OTPSuccessCode != OTPSuccessCodeNewer && c.OTPSuccessCode != OTPSuccessCodeDoc:
+		return fmt.Errorf("config: OTP success code %q: use %q or %q", c.OTPSuccessCode, OTPSuccessCodeNewer, OTPSuccessCodeDoc)
+	case c.SignatureWindow < 0:
+		return fmt.Errorf("config: signature window %s is negative", c.SignatureWindow)
 	case c.Retention.Keep < 0:
 		return fmt.Errorf("config: retention count %d is negative", c.Retention.Keep)
 	}
@@ -158,9 +182,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Workers: d.Workers, PerHost: d.PerHost, PollInterval: d.PollInterval, Logger: cfg.Logger.With("component", "dispatch"),
 		ValidatePayload: cfg.Spec.ValidatePayload, StrictPayloads: cfg.Strict, OnAttempt: s.metrics.attempt,
 	})
+	sealer, err := state.NewSealer([]byte(cmp.Or(cfg.SecretKey, BuiltInSecretKey)))
+	if err != nil {
+		return nil, err
+	}
 	opts := state.Options{
 		DeliveredAfter: cfg.DeliveredAfter, ReadAfter: cfg.ReadAfter, DefaultAccount: cfg.Seed.Accounts[0].Name,
 		TemplateReview: cfg.TemplateReview, NoSessionWindow: cfg.NoSessionWindow,
+		Signing: state.SigningOptions{Sealer: sealer, Window: cfg.SignatureWindow},
 	}
 	notify := func() { s.dispatcher.Notify(); s.signalDeliveries() }
 	// The seed is the operator's: it is applied whatever the quotas.
@@ -168,7 +197,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	opts.Quotas = cfg.Limits.Quotas
 	s.sandbox = state.New(cfg.Store, cfg.Clock, cfg.Spec, opts, notify)
 
-	var err error
 	if s.public, err = newAPI("public", cfg.Spec.Public, s.publicHandlers(), s.authenticatePublic); err != nil {
 		return nil, err
 	}
@@ -187,6 +215,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if n := cfg.Limits.Uploads; n > 0 {
 		s.public.uploads = make(chan struct{}, n)
 	}
+	s.public.afterBody = s.verifySigned
 	s.control.rejectUnknown = true
 
 	accounts, err := cfg.Store.ListAccounts(ctx)
@@ -317,6 +346,15 @@ func (s *Server) applySeed(ctx context.Context) error {
 					return err
 				}
 			}
+			for _, g := range w.Groups {
+				members := make([]state.GroupMember, len(g.Templates))
+				for i, m := range g.Templates {
+					members[i] = state.GroupMember{Name: m.Name, Language: m.Language}
+				}
+				if _, err := s.sandbox.PutTemplateGroup(ctx, a.Name, w.ID, g.ID, members); err != nil {
+					return fmt.Errorf("template group %s: %w", g.ID, err)
+				}
+			}
 		}
 		for _, app := range a.Apps {
 			if _, err := s.seeder.CreateApp(ctx, a.Name, app.Name, app.AppKey, app.Default); err != nil {
@@ -324,6 +362,11 @@ func (s *Server) applySeed(ctx context.Context) error {
 			}
 			if app.Token != "" {
 				if err := s.seeder.InstallToken(ctx, app.AppKey, app.Token, nil); err != nil {
+					return err
+				}
+			}
+			if app.Secret != "" {
+				if _, err := s.sandbox.InstallAppSecret(ctx, app.AppKey, app.Secret); err != nil {
 					return err
 				}
 			}

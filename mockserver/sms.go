@@ -27,5 +27,15 @@ func (s *Server) smsSendMessage(c *call) reply {
 	if err != nil {
 		return fromError(err)
 	}
-	return ok(http.StatusOK, Envelope{Code: "0", Message: MsgSuccess, Data: msg.ID})
+	if s.cfg.SMSDataString {
+		return ok(http.StatusOK, Envelope{Code: "0", Message: MsgSuccess, Data: msg.ID})
+	}
+	return ok(http.StatusOK, Envelope{Code: "0", Message: MsgSuccess, Data: SMSSent{MessageID: msg.ID}})
+}
+
+// SMSSent is the data of an accepted SMS send: an object, as the newer
+// known client decodes it (a bare string breaks its decoding; docs/
+// DECISIONS.md row 32). Config.SMSDataString answers the bare id instead.
+type SMSSent struct {
+	MessageID string `json:"messageId"`
 }

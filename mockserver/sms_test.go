@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/innosandbox/innosandbox/mockserver"
 	"github.com/innosandbox/innosandbox/mockserver/state/sqlite"
 )
 
@@ -57,7 +58,10 @@ func TestSMSSendAnswersAMsgidAndPushesOneReportPerNumber(t *testing.T) {
 	e := r.envelope(t)
 	assert.Equal(t, "0", e.Code)
 	assert.Equal(t, "Success", e.Message)
-	id, _ := e.Data.(string)
+	data, _ := e.Data.(map[string]any)
+	require.NotNil(t, data, "data is an object {messageId}: %s", r.body)
+	assert.Len(t, data, 1, "data holds messageId only: %s", r.body)
+	id, _ := data["messageId"].(string)
 	assert.Regexp(t, `^[1-9][0-9]{17}$`, id)
 
 	// Due two seconds later on the account's clock, not before.
@@ -280,4 +284,25 @@ func TestSMSAndOTPOnTheSQLiteStore(t *testing.T) {
 		statuses[m["mobile"].(string)+":"+m["status"].(string)]++
 	}
 	assert.Equal(t, map[string]int{"8613800138000:DELIVRD": 1, "999102:EXPIRED": 1, "250784928786:0": 1, "250784928786:2": 1}, statuses)
+}
+
+// The newer known client decodes data as {messageId}; --sms-data string
+// keeps the bare id for a client written against the WhatsApp send's form.
+func TestSMSDataFormIsConfigurable(t *testing.T) {
+	body := `{"msg":"Hello","mobile":"99900612345"}`
+	for _, tc := range []struct {
+		name      string
+		asString  bool
+		wantMatch string
+	}{
+		{"object by default", false, `"data":{"messageId":"[1-9][0-9]{17}"}`},
+		{"string when asked", true, `"data":"[1-9][0-9]{17}"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSandbox(t, func(c *mockserver.Config) { c.SMSDataString = tc.asString })
+			_, appKey, token := s.account(false)
+			r := s.do("POST", smsPath, body, publicHeaders(appKey, token)).must(t, 200)
+			assert.Regexp(t, tc.wantMatch, string(r.body))
+		})
+	}
 }

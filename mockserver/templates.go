@@ -46,5 +46,6 @@ func (c *call) templateUse() *state.TemplateUse {
 	params, _ := m["bodyParams"].([]any)
 	header, _ := m["header"].(map[string]any)
 	value, _ := header["paramValue"].(string)
-	return &state.TemplateUse{Name: c.str("templateName"), Language: c.str("language"), BodyParams: len(params), HeaderParam: value != ""}
+	return &state.TemplateUse{Name: c.str("templateName"), GroupID: c.str("templateGroupId"), Language: c.str("language"),
+		BodyParams: len(params), HeaderParam: value != ""}
 }

@@ -104,6 +104,13 @@ func TestTriggerEveryEventType(t *testing.T) {
 			if v, ok := payload["appKey"]; ok {
 				assert.Equal(t, appKey, v)
 			}
+			// Filled from state as a real send's push is, not the example's.
+			if v, ok := payload["accountNo"]; ok {
+				assert.Equal(t, acct, v, "the OTP push's accountNo is the account, as on a real send")
+			}
+			if v, ok := payload["batchSeq"]; ok {
+				assert.Regexp(t, `^I`+acct[2:]+`_[0-9]{10}_[0-9]+$`, v, "batchSeq carries the account's digits, as on a real send")
+			}
 		})
 	}
 }

@@ -249,7 +249,7 @@ func TestUnknownFields(t *testing.T) {
 		want []string
 	}{
 		{"none", `{"messageType":"text","body":"x","media":{"link":"y"}}`, nil},
-		{"top level", `{"messageType":"text","templateGroupId":"1"}`, []string{"/templateGroupId"}},
+		{"top level", `{"messageType":"text","recipientNumbers":"1"}`, []string{"/recipientNumbers"}},
 		{"nested and in arrays", `{"messageType":"contacts","contacts":[{"name":{"formattedName":"a","nick":"b"}}],"media":{"size":1}}`,
 			[]string{"/contacts/0/name/nick", "/media/size"}},
 		{"property of another message type is known", `{"messageType":"audio","media":{"link":"y","filename":"z"}}`, nil},

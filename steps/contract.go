@@ -116,13 +116,24 @@ func ParseEnvelope(body []byte) (*Envelope, error) {
 	return env, nil
 }
 
-// DataString returns data when it is a JSON string, else "".
+// DataString returns data when it is a JSON string, or the messageId of an
+// object {messageId} (the SMS send's answer as the newer known client reads
+// it, docs/DECISIONS.md row 32), else "".
 func (e *Envelope) DataString() string {
-	var s string
-	if e == nil || json.Unmarshal(e.Data, &s) != nil {
+	if e == nil {
 		return ""
 	}
-	return s
+	var s string
+	if json.Unmarshal(e.Data, &s) == nil {
+		return s
+	}
+	var o struct {
+		MessageID string `json:"messageId"`
+	}
+	if json.Unmarshal(e.Data, &o) == nil {
+		return o.MessageID
+	}
+	return ""
 }
 
 // Contract checks answers and pushes against the spec.

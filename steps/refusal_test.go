@@ -21,6 +21,8 @@ func TestIsRefused(t *testing.T) {
 		{"a real endpoint's HTTP 200 with code 102", http.StatusOK, env("102"), true},
 		{"HTTP 200 with any other code", http.StatusOK, env("110"), true},
 		{"an accepted call", http.StatusOK, env("0"), false},
+		{"an OTP send accepted as the newer client reads it", http.StatusOK, env("000000"), false},
+		{"four zeros are not the newer client's success", http.StatusOK, env("0000"), true},
 		{"HTTP 200 that is not an envelope", http.StatusOK, nil, false},
 		{"a 400 is a malformed call, not a refusal of the credentials", http.StatusBadRequest, env("400"), false},
 		{"a 500", http.StatusInternalServerError, env("500"), false},

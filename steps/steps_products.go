@@ -122,6 +122,7 @@ func (w *world) sendJSON(ctx context.Context, path string, body map[string]any) 
 func (w *world) sendChanged(path string, defaults func() map[string]any) func(context.Context, string) error {
 	return func(ctx context.Context, changes string) error {
 		body := defaults()
+		w.reachNoOne(body)
 		if err := w.changed(body, changes); err != nil {
 			return err
 		}

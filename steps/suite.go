@@ -166,6 +166,7 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	w.registerRestart(sc)
 	w.registerProducts(sc)
 	w.registerEvents(sc)
+	w.registerClients(sc)
 }
 
 // skipError makes godog skip the rest of a scenario.

@@ -65,6 +65,10 @@ type world struct {
 	callback  *Receiver // the receiver an SMS send named as its callBackUrl
 	handle    string    // the handle of the last file uploaded
 	template  submittedTemplate
+
+	// Replayed clients (steps_clients.go).
+	secret       string      // my app's secret for signed requests
+	clientHeader http.Header // the headers a replayed client sends
 }
 
 // ------------------------------------------------------------------ hooks

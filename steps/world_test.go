@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -30,4 +31,31 @@ func TestAliasOf(t *testing.T) {
 	assert.Equal(t, "my app", aliasOf("my receiver"))
 	assert.Equal(t, "orders", aliasOf(`the app "orders"`))
 	assert.Equal(t, "orders", aliasOf(`the receiver of "orders"`))
+}
+
+// On a real target every default send goes to a number no phone has; on a
+// sandbox the docs' example numbers stay, so sandbox scenarios read as the
+// docs do.
+func TestDefaultSendsReachNoOneOnARealTarget(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		kind Kind
+		want string
+	}{
+		{"real target", KindReal, UnassignedNumber},
+		{"sandbox", KindSandbox, RecipientNumber},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &world{s: &Suite{cfg: Config{Target: Target{Kind: tt.kind}}}}
+			for _, body := range []map[string]any{DefaultMessage(), DefaultSMS(), DefaultOTP()} {
+				w.reachNoOne(body)
+				for _, k := range recipientMembers {
+					if v, ok := body[k]; ok {
+						assert.Equal(t, tt.want, v, k)
+					}
+				}
+			}
+		})
+	}
+	assert.True(t, strings.HasPrefix(UnassignedNumber, "999"))
 }

@@ -57,6 +57,10 @@ type serveOptions struct {
 	quiet               bool
 	limits              mockserver.Limits
 	maxConnections      int
+	otpSuccessCode      string
+	smsData             string
+	secretKey           string
+	signatureWindow     time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -97,7 +101,7 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.DurationVar(&o.retryInitial, "retry-initial", dispatch.DefaultSchedule.Initial, "wait after the first failed attempt (sandbox clock)")
 	f.Float64Var(&o.retryMultiplier, "retry-multiplier", dispatch.DefaultSchedule.Multiplier, "growth of the wait after each further failure")
 	f.DurationVar(&o.retryMaxInterval, "retry-max-interval", dispatch.DefaultSchedule.MaxInterval, "longest wait between two attempts")
-	f.DurationVar(&o.webhookTimeout, "webhook-timeout", 5*time.Second, "how long one webhook attempt may take")
+	f.DurationVar(&o.webhookTimeout, "webhook-timeout", dispatch.DefaultTimeout, "how long one webhook attempt may take (3s: the only figure anyone states for InnoPaaS, and certify's default limit)")
 	f.IntVar(&o.webhookWorkers, "webhook-workers", dispatch.DefaultWorkers, "webhook attempts in flight at once, all receivers together")
 	f.IntVar(&o.webhookPerDest, "webhook-per-destination", dispatch.DefaultPerDestination, "webhook attempts in flight at once to one receiver (scheme, host and port); a receiver that answers none of them for 200ms waits on its own while the others go on")
 	f.DurationVar(&o.deliveredAfter, "delivered-after", time.Second, "when a send's delivered report comes (sandbox clock)")
@@ -110,6 +114,10 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.DurationVar(&o.retentionInterval, "retention-interval", mockserver.DefaultRetentionInterval, "how often the retention janitor prunes the log")
 	f.BoolVar(&o.quiet, "quiet", false, "do not print the start-up banner")
 	bindLimitFlags(f, o)
+	f.StringVar(&o.smsData, "sms-data", "object", `form of an accepted SMS send's data: "object" ({"messageId": …}, what the newer known client decodes) or "string" (the bare id, as the WhatsApp send answers)`)
+	f.StringVar(&o.secretKey, "secret-key", "", "key material app secrets are sealed with at rest (without it a built-in key hides them but protects nothing); secrets sealed under another key cannot be used: rotate them")
+	f.DurationVar(&o.signatureWindow, "signature-window", 5*time.Minute, "how far a signed request's x-timestamp may be from the account's sandbox clock, either way, and how long its x-nonce is remembered")
+	f.StringVar(&o.otpSuccessCode, "otp-success-code", mockserver.OTPSuccessCodeNewer, `code of an accepted OTP send: "000000" (what the newer known client checks) or "0" (as every other send; the older client read "success")`)
 }
 
 // bindLimitFlags declares the flags that bound what one caller can take
@@ -148,6 +156,9 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 // contract when the caller has it loaded already; nil loads the one the
 // options name.
 func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.Logger) (*mockserver.Server, state.Store, error) {
+	if o.smsData != "object" && o.smsData != "string" && o.smsData != "" {
+		return nil, nil, fmt.Errorf("--sms-data %q: use object or string", o.smsData)
+	}
 	if sp == nil {
 		var err error
 		if sp, err = spec.Load(ctx, spec.Sources{PublicPath: o.specPath, ControlPath: o.controlSpecPath}); err != nil {
@@ -174,6 +185,9 @@ func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.
 			Schedule: dispatch.Schedule{MaxAttempts: o.retryAttempts, Initial: o.retryInitial,
 				Multiplier: o.retryMultiplier, MaxInterval: o.retryMaxInterval},
 		},
+		OTPSuccessCode: o.otpSuccessCode,
+		SMSDataString:  o.smsData == "string",
+		SecretKey:      o.secretKey, SignatureWindow: o.signatureWindow,
 	})
 	if err != nil {
 		_ = store.Close()
@@ -402,6 +416,9 @@ func printBanner(w io.Writer, addr, controlAddr net.Addr, seed *fixtures.Seed, o
 		return
 	}
 	fmt.Fprintf(w, "Demo account %s, demo app (the account's default app):\n  AppKey:        %s\n  Authorization: %s\n", seed.Accounts[0].Name, app.AppKey, app.Token)
+	if app.Secret != "" {
+		fmt.Fprintf(w, "  AppSecret:     %s (signs OTP sends with x-appKey, x-nonce, x-timestamp, x-signature)\n", app.Secret)
+	}
 	fmt.Fprintf(w, "(If you issued a new token for the demo app, this one no longer works: POST /_sandbox/reset restores it.)\n\n")
 	fmt.Fprintf(w, "Send a WhatsApp message:\n  curl -s %s/api/whatsapp/v3/msg/submit \\\n    -H 'Content-Type: application/json;charset=utf-8' \\\n    -H 'AppKey: %s' \\\n    -H 'Authorization: %s' \\\n    -d '{\"wabaId\":\"110129512080569\",\"messageType\":\"template\",\"sendNumber\":\"8618912123456\",\"recipientNumber\":\"6285234567899\",\"templateName\":\"otp_login\",\"language\":\"en_US\",\"bodyParams\":[\"245098\"]}'\n\n", base, app.AppKey, app.Token)
 	fmt.Fprintf(w, "Receive its status reports: configure a callback, then send again:\n  curl -s -X POST %s/_sandbox/apps/%s/webhooks%s -H 'Content-Type: application/json' \\\n    -d '{\"product\":\"whatsapp\",\"url\":\"http://127.0.0.1:9000/hook\",\"events\":[\"whatsapp_message_status_updated\",\"whatsapp_mo_message_received\"]}'\n", ctl, app.AppKey, auth)

@@ -52,6 +52,8 @@ type Options struct {
 	NoSessionWindow bool
 	// Quotas bound what each account may own (none when zero).
 	Quotas Quotas
+	// Signing configures signed requests (signing.go).
+	Signing SigningOptions
 }
 
 // Sandbox is the domain service: every rule of the sandbox, on top of a Store.

@@ -14,6 +14,9 @@ import (
 // exists; methods that read, change or delete return ErrNotFound when it does
 // not. A store that cannot be reached returns an error wrapping ErrUnavailable.
 type Store interface {
+	SecretStore
+	TemplateGroupStore
+
 	// CreateAccount adds an account; its name must be unused.
 	CreateAccount(ctx context.Context, a Account) error
 	// GetAccount returns one account.

@@ -216,6 +216,7 @@ func (s *Sandbox) SeedTemplate(ctx context.Context, account, wabaID, name, langu
 // TemplateUse is what a template send names.
 type TemplateUse struct {
 	Name        string
+	GroupID     string // templateGroupId, instead of Name (groups.go)
 	Language    string
 	BodyParams  int  // values given in bodyParams
 	HeaderParam bool // a header.paramValue was given
@@ -225,6 +226,11 @@ type TemplateUse struct {
 // no such template in that language for the WABA (143), not approved, or
 // parameters that do not fill the template's variables.
 func (s *Sandbox) checkTemplate(ctx context.Context, acct Account, wabaID string, use TemplateUse) error {
+	if use.GroupID != "" {
+		if err := s.resolveGroup(ctx, acct, wabaID, &use); err != nil {
+			return err
+		}
+	}
 	t, err := s.store.GetTemplate(ctx, acct.Name, wabaID, use.Name, use.Language)
 	if errors.Is(err, ErrNotFound) {
 		msg := fmt.Sprintf("WhatsApp template not found: WABA %s has no template %q in %s", wabaID, use.Name, use.Language)

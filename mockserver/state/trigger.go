@@ -101,6 +101,13 @@ func (s *Sandbox) FireEvent(ctx context.Context, acct Account, t Trigger) (Event
 			f.object(body)
 		} else if !t.Envelope {
 			f.object(p)
+			// The SMS report's batchSeq names the account and the message,
+			// as a real send's does; it follows the fresh msgid.
+			if msgID, ok := p["msgid"].(string); ok {
+				if _, ok := p["batchSeq"].(string); ok {
+					p["batchSeq"] = batchSeq(acct.Name, msgID, now)
+				}
+			}
 		}
 	}
 	for _, o := range t.Set {
@@ -238,7 +245,7 @@ func (f *freshener) object(m map[string]any) {
 			continue
 		}
 		switch {
-		case k == "accountName":
+		case k == "accountName" || k == "accountNo": // WhatsApp envelopes' body; the OTP push
 			m[k] = f.account
 		case k == "receiver":
 			m[k] = f.receiver

@@ -54,6 +54,9 @@ type Store struct {
 	sessions map[sessionKey]time.Time
 	// acctTokens holds each account's control token hash.
 	acctTokens map[string][32]byte
+	secrets    map[string]state.AppSecret // secrets.go
+	nonces     map[nonceKey]time.Time     // (app, nonce) -> remembered until
+	groups     map[groupKey]state.TemplateGroup
 }
 
 type tmplKey struct{ account, waba, name, lang string }
@@ -166,6 +169,7 @@ func (s *Store) init() {
 	s.numbers = map[numKey]string{}
 	s.sessions = map[sessionKey]time.Time{}
 	s.acctTokens = map[string][32]byte{}
+	s.secrets, s.nonces, s.groups = nil, nil, nil
 }
 
 func (s *Store) next() int64 {
@@ -252,6 +256,7 @@ func (s *Store) DeleteAccount(_ context.Context, name string) error {
 			delete(s.sessions, k)
 		}
 	}
+	s.forgetAccount(name)
 	delete(s.accounts, name)
 	return nil
 }
@@ -393,6 +398,7 @@ func (s *Store) deleteAppLocked(key string) {
 			delete(s.binds, k)
 		}
 	}
+	s.forgetApp(key)
 	delete(s.apps, key)
 }
 

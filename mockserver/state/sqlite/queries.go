@@ -952,7 +952,7 @@ func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
 func (s *Store) Reset(ctx context.Context) error {
 	return s.write(ctx, "reset", func(tx *wtx) error {
 		for _, table := range []string{"attempts", "events", "messages", "bindings", "webhooks", "tokens", "apps",
-			"templates", "waba_numbers", "sessions", "account_tokens", "accounts"} {
+			"templates", "waba_numbers", "sessions", "account_tokens", "app_secrets", "nonces", "template_groups", "accounts"} {
 			if _, err := tx.exec("DELETE FROM " + table); err != nil {
 				return err
 			}

@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("CountOwned", func(t *testing.T) { testCountOwned(t, open) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, open) })
+	RunSecrets(t, open)
 	t.Run("Ping", func(t *testing.T) {
 		s := open(t)
 		assert.NoError(t, s.Ping(context.Background()))
