@@ -2,7 +2,6 @@ package mockserver
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
@@ -24,30 +23,6 @@ import (
 // MaxDeliveryWait bounds the wait of one GET /_sandbox/deliveries?wait=…:
 // a client that wants longer asks again.
 const MaxDeliveryWait = 60 * time.Second
-
-// broadcast wakes every waiter at once: a channel closed at the next
-// signal and replaced by a fresh one.
-type broadcast struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func newBroadcast() *broadcast { return &broadcast{ch: make(chan struct{})} }
-
-// signal wakes the waiters of the current channel.
-func (b *broadcast) signal() {
-	b.mu.Lock()
-	close(b.ch)
-	b.ch = make(chan struct{})
-	b.mu.Unlock()
-}
-
-// next returns the channel the next signal closes.
-func (b *broadcast) next() <-chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.ch
-}
 
 // sharedStore is a store that other processes write to as well.
 type sharedStore interface{ SharedByReplicas() bool }
@@ -77,7 +52,7 @@ type DeliveryWatch struct {
 // WatchDeliveries starts a watch on the delivery log: the dashboard's live
 // list and sandboxtest wait with it.
 func (s *Server) WatchDeliveries() *DeliveryWatch {
-	return &DeliveryWatch{s: s, ch: s.changes.next()}
+	return &DeliveryWatch{s: s, ch: s.changes.Next()}
 }
 
 // Wait blocks until the delivery log may have changed: a signalled write,
@@ -100,7 +75,7 @@ func (w *DeliveryWatch) Wait(ctx context.Context) bool {
 	}
 	// Re-armed before the caller reads: a change from here on ends the
 	// next Wait; one before it is in what the caller reads next.
-	w.ch = w.s.changes.next()
+	w.ch = w.s.changes.Next()
 	return true
 }
 
@@ -136,4 +111,4 @@ func (s *Server) WaitDeliveries(ctx context.Context, f state.EventFilter) ([]sta
 func (s *Server) EndWaits() { s.endWaitsOnce.Do(func() { close(s.waitsEnded) }) }
 
 // signalDeliveries wakes the delivery log's waiters.
-func (s *Server) signalDeliveries() { s.changes.signal() }
+func (s *Server) signalDeliveries() { s.changes.Signal() }

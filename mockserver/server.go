@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/innosandbox/innosandbox/fixtures"
+	"github.com/innosandbox/innosandbox/internal/broadcast"
 	"github.com/innosandbox/innosandbox/internal/clock"
 	"github.com/innosandbox/innosandbox/mockserver/dispatch"
 	"github.com/innosandbox/innosandbox/mockserver/state"
@@ -107,7 +108,7 @@ type Server struct {
 	stopOnce    sync.Once
 	// Waiting for deliveries (deliverywait.go): changes is signalled by
 	// every write to the delivery log; waitsEnded is closed by EndWaits.
-	changes      *broadcast
+	changes      *broadcast.Broadcast
 	recheck      time.Duration
 	waitsEnded   chan struct{}
 	endWaitsOnce sync.Once
@@ -138,7 +139,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.StoreKind = fmt.Sprint(cfg.Store)
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, storeKind: cfg.StoreKind, log: cfg.Logger, metrics: newMetrics(cfg.Store, cfg.Clock),
-		stopJanitor: make(chan struct{}), changes: newBroadcast(), recheck: deliveryRecheck(cfg), waitsEnded: make(chan struct{})}
+		stopJanitor: make(chan struct{}), changes: broadcast.New(), recheck: deliveryRecheck(cfg), waitsEnded: make(chan struct{})}
 	d := cfg.Dispatch
 	s.dispatcher = dispatch.New(newOutbox(cfg.Store, s.signalDeliveries), dispatch.Options{
 		Owner: d.Owner, Clock: cfg.Clock, Client: d.Client, Timeout: d.Timeout, Schedule: d.Schedule,
