@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,7 @@ import (
 	"github.com/innosandbox/innosandbox/fixtures"
 	"github.com/innosandbox/innosandbox/internal/localsandbox"
 	"github.com/innosandbox/innosandbox/mockserver"
+	"github.com/innosandbox/innosandbox/mockserver/state"
 	"github.com/innosandbox/innosandbox/spec"
 )
 
@@ -186,11 +188,40 @@ func (sb *Sandbox) Restart(t TB) {
 }
 
 // Advance moves the demo account's sandbox clock forward by d: status
-// reports, retries and token expiries due by then come due now.
+// reports, retries and token expiries due by then come due now. Pushes in
+// flight are recorded first (for up to settleTimeout), so that the retry of
+// a push the receiver just refused is moved too: a receiver sees a push
+// before the sandbox has its answer.
 func (sb *Sandbox) Advance(t TB, d time.Duration) {
 	t.Helper()
+	sb.settle()
 	sb.Control(t, http.MethodPost, "/_sandbox/clock/advance", map[string]string{"by": d.String()}, nil)
 }
+
+// settleTimeout bounds how long Advance waits for pushes in flight.
+const settleTimeout = 10 * time.Second
+
+// settle waits until none of the demo account's deliveries is in flight
+// (claimed by the dispatcher, its attempt not recorded yet), waking on the
+// delivery log's changes.
+func (sb *Sandbox) settle() {
+	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	defer cancel()
+	srv := sb.Server()
+	w := srv.WatchDeliveries()
+	for {
+		list, err := srv.Sandbox().ListEvents(ctx, state.EventFilter{Account: sb.Account, Status: state.EventPending, Limit: 1000})
+		if err != nil || !slices.ContainsFunc(list, inFlight) {
+			return
+		}
+		if !w.Wait(ctx) {
+			return
+		}
+	}
+}
+
+// inFlight says whether a dispatcher holds a delivery now.
+func inFlight(e state.Event) bool { return e.LeaseOwner != "" && e.LeaseUntil.After(time.Now()) }
 
 // Now is the demo account's sandbox time.
 func (sb *Sandbox) Now(t TB) time.Time {
