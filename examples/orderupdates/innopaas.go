@@ -34,6 +34,7 @@ type Error struct {
 	Message    string
 }
 
+// Error says the code, the message and the HTTP status.
 func (e *Error) Error() string {
 	return fmt.Sprintf("innopaas: %s: %s (HTTP %d)", e.Code, e.Message, e.HTTPStatus)
 }
