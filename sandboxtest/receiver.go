@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -179,6 +180,10 @@ func (r *Receiver) typeOf(body []byte) string {
 // what did arrive and what the delivery log says of that type.
 func (r *Receiver) WaitFor(t TB, eventType string, timeout time.Duration) Push {
 	t.Helper()
+	if eventType != "" && !slices.Contains(r.events, eventType) {
+		t.Fatalf("sandboxtest: this receiver is not subscribed to %s, so it never gets one; it gets %s (ForEvents)", eventType, strings.Join(r.events, ", "))
+		return Push{}
+	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {

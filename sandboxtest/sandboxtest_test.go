@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/innosandbox/innosandbox/fixtures"
 	"github.com/innosandbox/innosandbox/mockserver"
 	"github.com/innosandbox/innosandbox/sandboxtest"
 )
@@ -116,16 +117,39 @@ func TestWaitForFailsOnTimeOutSayingWhatArrived(t *testing.T) {
 
 	rcv.WaitFor(ft, statusUpdated, 100*time.Millisecond)
 	require.Len(t, ft.failures, 1)
-	msg := ft.failures[0]
+	assert.Contains(t, ft.failures[0], "this receiver is not subscribed to whatsapp_message_status_updated")
+
+	all := sb.NewReceiver(ft, "whatsapp") // replaces the webhook: every event now
+	require.Len(t, ft.failures, 1)
+	all.WaitFor(ft, statusUpdated, 100*time.Millisecond)
+	require.Len(t, ft.failures, 2)
+	msg := ft.failures[1]
 	assert.Contains(t, msg, "no whatsapp_message_status_updated push within 100ms")
-	assert.Contains(t, msg, "received: whatsapp_template_status_updated")
+	assert.Contains(t, msg, "received: none")
 	assert.Contains(t, msg, "the delivery log has no whatsapp_message_status_updated event")
 
 	// A push is returned once: a second wait for the same type times out.
 	rcv.WaitFor(ft, "whatsapp_template_status_updated", 100*time.Millisecond)
-	require.Len(t, ft.failures, 2)
-	assert.Contains(t, ft.failures[1], "[whatsapp_template_status_updated ", "the log's entry is shown")
-	assert.Contains(t, ft.failures[1], " delivered, 1 attempts]")
+	require.Len(t, ft.failures, 3)
+	assert.Contains(t, ft.failures[2], "received: whatsapp_template_status_updated")
+	assert.Contains(t, ft.failures[2], "[whatsapp_template_status_updated ", "the log's entry is shown")
+	assert.Contains(t, ft.failures[2], " delivered, 1 attempts]")
+}
+
+func TestASeedOfOnesOwnGivesTheDemoFields(t *testing.T) {
+	t.Parallel()
+	seed, err := fixtures.ParseSeed(fixtures.SeedYAML())
+	require.NoError(t, err)
+	seed.Accounts[0].Name = "IW7000001"
+	seed.Accounts[0].Apps[0].AppKey = "ShopApp0000000001"
+	seed.Accounts[0].Apps[0].Token = strings.Repeat("S", 56)
+	sb := sandboxtest.New(t, sandboxtest.WithSeed(seed), sandboxtest.NoSessionWindow())
+	assert.Equal(t, "IW7000001", sb.Account)
+	assert.Equal(t, "ShopApp0000000001", sb.AppKey)
+	assert.Equal(t, strings.Repeat("S", 56), sb.Authorization)
+	sendOK(t, sb) // with these credentials
+	status, _ := send(t, sb, "XFbZY1rtTKo3UD4n1", "YUIYIUIAIIASUDIAOSIDUOIWUOQWUEOIUWOEUQWOEUOQWUOUWOUWQOWU")
+	assert.Equal(t, http.StatusUnauthorized, status, "the embedded seed's demo app is not there")
 }
 
 func TestSandboxesAreIsolated(t *testing.T) {
