@@ -264,7 +264,7 @@ func TestOptions(t *testing.T) {
 		opt   sandboxtest.Option
 		check func(t *testing.T, sb *sandboxtest.Sandbox, on bool)
 	}{
-		{"AdminToken", sandboxtest.AdminToken("admin-secret"), func(t *testing.T, sb *sandboxtest.Sandbox, on bool) {
+		{"AdminToken", sandboxtest.AdminToken("admin-secret-0123456789"), func(t *testing.T, sb *sandboxtest.Sandbox, on bool) {
 			if on {
 				assert.Equal(t, http.StatusForbidden, rawControl(sb), "a call without the token")
 			} else {
