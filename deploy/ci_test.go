@@ -28,6 +28,25 @@ const (
 	composeSnippet = "examples/ci/compose.yml"
 )
 
+// expressions are GitHub Actions' ${{ … }}, filled in by the runner.
+var expressions = regexp.MustCompile(`\$\{\{[^}]*\}\}`)
+
+// checkWebhookAllow: a sandbox in a container reaches receivers on the
+// host through host.docker.internal, a private address. Once the binary
+// guards where pushes go (--webhook-allow), a container listening beyond
+// loopback refuses private addresses unless told, so the snippet must
+// allow them; value reads the setting from the snippet.
+func checkWebhookAllow(t *testing.T, where string, serveFlags map[string]bool, value func(flag string) (string, bool)) {
+	t.Helper()
+	if !serveFlags["webhook-allow"] {
+		return // this build pushes anywhere
+	}
+	v, ok := value("webhook-allow")
+	if assert.True(t, ok, "%s: allow the host's receivers: --webhook-allow private (INNOSANDBOX_WEBHOOK_ALLOW)", where) {
+		assert.Contains(t, strings.Split(v, ","), "private", "%s: host.docker.internal is a private address", where)
+	}
+}
+
 // imageCommand is the final stage's CMD: the serve flags the image sets,
 // which win over INNOSANDBOX_* variables.
 func imageCommand(t *testing.T) []string {
@@ -81,7 +100,7 @@ func TestGitHubActionsServiceSnippet(t *testing.T) {
 		require.True(t, ok, "a service named innosandbox")
 
 		// GitHub expressions in the image name are filled in by the runner.
-		image := regexp.MustCompile(`\$\{\{[^}]*\}\}`).ReplaceAllString(svc.Image, "owner")
+		image := expressions.ReplaceAllString(svc.Image, "owner")
 		assert.Equal(t, "innosandbox", imageRepo(image), "the image the Dockerfile builds: %s", svc.Image)
 
 		port := imagePort(t)
@@ -102,7 +121,17 @@ func TestGitHubActionsServiceSnippet(t *testing.T) {
 				assert.False(t, slices.Contains(set, f), "variable %s: the image's CMD sets --%s, which wins", v, f)
 			}
 		}
-		assert.Contains(t, set, "control-open", "the steps call the control API from outside the container")
+		// The steps call the control API from outside the container: not
+		// loopback, so it takes a token (or the image opens it).
+		token := svc.Env["INNOSANDBOX_ADMIN_TOKEN"]
+		if !slices.Contains(set, "control-open") || token != "" {
+			assert.GreaterOrEqual(t, len(expressions.ReplaceAllString(token, "1234567890")), 16, "an admin token of 16 characters or more")
+			assert.Equal(t, token, job.Env["INNOSANDBOX_ADMIN_TOKEN"], "the steps have the service's token")
+		}
+		checkWebhookAllow(t, actionsSnippet, serveFlags, func(f string) (string, bool) {
+			v, ok := svc.Env["INNOSANDBOX_"+strings.ToUpper(strings.ReplaceAll(f, "-", "_"))]
+			return v, ok
+		})
 
 		opts := strings.Fields(svc.Options)
 		assert.Contains(t, opts, "--add-host=host.docker.internal:host-gateway", "the sandbox must reach receivers on the runner")
@@ -115,7 +144,11 @@ func TestGitHubActionsServiceSnippet(t *testing.T) {
 
 		var reset bool
 		for _, st := range job.Steps {
-			if run, _ := st["run"].(string); strings.Contains(run, "/_sandbox/reset") {
+			run, _ := st["run"].(string)
+			if strings.Contains(run, "/_sandbox/") && svc.Env["INNOSANDBOX_ADMIN_TOKEN"] != "" {
+				assert.Contains(t, run, `-H "X-Sandbox-Admin-Token: $INNOSANDBOX_ADMIN_TOKEN"`, "a control call carries the token: %s", run)
+			}
+			if strings.Contains(run, "/_sandbox/reset") {
 				reset = true
 				assert.Contains(t, run, "localhost:"+host)
 			}
@@ -166,6 +199,7 @@ func TestTestcontainersComposeSnippet(t *testing.T) {
 		_, ok := envVarFlag(v)
 		assert.True(t, ok, "variable %s", v)
 	}
+	checkWebhookAllow(t, composeSnippet, flagsOf(t, "serve"), func(f string) (string, bool) { return flagValue(s.Command, f) })
 }
 
 // TestREADMEShowsTheCheckedSnippets: the README's copies are the files
