@@ -31,20 +31,30 @@ const (
 // expressions are GitHub Actions' ${{ … }}, filled in by the runner.
 var expressions = regexp.MustCompile(`\$\{\{[^}]*\}\}`)
 
-// checkWebhookAllow: a sandbox in a container reaches receivers on the
-// host through host.docker.internal, a private address. Once the binary
-// guards where pushes go (--webhook-allow), a container listening beyond
-// loopback refuses private addresses unless told, so the snippet must
-// allow them; value reads the setting from the snippet.
-func checkWebhookAllow(t *testing.T, where string, serveFlags map[string]bool, value func(flag string) (string, bool)) {
+// webhookAllow is the variable that lets pushes reach private addresses.
+// A sandbox in a container reaches receivers on the host through
+// host.docker.internal, a private address, and a sandbox listening beyond
+// loopback refuses those unless told (--webhook-allow). A build without
+// that guard pushes anywhere and ignores the variable, so the snippets
+// set it whichever build runs them.
+const webhookAllow = "INNOSANDBOX_WEBHOOK_ALLOW"
+
+// checkEnv: each variable names a serve flag (webhookAllow also while this
+// build lacks its flag), none a flag the command sets (it would lose), and
+// webhookAllow allows private addresses.
+func checkEnv(t *testing.T, where string, env map[string]string, command []string) {
 	t.Helper()
-	if !serveFlags["webhook-allow"] {
-		return // this build pushes anywhere
+	serveFlags := flagsOf(t, "serve")
+	set := flagArgs(command[1:])
+	for v := range env {
+		f, ok := envVarFlag(v)
+		if !assert.True(t, ok, "%s: variable %s: the binary reads only INNOSANDBOX_* variables", where, v) {
+			continue
+		}
+		assert.True(t, serveFlags[f] || v == webhookAllow, "%s: variable %s: serve has no flag --%s", where, v, f)
+		assert.False(t, slices.Contains(set, f), "%s: variable %s: the command sets --%s, which wins", where, v, f)
 	}
-	v, ok := value("webhook-allow")
-	if assert.True(t, ok, "%s: allow the host's receivers: --webhook-allow private (INNOSANDBOX_WEBHOOK_ALLOW)", where) {
-		assert.Contains(t, strings.Split(v, ","), "private", "%s: host.docker.internal is a private address", where)
-	}
+	assert.Contains(t, strings.Split(env[webhookAllow], ","), "private", "%s: %s=private, for host.docker.internal", where, webhookAllow)
 }
 
 // imageCommand is the final stage's CMD: the serve flags the image sets,
@@ -112,15 +122,8 @@ func TestGitHubActionsServiceSnippet(t *testing.T) {
 
 		// A service runs the image's command: a variable for a flag that
 		// command sets would be ignored.
-		serveFlags := flagsOf(t, "serve")
+		checkEnv(t, actionsSnippet, svc.Env, imageCommand(t))
 		set := flagArgs(imageCommand(t)[1:])
-		for v := range svc.Env {
-			f, ok := envVarFlag(v)
-			if assert.True(t, ok, "variable %s: the binary reads only INNOSANDBOX_* variables", v) {
-				assert.True(t, serveFlags[f], "variable %s: serve has no flag --%s", v, f)
-				assert.False(t, slices.Contains(set, f), "variable %s: the image's CMD sets --%s, which wins", v, f)
-			}
-		}
 		// The steps call the control API from outside the container: not
 		// loopback, so it takes a token (or the image opens it).
 		token := svc.Env["INNOSANDBOX_ADMIN_TOKEN"]
@@ -128,10 +131,6 @@ func TestGitHubActionsServiceSnippet(t *testing.T) {
 			assert.GreaterOrEqual(t, len(expressions.ReplaceAllString(token, "1234567890")), 16, "an admin token of 16 characters or more")
 			assert.Equal(t, token, job.Env["INNOSANDBOX_ADMIN_TOKEN"], "the steps have the service's token")
 		}
-		checkWebhookAllow(t, actionsSnippet, serveFlags, func(f string) (string, bool) {
-			v, ok := svc.Env["INNOSANDBOX_"+strings.ToUpper(strings.ReplaceAll(f, "-", "_"))]
-			return v, ok
-		})
 
 		opts := strings.Fields(svc.Options)
 		assert.Contains(t, opts, "--add-host=host.docker.internal:host-gateway", "the sandbox must reach receivers on the runner")
@@ -195,11 +194,13 @@ func TestTestcontainersComposeSnippet(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, strconv.Itoa(int(port)), u.Port())
 	assert.Equal(t, "/healthz", u.Path)
-	for v := range s.Environment {
-		_, ok := envVarFlag(v)
-		assert.True(t, ok, "variable %s", v)
+	env := map[string]string{}
+	for k, v := range s.Environment {
+		if v != nil {
+			env[k] = *v
+		}
 	}
-	checkWebhookAllow(t, composeSnippet, flagsOf(t, "serve"), func(f string) (string, bool) { return flagValue(s.Command, f) })
+	checkEnv(t, composeSnippet, env, s.Command)
 }
 
 // TestREADMEShowsTheCheckedSnippets: the README's copies are the files
