@@ -1,6 +1,8 @@
 package broadcast_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,5 +26,37 @@ func TestSignalClosesTheChannelsTakenBeforeItOnly(t *testing.T) {
 	case <-b.Next():
 		t.Fatal("a channel taken after the signal is closed already")
 	default:
+	}
+}
+
+// BenchmarkSignal is the cost a write to the delivery log pays to wake the
+// waiters: with nobody waiting (the common case, paid per recorded
+// attempt) and with 100 long polls waiting.
+func BenchmarkSignal(b *testing.B) {
+	for _, waiters := range []int{0, 100} {
+		b.Run(fmt.Sprintf("waiters=%d", waiters), func(b *testing.B) {
+			bc := broadcast.New()
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for range waiters {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-bc.Next():
+						case <-stop:
+							return
+						}
+					}
+				}()
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				bc.Signal()
+			}
+			close(stop)
+			wg.Wait()
+		})
 	}
 }
