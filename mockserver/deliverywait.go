@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/innosandbox/innosandbox/internal/clock"
 	"github.com/innosandbox/innosandbox/mockserver/state"
 )
 
@@ -23,6 +24,13 @@ import (
 // MaxDeliveryWait bounds the wait of one GET /_sandbox/deliveries?wait=…:
 // a client that wants longer asks again.
 const MaxDeliveryWait = 60 * time.Second
+
+// minReread spaces a waiter's reads of the log: under a burst of writes
+// (a load test, a replay of thousands) a waiter wakes on the first and reads
+// at most once per minReread after that, not once per write, so a watch
+// held open (the dashboard's live list) costs at most 40 reads a second.
+// A write after a quiet spell is read at once.
+const minReread = 25 * time.Millisecond
 
 // sharedStore is a store that other processes write to as well.
 type sharedStore interface{ SharedByReplicas() bool }
@@ -45,14 +53,15 @@ func deliveryRecheck(cfg Config) time.Duration {
 // made), so a change between a read and the next Wait is never missed.
 // A DeliveryWatch is for one goroutine.
 type DeliveryWatch struct {
-	s  *Server
-	ch <-chan struct{}
+	s    *Server
+	ch   <-chan struct{}
+	read clock.Stopwatch // since the owner last read (the last Wait returned)
 }
 
 // WatchDeliveries starts a watch on the delivery log: the dashboard's live
 // list and sandboxtest wait with it.
 func (s *Server) WatchDeliveries() *DeliveryWatch {
-	return &DeliveryWatch{s: s, ch: s.changes.Next()}
+	return &DeliveryWatch{s: s, ch: s.changes.Next(), read: clock.Start()}
 }
 
 // Wait blocks until the delivery log may have changed: a signalled write,
@@ -73,9 +82,21 @@ func (w *DeliveryWatch) Wait(ctx context.Context) bool {
 	case <-w.s.waitsEnded:
 		return false
 	}
+	if gap := minReread - w.read.Elapsed(); gap > 0 {
+		t := time.NewTimer(gap)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return false
+		case <-w.s.waitsEnded:
+			return false
+		}
+	}
 	// Re-armed before the caller reads: a change from here on ends the
 	// next Wait; one before it is in what the caller reads next.
 	w.ch = w.s.changes.Next()
+	w.read = clock.Start()
 	return true
 }
 
