@@ -18,9 +18,10 @@ SPECS        := spec/innopaas.yaml spec/sandbox.yaml
 run:
 	$(GO) run ./cmd/innosandbox serve
 
-## test: vet, every test with the race detector, and a short run of each fuzz target
+## test: vet, every test with the race detector, the example modules' tests and a short run of each fuzz target
 test: vet
 	$(GO) test -race -count=1 ./...
+	cd examples/orderupdates && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 
 ## contract: the Gherkin features against a sandbox started in process (pretty report)

@@ -2,9 +2,9 @@ package mockserver
 
 import (
 	"context"
-	"sync"
 	"time"
 
+	"github.com/innosandbox/innosandbox/internal/clock"
 	"github.com/innosandbox/innosandbox/mockserver/state"
 )
 
@@ -25,29 +25,12 @@ import (
 // a client that wants longer asks again.
 const MaxDeliveryWait = 60 * time.Second
 
-// broadcast wakes every waiter at once: a channel closed at the next
-// signal and replaced by a fresh one.
-type broadcast struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func newBroadcast() *broadcast { return &broadcast{ch: make(chan struct{})} }
-
-// signal wakes the waiters of the current channel.
-func (b *broadcast) signal() {
-	b.mu.Lock()
-	close(b.ch)
-	b.ch = make(chan struct{})
-	b.mu.Unlock()
-}
-
-// next returns the channel the next signal closes.
-func (b *broadcast) next() <-chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.ch
-}
+// minReread spaces a waiter's reads of the log: under a burst of writes
+// (a load test, a replay of thousands) a waiter wakes on the first and reads
+// at most once per minReread after that, not once per write, so a watch
+// held open (the dashboard's live list) costs at most 40 reads a second.
+// A write after a quiet spell is read at once.
+const minReread = 25 * time.Millisecond
 
 // sharedStore is a store that other processes write to as well.
 type sharedStore interface{ SharedByReplicas() bool }
@@ -70,14 +53,15 @@ func deliveryRecheck(cfg Config) time.Duration {
 // made), so a change between a read and the next Wait is never missed.
 // A DeliveryWatch is for one goroutine.
 type DeliveryWatch struct {
-	s  *Server
-	ch <-chan struct{}
+	s    *Server
+	ch   <-chan struct{}
+	read clock.Stopwatch // since the owner last read (the last Wait returned)
 }
 
 // WatchDeliveries starts a watch on the delivery log: the dashboard's live
 // list and sandboxtest wait with it.
 func (s *Server) WatchDeliveries() *DeliveryWatch {
-	return &DeliveryWatch{s: s, ch: s.changes.next()}
+	return &DeliveryWatch{s: s, ch: s.changes.Next(), read: clock.Start()}
 }
 
 // Wait blocks until the delivery log may have changed: a signalled write,
@@ -98,9 +82,21 @@ func (w *DeliveryWatch) Wait(ctx context.Context) bool {
 	case <-w.s.waitsEnded:
 		return false
 	}
+	if gap := minReread - w.read.Elapsed(); gap > 0 {
+		t := time.NewTimer(gap)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return false
+		case <-w.s.waitsEnded:
+			return false
+		}
+	}
 	// Re-armed before the caller reads: a change from here on ends the
 	// next Wait; one before it is in what the caller reads next.
-	w.ch = w.s.changes.next()
+	w.ch = w.s.changes.Next()
+	w.read = clock.Start()
 	return true
 }
 
@@ -136,4 +132,4 @@ func (s *Server) WaitDeliveries(ctx context.Context, f state.EventFilter) ([]sta
 func (s *Server) EndWaits() { s.endWaitsOnce.Do(func() { close(s.waitsEnded) }) }
 
 // signalDeliveries wakes the delivery log's waiters.
-func (s *Server) signalDeliveries() { s.changes.signal() }
+func (s *Server) signalDeliveries() { s.changes.Signal() }

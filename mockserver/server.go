@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/innosandbox/innosandbox/fixtures"
+	"github.com/innosandbox/innosandbox/internal/broadcast"
 	"github.com/innosandbox/innosandbox/internal/clock"
 	"github.com/innosandbox/innosandbox/mockserver/dispatch"
 	"github.com/innosandbox/innosandbox/mockserver/state"
@@ -143,7 +144,7 @@ type Server struct {
 	stopOnce    sync.Once
 	// Waiting for deliveries (deliverywait.go): changes is signalled by
 	// every write to the delivery log; waitsEnded is closed by EndWaits.
-	changes      *broadcast
+	changes      *broadcast.Broadcast
 	recheck      time.Duration
 	waitsEnded   chan struct{}
 	endWaitsOnce sync.Once
@@ -174,7 +175,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.StoreKind = fmt.Sprint(cfg.Store)
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, storeKind: cfg.StoreKind, log: cfg.Logger, metrics: newMetrics(cfg.Store, cfg.Clock),
-		stopJanitor: make(chan struct{}), changes: newBroadcast(), recheck: deliveryRecheck(cfg), waitsEnded: make(chan struct{})}
+		stopJanitor: make(chan struct{}), changes: broadcast.New(), recheck: deliveryRecheck(cfg), waitsEnded: make(chan struct{})}
 	s.rate = newRateLimiter(cfg.Limits.Rate, cfg.Limits.Burst, cfg.Clock)
 	d := cfg.Dispatch
 	s.dispatcher = dispatch.New(newOutbox(cfg.Store, s.signalDeliveries), dispatch.Options{

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -271,6 +272,31 @@ func (s *Spec) Products() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// FlatEventType names the event type of a payload without a type member
+// (the OTP and SMS pushes): among the candidates, the one whose payload
+// schema's required members are all there, or the only flat candidate when
+// none fits ("" when it cannot tell). Enveloped events name their own type.
+func (s *Spec) FlatEventType(payload map[string]any, candidates []string) string {
+	var flat, fitting []string
+	for _, t := range candidates {
+		e, ok := s.Event(t)
+		if !ok || e.Schema == nil || len(e.Schema.Required) == 0 || slices.Contains(e.Schema.Required, "type") {
+			continue // an enveloped event, which names its own type
+		}
+		flat = append(flat, t)
+		if !slices.ContainsFunc(e.Schema.Required, func(name string) bool { _, ok := payload[name]; return !ok }) {
+			fitting = append(fitting, t)
+		}
+	}
+	switch {
+	case len(fitting) == 1:
+		return fitting[0]
+	case len(flat) == 1:
+		return flat[0] // the only one it can be; its schema will say what is wrong
+	}
+	return ""
 }
 
 // ErrUnknownEvent is returned for an event type the contract does not describe.
