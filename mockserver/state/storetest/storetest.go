@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 	t.Run("ListEvents", func(t *testing.T) { testListEvents(t, open) })
 	t.Run("ClaimDue", func(t *testing.T) { testClaimDue(t, open) })
 	t.Run("ClaimExcluding", func(t *testing.T) { testClaimExcluding(t, open) })
+	t.Run("ClaimOrder", func(t *testing.T) { testClaimOrder(t, open) })
 	t.Run("ReleaseLeases", func(t *testing.T) { testReleaseLeases(t, open) })
 	t.Run("Prune", func(t *testing.T) { testPrune(t, open) })
 	t.Run("NextDue", func(t *testing.T) { testNextDue(t, open) })
