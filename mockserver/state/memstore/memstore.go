@@ -46,7 +46,7 @@ type Store struct {
 	msgOrder fifo
 	events   map[string]*eventEntry
 	outbox   outboxQueue // the events with Status pending, in due order (queue.go)
-	finished fifo                   // finished events, oldest first (id + generation)
+	finished fifo        // finished events, oldest first (id + generation)
 	tmpls    map[tmplKey]*tmplEntry
 	numbers  map[numKey]string // (account, number) -> WABA id
 	sessions map[sessionKey]time.Time
