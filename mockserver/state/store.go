@@ -102,6 +102,12 @@ type Store interface {
 	// taken at once by others (a dispatcher shutting down); it returns how
 	// many it freed.
 	ReleaseLeases(ctx context.Context, owner string) (int, error)
+	// RenewLeases extends to until the leases owner holds on the pending
+	// events ids names (those a dispatcher is still working on, so that
+	// leases can be short and a dead owner's claims return soon); it
+	// returns how many it extended. An event another owner took meanwhile,
+	// or that is no longer pending, is left alone.
+	RenewLeases(ctx context.Context, owner string, ids []string, until time.Time) (int, error)
 	// Prune applies the retention policy: it removes finished events
 	// (delivered, failed, dropped) with their attempts when they were last
 	// updated before 'before' (real time) or are not among the newest 'keep'

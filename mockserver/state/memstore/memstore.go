@@ -81,6 +81,8 @@ type eventEntry struct {
 	dest     *destQueue // while pending: its destination's queue
 	idx      int        // while pending: its index in the heap it is filed in
 	filed    uint8      // while pending: which heap (filedReady, filedLeased)
+	// heldReady: filed ready with an ended lease not taken yet (queue.go).
+	heldReady bool
 }
 
 type hookKey struct{ app, product string }
@@ -783,6 +785,22 @@ func (s *Store) ReleaseLeases(_ context.Context, owner string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.outbox.release(owner), nil
+}
+
+// RenewLeases implements state.Store.
+func (s *Store) RenewLeases(_ context.Context, owner string, ids []string, until time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		e, ok := s.events[id]
+		if ok && e.ev.Status == state.EventPending && e.ev.LeaseOwner == owner && owner != "" {
+			e.ev.LeaseUntil = until
+			s.outbox.rekey(e)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Prune implements state.Store.

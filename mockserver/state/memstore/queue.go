@@ -46,6 +46,9 @@ type outboxQueue struct {
 	ready   destHeap
 	leased  leasedHeap
 	pending int
+	// endedHeld counts the ready events whose ended lease nobody took yet:
+	// only then must handOver search the ready heaps.
+	endedHeld int
 }
 
 type destKey struct {
@@ -98,6 +101,10 @@ func (q *outboxQueue) unfile(e *eventEntry) {
 		d := e.dest
 		heap.Remove(&d.events, e.idx)
 		q.fixDest(d)
+		if e.heldReady {
+			e.heldReady = false
+			q.endedHeld--
+		}
 	case filedLeased:
 		heap.Remove(&q.leased, e.idx)
 	}
@@ -109,6 +116,10 @@ func (q *outboxQueue) pushReady(e *eventEntry) {
 	heap.Push(&d.events, e)
 	e.filed = filedReady
 	q.fixDest(d)
+	if e.ev.LeaseOwner != "" {
+		e.heldReady = true
+		q.endedHeld++
+	}
 }
 
 func (q *outboxQueue) pushLeased(e *eventEntry) {
@@ -183,10 +194,12 @@ func (q *outboxQueue) release(owner string) int {
 			held = append(held, e)
 		}
 	}
-	for _, d := range q.ready {
-		for _, e := range d.events {
-			if e.ev.LeaseOwner == owner {
-				held = append(held, e) // an ended lease, not taken yet
+	if q.endedHeld > 0 { // else no ready event has a holder: skip the search
+		for _, d := range q.ready {
+			for _, e := range d.events {
+				if e.ev.LeaseOwner == owner {
+					held = append(held, e) // an ended lease, not taken yet
+				}
 			}
 		}
 	}

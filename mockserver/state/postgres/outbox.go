@@ -343,6 +343,20 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string) (int, error) {
 	return int(n), err
 }
 
+// RenewLeases implements state.Store.
+func (s *Store) RenewLeases(ctx context.Context, owner string, ids []string, until time.Time) (int, error) {
+	if len(ids) == 0 {
+		if s.closed.Load() {
+			return 0, ErrClosed
+		}
+		return 0, nil
+	}
+	n, err := s.exec(ctx, "renew leases",
+		"UPDATE events SET lease_until = $2 WHERE id = ANY ($3::text[]) AND lease_owner = $1 AND lease_owner <> '' AND status = 'pending'",
+		owner, until, ids)
+	return int(n), err
+}
+
 // Prune implements state.Store, in one transaction. Attempts go with their
 // events (foreign key cascade); the newest 'keep' are counted by seq, the
 // creation order.

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) state.Store) {
 	t.Run("ClaimExcluding", func(t *testing.T) { testClaimExcluding(t, open) })
 	t.Run("ClaimOrder", func(t *testing.T) { testClaimOrder(t, open) })
 	t.Run("ReleaseLeases", func(t *testing.T) { testReleaseLeases(t, open) })
+	t.Run("RenewLeases", func(t *testing.T) { testRenewLeases(t, open) })
 	t.Run("Prune", func(t *testing.T) { testPrune(t, open) })
 	t.Run("NextDue", func(t *testing.T) { testNextDue(t, open) })
 	t.Run("OutboxStats", func(t *testing.T) { testOutboxStats(t, open) })
