@@ -352,4 +352,3 @@ func removeDB(file string) error {
 	}
 	return nil
 }
-
