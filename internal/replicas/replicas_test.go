@@ -46,6 +46,7 @@ type replica struct {
 	t    *testing.T
 	name string
 	url  string
+	srv  *mockserver.Server
 	sent atomic.Int64 // webhook requests its dispatcher made
 }
 
@@ -56,6 +57,8 @@ type options struct {
 	// at once, answers not checked against the spec, up to 64 attempts at
 	// a time to one receiver.
 	load bool
+	// poll is the dispatchers' fallback poll interval (50ms when 0).
+	poll time.Duration
 }
 
 // start starts a replica on dsn, stopped when the test ends.
@@ -78,6 +81,9 @@ func tryStart(t *testing.T, name, dsn string, o options) (*replica, error) {
 	r := &replica{t: t, name: name}
 	cfg := mockserver.Config{Spec: loadSpec(), Store: store, StoreKind: "postgres", Strict: true,
 		Dispatch: mockserver.DispatchConfig{Owner: name, PollInterval: 50 * time.Millisecond, Timeout: 5 * time.Second, Workers: o.workers}}
+	if o.poll > 0 {
+		cfg.Dispatch.PollInterval = o.poll
+	}
 	transport := http.DefaultTransport
 	if o.load {
 		cfg.Strict, cfg.DeliveredAfter, cfg.ReadAfter = false, time.Millisecond, 2*time.Millisecond
@@ -94,7 +100,7 @@ func tryStart(t *testing.T, name, dsn string, o options) (*replica, error) {
 	done := make(chan struct{})
 	go func() { srv.Run(ctx); close(done) }()
 	ts := httptest.NewServer(srv)
-	r.url = ts.URL
+	r.url, r.srv = ts.URL, srv
 	t.Cleanup(func() {
 		ts.Close()
 		cancel()

@@ -176,6 +176,16 @@ type OutboxStats struct {
 	OldestDue time.Time // the earliest next attempt among the due ones; zero when none
 }
 
+// DueWatcher is a Store shared by several processes (replicas) that can
+// tell when another of them made events due: WatchDue calls wake for each
+// such change until ctx ends (a replica wakes its dispatcher with it, so
+// that it need not wait for its next poll). A change may be reported more
+// than once, or (rarely, when the watch reconnects) not at all: dispatchers
+// still poll.
+type DueWatcher interface {
+	WatchDue(ctx context.Context, wake func())
+}
+
 // AttemptBatcher is a Store that can record several attempts in one round
 // trip to its database: for a server database, where each statement costs
 // a round trip, a dispatcher that records as many attempts as have ended

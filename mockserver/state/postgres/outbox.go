@@ -76,13 +76,18 @@ func eventArgs(e *state.Event) ([]any, error) {
 // that reads their results, in order, mapping the first failure: an id
 // that is taken (also by an earlier event of the same batch) is a
 // conflict, an unknown account is not found.
-func queueEvents(b *pgx.Batch, events []state.Event) (func(br pgx.BatchResults) error, error) {
+func (s *Store) queueEvents(b *pgx.Batch, events []state.Event) (func(br pgx.BatchResults) error, error) {
+	pending := false
 	for i := range events {
 		args, err := eventArgs(&events[i])
 		if err != nil {
 			return nil, err
 		}
 		b.Queue(insertEventSQL, args...)
+		pending = pending || events[i].Status == state.EventPending
+	}
+	if pending {
+		s.queueNotifyDue(b)
 	}
 	return func(br pgx.BatchResults) error {
 		for i := range events {
@@ -95,6 +100,10 @@ func queueEvents(b *pgx.Batch, events []state.Event) (func(br pgx.BatchResults) 
 			case err != nil:
 				return err
 			}
+		}
+		if pending {
+			_, err := br.Exec()
+			return err
 		}
 		return nil
 	}, nil
@@ -153,7 +162,7 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 			b.Queue("INSERT INTO waba_numbers (account, number, waba_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
 				n.Account, n.Number, n.WabaID, n.CreatedAt)
 		}
-		events, err := queueEvents(b, sub.Events)
+		events, err := s.queueEvents(b, sub.Events)
 		if err != nil {
 			return nil, err
 		}
@@ -253,7 +262,7 @@ func (s *Store) AddEvents(ctx context.Context, events []state.Event) error {
 		}
 		return nil
 	}
-	return s.batch(ctx, "add events", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) { return queueEvents(b, events) })
+	return s.batch(ctx, "add events", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) { return s.queueEvents(b, events) })
 }
 
 // GetEvent implements state.Store. The event and its attempts are read in
@@ -337,7 +346,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 // well lets the planner walk the few leased events (events_leased) rather
 // than the table.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string) (int, error) {
-	n, err := s.exec(ctx, "release leases",
+	n, err := s.execNotify(ctx, "release leases",
 		"UPDATE events SET lease_owner = '', lease_until = $2 WHERE lease_owner = $1 AND lease_owner <> '' AND status = 'pending'",
 		owner, time.Time{})
 	return int(n), err
@@ -515,7 +524,7 @@ var _ state.AttemptBatcher = (*Store)(nil)
 
 // Requeue implements state.Store.
 func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
-	n, err := s.exec(ctx, "requeue",
+	n, err := s.execNotify(ctx, "requeue",
 		"UPDATE events SET status = 'pending', reason = '', next_attempt_at = $2, lease_owner = '', lease_until = $3 "+
 			"WHERE id = $1 AND status IN ('delivered', 'failed')", id, at, time.Time{})
 	if err == nil && n == 0 {

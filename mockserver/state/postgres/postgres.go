@@ -92,6 +92,9 @@ type Store struct {
 	pool *pgxpool.Pool
 	name string // the DSN without its password, for logs
 
+	connCfg  *pgx.ConnConfig // for WatchDue's connection of its own
+	instance string          // names this store in its notifications (notify.go)
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
@@ -116,7 +119,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, wrapErr(ctx, "open", err)
 	}
-	s := &Store{pool: pool, name: Redact(dsn)}
+	s := &Store{pool: pool, name: Redact(dsn), connCfg: cfg.ConnConfig.Copy(), instance: newInstance()}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
 		return nil, wrapErr(ctx, "open "+s.name, err)

@@ -120,9 +120,15 @@ func (s *Store) ShiftClock(ctx context.Context, account string, d time.Duration)
 		} else if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "UPDATE events SET next_attempt_at = next_attempt_at - $2::interval WHERE account = $1 AND status = 'pending'",
-			account, micros(d)); err != nil {
+		tag, err := tx.Exec(ctx, "UPDATE events SET next_attempt_at = next_attempt_at - $2::interval WHERE account = $1 AND status = 'pending'",
+			account, micros(d))
+		if err != nil {
 			return err
+		}
+		if tag.RowsAffected() > 0 {
+			if _, err := tx.Exec(ctx, notifyDueSQL, s.instance); err != nil {
+				return err
+			}
 		}
 		out = a
 		return nil

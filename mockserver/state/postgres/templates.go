@@ -33,7 +33,7 @@ func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []s
 		b.Queue("INSERT INTO templates ("+templateCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
 			t.Account, t.WabaID, t.Name, t.Language, t.Category, t.TemplateID, t.SID, t.AppKey,
 			t.BodyParams, t.HeaderParams, string(t.Status), t.Reason, t.ReviewAt, t.Request, t.CreatedAt, t.UpdatedAt)
-		readEvents, err := queueEvents(b, events)
+		readEvents, err := s.queueEvents(b, events)
 		if err != nil {
 			return nil, err
 		}
