@@ -42,7 +42,7 @@ type arrivals struct {
 	srv     *httptest.Server
 }
 
-func newArrivals(t *testing.T, hold int) *arrivals {
+func newArrivals(t testing.TB, hold int) *arrivals {
 	a := &arrivals{ids: make(chan string, 100), hold: hold, release: make(chan struct{})}
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		var ev struct{ ID string }
@@ -65,7 +65,7 @@ func newArrivals(t *testing.T, hold int) *arrivals {
 func (a *arrivals) free() { a.once.Do(func() { close(a.release) }) }
 
 // next returns the next push's event id, failing the test after wait.
-func (a *arrivals) next(t *testing.T, wait time.Duration, what string) string {
+func (a *arrivals) next(t testing.TB, wait time.Duration, what string) string {
 	t.Helper()
 	select {
 	case id := <-a.ids:
