@@ -143,15 +143,11 @@ func run(binary, baseline string, submits, rounds int, dir string) error {
 // with two events that a dispatcher then claimed and delivered.
 func fill(file string, submits int) error {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, file)
+	s, app, err := openDemo(ctx, file)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	app, err := s.GetApp(ctx, appKey)
-	if err != nil {
-		return fmt.Errorf("the demo app: %w", err)
-	}
 	target := &state.Target{URL: "http://127.0.0.1:9/hooks/whatsapp", Method: "POST"}
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -236,20 +232,30 @@ func fill(file string, submits int) error {
 // window.
 func converse(file string) error {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, file)
+	s, app, err := openDemo(ctx, file)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	app, err := s.GetApp(ctx, appKey)
-	if err != nil {
-		return fmt.Errorf("the demo app: %w", err)
-	}
 	acct, err := s.GetAccount(ctx, app.Account)
 	if err != nil {
 		return err
 	}
 	return s.TouchSession(ctx, app.Account, "8618912123456", "6285234567899", time.Now().Add(acct.ClockOffset))
+}
+
+// openDemo opens the SQLite file and finds the demo app in it.
+func openDemo(ctx context.Context, file string) (*sqlite.Store, state.App, error) {
+	s, err := sqlite.Open(ctx, file)
+	if err != nil {
+		return nil, state.App{}, err
+	}
+	app, err := s.GetApp(ctx, appKey)
+	if err != nil {
+		s.Close()
+		return nil, state.App{}, fmt.Errorf("the demo app: %w", err)
+	}
+	return s, app, nil
 }
 
 // proc is a started sandbox.

@@ -131,11 +131,11 @@ func (q *outboxQueue) pushLeased(e *eventEntry) {
 // takes it out when it has none.
 func (q *outboxQueue) fixDest(d *destQueue) {
 	switch {
-	case len(d.events) == 0 && d.idx >= 0:
+	case len(d.events.slots) == 0 && d.idx >= 0:
 		heap.Remove(&q.ready, d.idx)
-	case len(d.events) > 0 && d.idx < 0:
+	case len(d.events.slots) > 0 && d.idx < 0:
 		heap.Push(&q.ready, d)
-	case len(d.events) > 0:
+	case len(d.events.slots) > 0:
 		heap.Fix(&q.ready, d.idx)
 	}
 }
@@ -154,20 +154,20 @@ func (q *outboxQueue) rekey(e *eventEntry) {
 func (q *outboxQueue) claim(now time.Time, limit int, owner string, until time.Time, exclude []string) []*eventEntry {
 	// Leases that ended make their events ready again; they keep their
 	// holder until someone else claims them, as in the SQL stores.
-	for len(q.leased) > 0 && !q.leased[0].freeAt().After(now) {
+	for len(q.leased.slots) > 0 && !q.leased.slots[0].freeAt().After(now) {
 		e := heap.Pop(&q.leased).(*eventEntry)
 		q.pushReady(e)
 	}
 	var out []*eventEntry
 	var skipped []*destQueue
-	for len(out) < limit && len(q.ready) > 0 {
-		d := q.ready[0]
+	for len(out) < limit && len(q.ready.slots) > 0 {
+		d := q.ready.slots[0]
 		if d.excludable && slices.Contains(exclude, d.key) {
 			heap.Pop(&q.ready)
 			skipped = append(skipped, d)
 			continue
 		}
-		e := d.events[0]
+		e := d.events.slots[0]
 		if e.ev.NextAttemptAt.After(now) {
 			break // the oldest ready event of all is not due
 		}
@@ -189,14 +189,14 @@ func (q *outboxQueue) claim(now time.Time, limit int, owner string, until time.T
 // release frees the leases owner holds; it returns how many.
 func (q *outboxQueue) release(owner string) int {
 	var held []*eventEntry
-	for _, e := range q.leased {
+	for _, e := range q.leased.slots {
 		if e.ev.LeaseOwner == owner {
 			held = append(held, e)
 		}
 	}
 	if q.endedHeld > 0 { // else no ready event has a holder: skip the search
-		for _, d := range q.ready {
-			for _, e := range d.events {
+		for _, d := range q.ready.slots {
+			for _, e := range d.events.slots {
 				if e.ev.LeaseOwner == owner {
 					held = append(held, e) // an ended lease, not taken yet
 				}
@@ -214,11 +214,11 @@ func (q *outboxQueue) release(owner string) int {
 func (q *outboxQueue) nextDue() (time.Time, bool) {
 	var at time.Time
 	found := false
-	if len(q.ready) > 0 {
-		at, found = q.ready[0].events[0].freeAt(), true
+	if len(q.ready.slots) > 0 {
+		at, found = q.ready.slots[0].events.slots[0].freeAt(), true
 	}
-	if len(q.leased) > 0 {
-		if t := q.leased[0].freeAt(); !found || t.Before(at) {
+	if len(q.leased.slots) > 0 {
+		if t := q.leased.slots[0].freeAt(); !found || t.Before(at) {
 			at, found = t, true
 		}
 	}
@@ -228,11 +228,11 @@ func (q *outboxQueue) nextDue() (time.Time, bool) {
 // each calls fn for every pending event, in no order. fn must not change
 // an event's keys.
 func (q *outboxQueue) each(fn func(e *eventEntry)) {
-	for _, e := range q.leased {
+	for _, e := range q.leased.slots {
 		fn(e)
 	}
-	for _, d := range q.ready {
-		for _, e := range d.events {
+	for _, d := range q.ready.slots {
+		for _, e := range d.events.slots {
 			fn(e)
 		}
 	}
@@ -247,29 +247,39 @@ func (e *eventEntry) freeAt() time.Time {
 	return e.ev.NextAttemptAt
 }
 
-// readyHeap orders a destination's ready events by (NextAttemptAt, seq).
-type readyHeap []*eventEntry
+// slots is a heap's slice; each item knows its index (-1 once popped),
+// so that it can be removed or refiled in O(log n). readyHeap, leasedHeap
+// and destHeap add their order.
+type slots[T interface{ setIdx(int) }] []T
 
-func (h readyHeap) Len() int { return len(h) }
-func (h readyHeap) Less(i, j int) bool {
-	return dueBefore(h[i], h[j])
-}
-func (h readyHeap) Swap(i, j int) {
+func (h slots[T]) Len() int { return len(h) }
+func (h slots[T]) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].idx, h[j].idx = i, j
+	h[i].setIdx(i)
+	h[j].setIdx(j)
 }
-func (h *readyHeap) Push(x any) {
-	e := x.(*eventEntry)
-	e.idx = len(*h)
-	*h = append(*h, e)
+func (h *slots[T]) Push(x any) {
+	it := x.(T)
+	it.setIdx(len(*h))
+	*h = append(*h, it)
 }
-func (h *readyHeap) Pop() any {
+func (h *slots[T]) Pop() any {
 	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
+	var zero T
+	it := old[len(old)-1]
+	old[len(old)-1] = zero
 	*h = old[:len(old)-1]
-	return e
+	it.setIdx(-1)
+	return it
 }
+
+func (e *eventEntry) setIdx(i int) { e.idx = i }
+func (d *destQueue) setIdx(i int)  { d.idx = i }
+
+// readyHeap orders a destination's ready events by (NextAttemptAt, seq).
+type readyHeap struct{ slots[*eventEntry] }
+
+func (h *readyHeap) Less(i, j int) bool { return dueBefore(h.slots[i], h.slots[j]) }
 
 func dueBefore(a, b *eventEntry) bool {
 	if c := a.ev.NextAttemptAt.Compare(b.ev.NextAttemptAt); c != 0 {
@@ -279,51 +289,18 @@ func dueBefore(a, b *eventEntry) bool {
 }
 
 // destHeap orders destinations by their first ready event.
-type destHeap []*destQueue
+type destHeap struct{ slots[*destQueue] }
 
-func (h destHeap) Len() int           { return len(h) }
-func (h destHeap) Less(i, j int) bool { return dueBefore(h[i].events[0], h[j].events[0]) }
-func (h destHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].idx, h[j].idx = i, j
-}
-func (h *destHeap) Push(x any) {
-	d := x.(*destQueue)
-	d.idx = len(*h)
-	*h = append(*h, d)
-}
-func (h *destHeap) Pop() any {
-	old := *h
-	d := old[len(old)-1]
-	old[len(old)-1] = nil
-	d.idx = -1
-	*h = old[:len(old)-1]
-	return d
+func (h *destHeap) Less(i, j int) bool {
+	return dueBefore(h.slots[i].events.slots[0], h.slots[j].events.slots[0])
 }
 
 // leasedHeap orders leased events by when they can be claimed again.
-type leasedHeap []*eventEntry
+type leasedHeap struct{ slots[*eventEntry] }
 
-func (h leasedHeap) Len() int { return len(h) }
-func (h leasedHeap) Less(i, j int) bool {
-	if c := h[i].freeAt().Compare(h[j].freeAt()); c != 0 {
+func (h *leasedHeap) Less(i, j int) bool {
+	if c := h.slots[i].freeAt().Compare(h.slots[j].freeAt()); c != 0 {
 		return c < 0
 	}
-	return h[i].seq < h[j].seq
-}
-func (h leasedHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].idx, h[j].idx = i, j
-}
-func (h *leasedHeap) Push(x any) {
-	e := x.(*eventEntry)
-	e.idx = len(*h)
-	*h = append(*h, e)
-}
-func (h *leasedHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return e
+	return h.slots[i].seq < h.slots[j].seq
 }
