@@ -76,18 +76,13 @@ func eventArgs(e *state.Event) ([]any, error) {
 // that reads their results, in order, mapping the first failure: an id
 // that is taken (also by an earlier event of the same batch) is a
 // conflict, an unknown account is not found.
-func (s *Store) queueEvents(b *pgx.Batch, events []state.Event) (func(br pgx.BatchResults) error, error) {
-	pending := false
+func queueEvents(b *pgx.Batch, events []state.Event) (func(br pgx.BatchResults) error, error) {
 	for i := range events {
 		args, err := eventArgs(&events[i])
 		if err != nil {
 			return nil, err
 		}
 		b.Queue(insertEventSQL, args...)
-		pending = pending || events[i].Status == state.EventPending
-	}
-	if pending {
-		s.queueNotifyDue(b)
 	}
 	return func(br pgx.BatchResults) error {
 		for i := range events {
@@ -100,10 +95,6 @@ func (s *Store) queueEvents(b *pgx.Batch, events []state.Event) (func(br pgx.Bat
 			case err != nil:
 				return err
 			}
-		}
-		if pending {
-			_, err := br.Exec()
-			return err
 		}
 		return nil
 	}, nil
@@ -150,7 +141,7 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 	if err != nil {
 		return err
 	}
-	return s.batch(ctx, "record submission", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) {
+	err = s.batch(ctx, "record submission", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) {
 		b.Queue(requireAppSQL, m.AppKey)
 		b.Queue("INSERT INTO messages ("+messageCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 			m.ID, m.Account, m.AppKey, m.Product, m.MessageType, m.WabaID, m.SendNumber, recipients, wamids, m.UID, m.Request, m.CreatedAt)
@@ -162,7 +153,7 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 			b.Queue("INSERT INTO waba_numbers (account, number, waba_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
 				n.Account, n.Number, n.WabaID, n.CreatedAt)
 		}
-		events, err := s.queueEvents(b, sub.Events)
+		events, err := queueEvents(b, sub.Events)
 		if err != nil {
 			return nil, err
 		}
@@ -198,6 +189,8 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 			return events(br)
 		}, nil
 	})
+	s.notifyDue(err, sub.Events)
+	return err
 }
 
 // GetMessage implements state.Store.
@@ -262,7 +255,9 @@ func (s *Store) AddEvents(ctx context.Context, events []state.Event) error {
 		}
 		return nil
 	}
-	return s.batch(ctx, "add events", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) { return s.queueEvents(b, events) })
+	err := s.batch(ctx, "add events", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) { return queueEvents(b, events) })
+	s.notifyDue(err, events)
+	return err
 }
 
 // GetEvent implements state.Store. The event and its attempts are read in
@@ -346,9 +341,12 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 // well lets the planner walk the few leased events (events_leased) rather
 // than the table.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string) (int, error) {
-	n, err := s.execNotify(ctx, "release leases",
+	n, err := s.exec(ctx, "release leases",
 		"UPDATE events SET lease_owner = '', lease_until = $2 WHERE lease_owner = $1 AND lease_owner <> '' AND status = 'pending'",
 		owner, time.Time{})
+	if err == nil && n > 0 {
+		s.wakeOthers()
+	}
 	return int(n), err
 }
 
@@ -524,11 +522,14 @@ var _ state.AttemptBatcher = (*Store)(nil)
 
 // Requeue implements state.Store.
 func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
-	n, err := s.execNotify(ctx, "requeue",
+	n, err := s.exec(ctx, "requeue",
 		"UPDATE events SET status = 'pending', reason = '', next_attempt_at = $2, lease_owner = '', lease_until = $3 "+
 			"WHERE id = $1 AND status IN ('delivered', 'failed')", id, at, time.Time{})
 	if err == nil && n == 0 {
 		return state.NotFound("delivered or failed event", id)
+	}
+	if err == nil {
+		s.wakeOthers()
 	}
 	return err
 }

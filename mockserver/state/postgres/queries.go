@@ -112,6 +112,7 @@ func cmp(err, alt error) error {
 // events move in one transaction, so every replica sees both or neither.
 func (s *Store) ShiftClock(ctx context.Context, account string, d time.Duration) (state.Account, error) {
 	var out state.Account
+	moved := false
 	err := s.tx(ctx, "shift clock", func(ctx context.Context, tx pgx.Tx) error {
 		a, err := scanAccount(tx.QueryRow(ctx,
 			"UPDATE accounts SET clock_offset_ns = clock_offset_ns + $2 WHERE name = $1 RETURNING "+accountCols, account, int64(d)))
@@ -125,14 +126,13 @@ func (s *Store) ShiftClock(ctx context.Context, account string, d time.Duration)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() > 0 {
-			if _, err := tx.Exec(ctx, notifyDueSQL, s.instance); err != nil {
-				return err
-			}
-		}
+		moved = tag.RowsAffected() > 0
 		out = a
 		return nil
 	})
+	if err == nil && moved {
+		s.wakeOthers()
+	}
 	return out, err
 }
 
