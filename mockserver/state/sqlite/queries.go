@@ -757,13 +757,16 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 		}
 		return []state.Event{}, nil
 	}
+	q, args := claimDueSQL, []any{owner, micros(leaseUntil), micros(now), limit}
+	if len(exclude) > 0 {
+		var err error
+		if q, args, err = s.claimDueExcluding(ctx, exclude, args); err != nil {
+			return nil, err
+		}
+	}
 	var got []sqlstore.Claimed
 	err := s.writeOutbox(ctx, "claim due", func(tx *wtx) error {
 		got = got[:0]
-		q, args := claimDueSQL, []any{owner, micros(leaseUntil), micros(now), limit}
-		if len(exclude) > 0 {
-			q, args = claimDueExcluding(exclude, args)
-		}
 		rows, err := tx.query(q, args...)
 		if err != nil {
 			return err
@@ -785,20 +788,57 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 }
 
 // claimDueExcluding is claimDueSQL leaving aside the events of some
-// destinations. It is built per call (the list varies), which only happens
-// while a receiver is saturated.
-func claimDueExcluding(exclude []string, args []any) (string, []any) {
+// destinations (only while a receiver is saturated). Those events are in
+// the events_due index like the others, so finding the first due events
+// of the other destinations walks every excluded one due before them: a
+// cost that grows with the excluded receiver's backlog. The walk runs on a
+// read connection, never holding the writer that every send waits for; the
+// claim then leases the events found by seq, checking again that each is
+// still pending, due and free (a retry recorded meanwhile, say). It returns
+// the claim's statement and arguments.
+func (s *Store) claimDueExcluding(ctx context.Context, exclude []string, args []any) (string, []any, error) {
 	marks := make([]string, len(exclude))
+	find := []any{args[2], args[3]} // now, limit
 	for i, d := range exclude {
-		args = append(args, d)
-		marks[i] = fmt.Sprintf("$%d", len(args))
+		find = append(find, d)
+		marks[i] = fmt.Sprintf("$%d", len(find))
 	}
-	q := "UPDATE events SET lease_owner = $1, lease_until = $2 WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' " +
-		"AND next_attempt_at <= $3 AND (lease_owner = '' OR lease_until <= $3) " +
-		"AND (target_dest IS NULL OR target_dest NOT IN (" + strings.Join(marks, ", ") + ")) " +
-		"ORDER BY next_attempt_at, seq LIMIT $4 " + claimDueLockSuffix + ") RETURNING " + eventCols
-	return q, args
+	var seqs []int64
+	err := s.read(ctx, "claim due", func(q querier) error {
+		rows, err := q.QueryContext(ctx, "SELECT seq FROM events WHERE status = 'pending' "+
+			"AND next_attempt_at <= $1 AND (lease_owner = '' OR lease_until <= $1) "+
+			"AND (target_dest IS NULL OR target_dest NOT IN ("+strings.Join(marks, ", ")+")) "+
+			"ORDER BY next_attempt_at, seq LIMIT $2", find...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				return err
+			}
+			seqs = append(seqs, seq)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	if seqs == nil {
+		seqs = []int64{} // "[]", not "null" (which json_each reads as one value)
+	}
+	list, err := json.Marshal(seqs)
+	if err != nil {
+		return "", nil, err
+	}
+	return claimSeqsSQL, append(args[:3], string(list)), nil
 }
+
+// claimSeqsSQL leases the events whose seqs $4 lists (JSON) that are still
+// claimable at $3.
+const claimSeqsSQL = "UPDATE events SET lease_owner = $1, lease_until = $2 WHERE seq IN (SELECT value FROM json_each($4)) " +
+	"AND status = 'pending' AND next_attempt_at <= $3 AND (lease_owner = '' OR lease_until <= $3) RETURNING " + eventCols
 
 // ReleaseLeases implements state.Store.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string) (int, error) {
