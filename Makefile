@@ -12,7 +12,7 @@ SPECTRAL     := $(SPECTRAL_DIR)/node_modules/.bin/spectral
 SPECTRAL_OK  := $(SPECTRAL_DIR)/node_modules/.installed
 SPECS        := spec/innopaas.yaml spec/sandbox.yaml
 
-.PHONY: kill-restart bench-deliveries run test build lint lint-spec vet fmt-check staticcheck fuzz fuzz-long bench docker clean contract contract-url contract-real
+.PHONY: kill-restart bench-deliveries bench-restart run test build lint lint-spec vet fmt-check staticcheck fuzz fuzz-long bench docker clean contract contract-url contract-real
 
 ## run: start the sandbox on its embedded default store (a SQLite file, innosandbox.db)
 run:
@@ -86,6 +86,10 @@ kill-restart: build
 ## bench-deliveries: webhook deliveries per second and due-to-first-attempt latency (docs/BENCHMARKS.md)
 bench-deliveries: build
 	$(GO) run ./bench/deliveries -binary $(BIN)
+
+## bench-restart: the first submit after /healthz on a restart over a large SQLite file (docs/BENCHMARKS.md)
+bench-restart: build
+	$(GO) run ./bench/restart -binary $(BIN)
 
 ## docker: build the container image (needs a Docker engine)
 docker:

@@ -19,8 +19,9 @@ type outbox struct {
 }
 
 var (
-	_ dispatch.Queue      = outbox{}
-	_ dispatch.BatchQueue = batchOutbox{}
+	_ dispatch.Queue        = outbox{}
+	_ dispatch.BatchQueue   = batchOutbox{}
+	_ dispatch.LeaseRenewer = outbox{}
 )
 
 // newOutbox is the outbox over a store: one that records attempts in
@@ -116,6 +117,11 @@ func (o outbox) NextDue(ctx context.Context) (time.Time, bool, error) { return o
 // Release implements dispatch.Queue.
 func (o outbox) Release(ctx context.Context, owner string) (int, error) {
 	return o.store.ReleaseLeases(ctx, owner)
+}
+
+// Renew implements dispatch.LeaseRenewer.
+func (o outbox) Renew(ctx context.Context, owner string, ids []string, until time.Time) (int, error) {
+	return o.store.RenewLeases(ctx, owner, ids, until)
 }
 
 // Record implements dispatch.Queue.

@@ -300,6 +300,13 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Run(ctx context.Context) {
 	janitorDone := make(chan struct{})
 	go func() { s.janitor(ctx); close(janitorDone) }()
+	if w, ok := s.store.(state.DueWatcher); ok {
+		// Other replicas' due events wake this one's dispatcher at once.
+		wctx, stopWatch := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() { w.WatchDue(wctx, s.dispatcher.Notify); close(watched) }()
+		defer func() { stopWatch(); <-watched }()
+	}
 	s.dispatcher.Run(ctx)
 	s.stopOnce.Do(func() { close(s.stopJanitor) })
 	<-janitorDone

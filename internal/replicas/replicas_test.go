@@ -43,9 +43,10 @@ var loadSpec = sync.OnceValue(spec.MustLoadEmbedded)
 // replica is one sandbox process, as far as the database can tell: its own
 // store (pool), server, dispatcher and listener.
 type replica struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	url  string
+	srv  *mockserver.Server
 	sent atomic.Int64 // webhook requests its dispatcher made
 }
 
@@ -56,10 +57,12 @@ type options struct {
 	// at once, answers not checked against the spec, up to 64 attempts at
 	// a time to one receiver.
 	load bool
+	// poll is the dispatchers' fallback poll interval (50ms when 0).
+	poll time.Duration
 }
 
 // start starts a replica on dsn, stopped when the test ends.
-func start(t *testing.T, name, dsn string, o options) *replica {
+func start(t testing.TB, name, dsn string, o options) *replica {
 	t.Helper()
 	r, err := tryStart(t, name, dsn, o)
 	require.NoError(t, err)
@@ -68,7 +71,7 @@ func start(t *testing.T, name, dsn string, o options) *replica {
 
 // tryStart is start for goroutines other than the test's, which must not
 // end the test themselves.
-func tryStart(t *testing.T, name, dsn string, o options) (*replica, error) {
+func tryStart(t testing.TB, name, dsn string, o options) (*replica, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	store, err := postgres.Open(ctx, dsn)
 	if err != nil {
@@ -78,6 +81,9 @@ func tryStart(t *testing.T, name, dsn string, o options) (*replica, error) {
 	r := &replica{t: t, name: name}
 	cfg := mockserver.Config{Spec: loadSpec(), Store: store, StoreKind: "postgres", Strict: true,
 		Dispatch: mockserver.DispatchConfig{Owner: name, PollInterval: 50 * time.Millisecond, Timeout: 5 * time.Second, Workers: o.workers}}
+	if o.poll > 0 {
+		cfg.Dispatch.PollInterval = o.poll
+	}
 	transport := http.DefaultTransport
 	if o.load {
 		cfg.Strict, cfg.DeliveredAfter, cfg.ReadAfter = false, time.Millisecond, 2*time.Millisecond
@@ -94,7 +100,7 @@ func tryStart(t *testing.T, name, dsn string, o options) (*replica, error) {
 	done := make(chan struct{})
 	go func() { srv.Run(ctx); close(done) }()
 	ts := httptest.NewServer(srv)
-	r.url = ts.URL
+	r.url, r.srv = ts.URL, srv
 	t.Cleanup(func() {
 		ts.Close()
 		cancel()
@@ -107,7 +113,7 @@ func tryStart(t *testing.T, name, dsn string, o options) (*replica, error) {
 
 // pair starts replicas A and B on one fresh schema, one after the other
 // (TestReplicasStartAtOnce starts them together).
-func pair(t *testing.T, o options) (a, b *replica) {
+func pair(t testing.TB, o options) (a, b *replica) {
 	t.Helper()
 	dsn := pgtest.Schema(t, 8)
 	return start(t, "replica-a", dsn, o), start(t, "replica-b", dsn, o)
@@ -130,19 +136,19 @@ type response struct {
 	body   []byte
 }
 
-func (r response) must(t *testing.T, status int) response {
+func (r response) must(t testing.TB, status int) response {
 	t.Helper()
 	require.Equal(t, status, r.status, "body: %s", r.body)
 	return r
 }
 
-func (r response) decode(t *testing.T, v any) {
+func (r response) decode(t testing.TB, v any) {
 	t.Helper()
 	require.NoError(t, json.Unmarshal(r.body, v), "body: %s", r.body)
 }
 
 // code is the envelope's code.
-func (r response) code(t *testing.T) string {
+func (r response) code(t testing.TB) string {
 	t.Helper()
 	var e struct{ Code string }
 	r.decode(t, &e)

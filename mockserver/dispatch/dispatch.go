@@ -117,6 +117,22 @@ type BatchQueue interface {
 	RecordAll(ctx context.Context, rs []Result) []error
 }
 
+// LeaseRenewer is a Queue that can extend leases. The dispatcher then keeps
+// its leases short (DefaultRenewedLease) and renews, every RenewEvery, those
+// of the deliveries it holds (claimed, queued or being sent): a process that
+// dies holding claims lets others take them within one short lease, while
+// an attempt that takes longer than the lease keeps its claim.
+type LeaseRenewer interface {
+	// Renew extends to until the leases owner holds on the deliveries ids
+	// names, and returns how many it extended (a delivery another owner
+	// took, or that was recorded meanwhile, is left alone).
+	Renew(ctx context.Context, owner string, ids []string, until time.Time) (int, error)
+}
+
+// DefaultRenewedLease is the default Options.Lease over a LeaseRenewer:
+// a dead replica's claims return to the others within this.
+const DefaultRenewedLease = 4 * time.Second
+
 // maxRecordBatch bounds the results recorded in one RecordAll.
 const maxRecordBatch = 64
 
@@ -141,7 +157,8 @@ type Options struct {
 	// answer before it counts as saturated (200ms).
 	Stall        time.Duration
 	Batch        int           // deliveries claimed at once (128)
-	Lease        time.Duration // how long a claim lasts (Timeout + 30s)
+	Lease        time.Duration // how long a claim lasts (Timeout + 30s; DefaultRenewedLease over a LeaseRenewer)
+	RenewEvery   time.Duration // over a LeaseRenewer, how often held leases are renewed (Lease/4)
 	PollInterval time.Duration // look for due work at least this often (1s)
 	// Grace is how long, once Run's context ends, the attempts in flight
 	// may take to finish before they are cancelled and their deliveries
@@ -193,6 +210,12 @@ type Dispatcher struct {
 	closing bool // Stop was called: nothing more is claimed or started
 	dests   map[string]*destination
 	wg      sync.WaitGroup
+
+	// held names the deliveries claimed and not yet finished (queued or
+	// being sent): their leases are renewed over a LeaseRenewer, and a
+	// claim that hands one back again (its lease ended while it waited) is
+	// not sent twice.
+	held map[string]struct{}
 
 	// records carries results to the recorder goroutine when q is a
 	// BatchQueue (nil otherwise).
@@ -262,8 +285,15 @@ func New(q Queue, o Options) *Dispatcher {
 	if o.Batch <= 0 {
 		o.Batch = 128
 	}
+	_, renews := q.(LeaseRenewer)
 	if o.Lease <= 0 {
 		o.Lease = o.Timeout + 30*time.Second
+		if renews {
+			o.Lease = DefaultRenewedLease
+		}
+	}
+	if o.RenewEvery <= 0 {
+		o.RenewEvery = o.Lease / 4
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
@@ -295,7 +325,7 @@ func New(q Queue, o Options) *Dispatcher {
 		}
 	}
 	abortCtx, abort := context.WithCancel(context.Background())
-	return &Dispatcher{q: q, o: o, wake: make(chan struct{}, 1), dests: map[string]*destination{},
+	return &Dispatcher{q: q, o: o, wake: make(chan struct{}, 1), dests: map[string]*destination{}, held: map[string]struct{}{},
 		abortCtx: abortCtx, abort: abort, stopping: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -336,6 +366,14 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	} else if n > 0 {
 		d.o.Logger.Info("took back deliveries claimed by an earlier run", "deliveries", n)
 	}
+	if r, ok := d.q.(LeaseRenewer); ok {
+		// Until Run returns: attempts finishing during the drain still
+		// hold their leases.
+		rctx, stop := context.WithCancel(context.Background())
+		renewed := make(chan struct{})
+		go func() { d.renewer(rctx, r); close(renewed) }()
+		defer func() { stop(); <-renewed }()
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -371,7 +409,15 @@ func (d *Dispatcher) Stop() {
 	defer d.mu.Unlock()
 	d.closing = true
 	for _, ds := range d.dests {
+		d.forget(ds.queue)
 		ds.queue = nil
+	}
+}
+
+// forget drops queued deliveries from held. Called with mu held.
+func (d *Dispatcher) forget(queue []claimed) {
+	for _, c := range queue {
+		delete(d.held, c.del.ID)
 	}
 }
 
@@ -400,6 +446,7 @@ func (d *Dispatcher) drain(ctx context.Context) error {
 	queued := 0
 	for _, ds := range d.dests {
 		queued += len(ds.queue)
+		d.forget(ds.queue)
 		ds.queue = nil
 	}
 	d.mu.Unlock()
@@ -424,6 +471,47 @@ func (d *Dispatcher) drain(ctx context.Context) error {
 		d.o.Logger.Info("handed back claimed deliveries", "deliveries", n, "queued", queued)
 	}
 	return nil
+}
+
+// renewer renews the leases of the deliveries the dispatcher holds every
+// RenewEvery, until ctx ends.
+func (d *Dispatcher) renewer(ctx context.Context, r LeaseRenewer) {
+	t := time.NewTicker(d.o.RenewEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		d.mu.Lock()
+		ids := make([]string, 0, len(d.held))
+		for id := range d.held {
+			ids = append(ids, id)
+		}
+		d.mu.Unlock()
+		if len(ids) == 0 {
+			continue
+		}
+		until := d.o.Clock.Now().Add(d.o.Lease)
+		n, err := r.Renew(ctx, d.o.Owner, ids, until)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.o.Logger.Warn("renewing leases failed; retried at the next tick", "deliveries", len(ids), "err", err)
+			}
+			continue
+		}
+		if n < len(ids) {
+			d.o.Logger.Debug("some leases were not renewed (recorded meanwhile, or taken over)", "renewed", n, "held", len(ids))
+		}
+		d.mu.Lock()
+		for _, ds := range d.dests {
+			for i := range ds.queue {
+				ds.queue[i].until = until
+			}
+		}
+		d.mu.Unlock()
+	}
 }
 
 // sleep waits until work may be due: the earliest due delivery, a
@@ -480,6 +568,10 @@ func (d *Dispatcher) step(ctx context.Context) bool {
 		return false // claimed just as Stop came: Shutdown releases them
 	}
 	for _, del := range batch {
+		if _, ok := d.held[del.ID]; ok {
+			continue // still being sent: its lease ended meanwhile and it came back to us
+		}
+		d.held[del.ID] = struct{}{}
 		if del.Dest == "" {
 			del.Dest = destinationOf(del.URL)
 		}
@@ -566,7 +658,8 @@ func (d *Dispatcher) startQueued(now time.Time) {
 			c := ds.queue[0]
 			ds.queue[0] = claimed{}
 			ds.queue = ds.queue[1:]
-			if now.Add(d.o.Timeout + time.Second).After(c.until) {
+			if now.Add(d.startMargin()).After(c.until) {
+				delete(d.held, c.del.ID)
 				continue
 			}
 			ds.sending++
@@ -586,6 +679,16 @@ func (d *Dispatcher) startQueued(now time.Time) {
 	}
 }
 
+// startMargin is how long a queued delivery's lease must still run for its
+// attempt to start: the whole attempt, unless leases are renewed while it
+// runs.
+func (d *Dispatcher) startMargin() time.Duration {
+	if _, ok := d.q.(LeaseRenewer); ok {
+		return 0
+	}
+	return d.o.Timeout + time.Second
+}
+
 // sent frees a destination's slot once its attempt has an answer (or none).
 func (d *Dispatcher) sent(dest string) {
 	now := d.o.Clock.Now()
@@ -597,9 +700,10 @@ func (d *Dispatcher) sent(dest string) {
 	d.mu.Unlock()
 }
 
-// finished frees the worker once the attempt is recorded.
-func (d *Dispatcher) finished() {
+// finished frees the worker once delivery id's attempt is recorded.
+func (d *Dispatcher) finished(id string) {
 	d.mu.Lock()
+	delete(d.held, id)
 	d.running--
 	d.startQueued(d.o.Clock.Now())
 	d.mu.Unlock()
@@ -625,7 +729,7 @@ const RequestExcerptLimit = 16 << 10
 
 func (d *Dispatcher) deliver(del Delivery) {
 	defer d.wg.Done()
-	defer d.finished()
+	defer d.finished(del.ID)
 	// The destination's slot is freed as soon as the receiver has answered
 	// (or not), before the attempt is recorded.
 	sent := sync.OnceFunc(func() { d.sent(del.Dest) })

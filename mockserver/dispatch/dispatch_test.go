@@ -3,9 +3,11 @@ package dispatch_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -384,4 +386,52 @@ func TestAttemptsThatEndTogetherAreRecordedTogether(t *testing.T) {
 		batches++
 	}
 	assert.Less(t, batches, n, "fewer batches than results")
+}
+
+// renewingQueue is a fakeQueue that renews leases, noting each renewal.
+type renewingQueue struct {
+	*fakeQueue
+	renewals chan []string
+}
+
+func (q renewingQueue) Renew(_ context.Context, owner string, ids []string, until time.Time) (int, error) {
+	if owner != "replica-1" || !until.After(time.Now()) {
+		panic(fmt.Sprintf("renewal for %q until %s", owner, until))
+	}
+	select {
+	case q.renewals <- slices.Sorted(slices.Values(ids)):
+	default:
+	}
+	return len(ids), nil
+}
+
+func TestLeasesOfDeliveriesInFlightAreRenewed(t *testing.T) {
+	answer := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-answer }))
+	defer srv.Close()
+	q := renewingQueue{fakeQueue: newQueue(delivery(srv.URL, 1)), renewals: make(chan []string, 100)}
+	const lease = 100 * time.Millisecond
+	run(t, q, dispatch.Options{Owner: "replica-1", Lease: lease})
+	// The attempt outlasts several leases: each is renewed before it ends.
+	for range 3 {
+		select {
+		case ids := <-q.renewals:
+			assert.Equal(t, []string{"ev-1"}, ids)
+		case <-time.After(5 * time.Second):
+			require.FailNow(t, "the lease of the delivery in flight was not renewed")
+		}
+	}
+	close(answer)
+	assert.Equal(t, "delivered", q.next(t).Outcome, "an attempt longer than its lease still goes through")
+	// Once recorded, the delivery's lease is no longer renewed (a tick
+	// that collected it just before may still go out).
+	time.Sleep(lease)
+	for len(q.renewals) > 0 {
+		<-q.renewals
+	}
+	select {
+	case ids := <-q.renewals:
+		assert.Empty(t, ids, "renewed after it was recorded")
+	case <-time.After(3 * lease):
+	}
 }

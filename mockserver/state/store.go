@@ -112,6 +112,12 @@ type Store interface {
 	// taken at once by others (a dispatcher shutting down); it returns how
 	// many it freed.
 	ReleaseLeases(ctx context.Context, owner string) (int, error)
+	// RenewLeases extends to until the leases owner holds on the pending
+	// events ids names (those a dispatcher is still working on, so that
+	// leases can be short and a dead owner's claims return soon); it
+	// returns how many it extended. An event another owner took meanwhile,
+	// or that is no longer pending, is left alone.
+	RenewLeases(ctx context.Context, owner string, ids []string, until time.Time) (int, error)
 	// Prune applies the retention policy: it removes finished events
 	// (delivered, failed, dropped) with their attempts when they were last
 	// updated before 'before' (real time) or are not among the newest 'keep'
@@ -184,6 +190,16 @@ type OutboxStats struct {
 	Pending   int       // events waiting for delivery, in flight or not
 	Due       int       // of those, the ones whose next attempt is due
 	OldestDue time.Time // the earliest next attempt among the due ones; zero when none
+}
+
+// DueWatcher is a Store shared by several processes (replicas) that can
+// tell when another of them made events due: WatchDue calls wake for each
+// such change until ctx ends (a replica wakes its dispatcher with it, so
+// that it need not wait for its next poll). A change may be reported more
+// than once, or (rarely, when the watch reconnects) not at all: dispatchers
+// still poll.
+type DueWatcher interface {
+	WatchDue(ctx context.Context, wake func())
 }
 
 // AttemptBatcher is a Store that can record several attempts in one round

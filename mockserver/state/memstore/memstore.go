@@ -46,9 +46,8 @@ type Store struct {
 	messages map[string]*state.Message
 	msgOrder fifo
 	events   map[string]*eventEntry
-	pending  map[string]*eventEntry // the outbox: events with Status pending
-	pendingN map[string]int         // account -> its events in pending (CountOwned)
-	finished fifo                   // finished events, oldest first (id + generation)
+	outbox   outboxQueue // the events with Status pending, in due order (queue.go)
+	finished fifo        // finished events, oldest first (id + generation)
 	tmpls    map[tmplKey]*tmplEntry
 	numbers  map[numKey]string // (account, number) -> WABA id
 	sessions map[sessionKey]time.Time
@@ -85,6 +84,11 @@ type eventEntry struct {
 	seq      int64
 	gen      int64 // bumped each time the event finishes, to match fifo entries
 	attempts []state.Attempt
+	dest     *destQueue // while pending: its destination's queue
+	idx      int        // while pending: its index in the heap it is filed in
+	filed    uint8      // while pending: which heap (filedReady, filedLeased)
+	// heldReady: filed ready with an ended lease not taken yet (queue.go).
+	heldReady bool
 }
 
 type hookKey struct{ app, product string }
@@ -162,8 +166,7 @@ func (s *Store) init() {
 	s.messages = map[string]*state.Message{}
 	s.msgOrder = fifo{}
 	s.events = map[string]*eventEntry{}
-	s.pending = map[string]*eventEntry{}
-	s.pendingN = map[string]int{}
+	s.outbox = newOutboxQueue()
 	s.finished = fifo{}
 	s.tmpls = map[tmplKey]*tmplEntry{}
 	s.numbers = map[numKey]string{}
@@ -237,10 +240,11 @@ func (s *Store) DeleteAccount(_ context.Context, name string) error {
 	for id, e := range s.events {
 		if e.ev.Account == name {
 			delete(s.events, id)
-			delete(s.pending, id)
+			if e.ev.Status == state.EventPending {
+				s.outbox.remove(e)
+			}
 		}
 	}
-	delete(s.pendingN, name)
 	for k := range s.tmpls {
 		if k.account == name {
 			delete(s.tmpls, k)
@@ -312,10 +316,15 @@ func (s *Store) ShiftClock(_ context.Context, account string, d time.Duration) (
 		return state.Account{}, state.NotFound("account", account)
 	}
 	a.ClockOffset += d
-	for _, e := range s.pending {
+	var moved []*eventEntry
+	s.outbox.each(func(e *eventEntry) {
 		if e.ev.Account == account {
-			e.ev.NextAttemptAt = e.ev.NextAttemptAt.Add(-d)
+			moved = append(moved, e)
 		}
+	})
+	for _, e := range moved {
+		e.ev.NextAttemptAt = e.ev.NextAttemptAt.Add(-d)
+		s.outbox.rekey(e)
 	}
 	return *a, nil
 }
@@ -725,7 +734,7 @@ func (s *Store) addEventsLocked(events []state.Event) error {
 		entry := &entries[i]
 		entry.ev, entry.seq = e, s.next()
 		if e.Status == state.EventPending {
-			s.addPending(entry)
+			s.outbox.add(entry)
 		} else {
 			s.finishLocked(entry)
 		}
@@ -795,49 +804,36 @@ func (s *Store) ListEvents(_ context.Context, f state.EventFilter) ([]state.Even
 	return out, nil
 }
 
-func claimable(e *state.Event, now time.Time) bool {
-	return !e.NextAttemptAt.After(now) && (e.LeaseOwner == "" || !e.LeaseUntil.After(now))
-}
-
-// ClaimDue implements state.Store.
+// ClaimDue implements state.Store: the oldest due events off the outbox
+// queue (queue.go), at a cost that does not grow with the backlog.
 func (s *Store) ClaimDue(_ context.Context, now time.Time, limit int, owner string, leaseUntil time.Time, exclude []string) ([]state.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var due []*eventEntry
-	for _, e := range s.pending {
-		if claimable(&e.ev, now) && !excluded(&e.ev, exclude) {
-			due = append(due, e)
-		}
-	}
-	sort.Slice(due, func(i, j int) bool {
-		if !due[i].ev.NextAttemptAt.Equal(due[j].ev.NextAttemptAt) {
-			return due[i].ev.NextAttemptAt.Before(due[j].ev.NextAttemptAt)
-		}
-		return due[i].seq < due[j].seq
-	})
-	if len(due) > limit {
-		due = due[:limit]
-	}
-	out := make([]state.Event, 0, len(due))
-	for _, e := range due {
-		e.ev.LeaseOwner, e.ev.LeaseUntil = owner, leaseUntil
-		out = append(out, copyEvent(&e.ev))
+	due := s.outbox.claim(now, limit, owner, leaseUntil, exclude)
+	out := make([]state.Event, len(due))
+	for i, e := range due {
+		out[i] = copyEvent(&e.ev)
 	}
 	return out, nil
-}
-
-func excluded(e *state.Event, exclude []string) bool {
-	return len(exclude) > 0 && e.Target != nil && slices.Contains(exclude, state.Destination(e.Target.URL))
 }
 
 // ReleaseLeases implements state.Store.
 func (s *Store) ReleaseLeases(_ context.Context, owner string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.outbox.release(owner), nil
+}
+
+// RenewLeases implements state.Store.
+func (s *Store) RenewLeases(_ context.Context, owner string, ids []string, until time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	n := 0
-	for _, e := range s.pending {
-		if e.ev.LeaseOwner == owner {
-			e.ev.LeaseOwner, e.ev.LeaseUntil = "", time.Time{}
+	for _, id := range ids {
+		e, ok := s.events[id]
+		if ok && e.ev.Status == state.EventPending && e.ev.LeaseOwner == owner && owner != "" {
+			e.ev.LeaseUntil = until
+			s.outbox.rekey(e)
 			n++
 		}
 	}
@@ -884,15 +880,15 @@ func (s *Store) Prune(_ context.Context, before time.Time, keep int) (int, error
 func (s *Store) OutboxStats(_ context.Context, now time.Time) (state.OutboxStats, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	st := state.OutboxStats{Pending: len(s.pending)}
-	for _, e := range s.pending {
+	st := state.OutboxStats{Pending: s.outbox.pending}
+	s.outbox.each(func(e *eventEntry) {
 		if t := e.ev.NextAttemptAt; !t.After(now) {
 			st.Due++
 			if st.OldestDue.IsZero() || t.Before(st.OldestDue) {
 				st.OldestDue = t
 			}
 		}
-	}
+	})
 	return st, nil
 }
 
@@ -900,17 +896,7 @@ func (s *Store) OutboxStats(_ context.Context, now time.Time) (state.OutboxStats
 func (s *Store) NextDue(_ context.Context) (time.Time, bool, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var at time.Time
-	found := false
-	for _, e := range s.pending {
-		t := e.ev.NextAttemptAt
-		if e.ev.LeaseOwner != "" && e.ev.LeaseUntil.After(t) {
-			t = e.ev.LeaseUntil
-		}
-		if !found || t.Before(at) {
-			at, found = t, true
-		}
-	}
+	at, found := s.outbox.nextDue()
 	return at, found, nil
 }
 
@@ -933,8 +919,9 @@ func (s *Store) RecordAttempt(_ context.Context, r state.AttemptResult) error {
 	e.ev.UpdatedAt = a.StartedAt.Add(a.Latency)
 	if r.Status == state.EventPending {
 		e.ev.NextAttemptAt = r.NextAttemptAt
+		s.outbox.rekey(e)
 	} else {
-		s.dropPending(e)
+		s.outbox.remove(e)
 		s.finishLocked(e)
 	}
 	return nil
@@ -952,26 +939,8 @@ func (s *Store) Requeue(_ context.Context, id string, at time.Time) error {
 	e.ev.Reason = ""
 	e.ev.NextAttemptAt = at
 	e.ev.LeaseOwner, e.ev.LeaseUntil = "", time.Time{}
-	s.addPending(e)
+	s.outbox.add(e)
 	return nil
-}
-
-// addPending puts an event in the outbox; s.mu is held.
-func (s *Store) addPending(e *eventEntry) {
-	if _, ok := s.pending[e.ev.ID]; !ok {
-		s.pendingN[e.ev.Account]++
-	}
-	s.pending[e.ev.ID] = e
-}
-
-// dropPending takes an event out of the outbox; s.mu is held.
-func (s *Store) dropPending(e *eventEntry) {
-	if _, ok := s.pending[e.ev.ID]; ok {
-		delete(s.pending, e.ev.ID)
-		if s.pendingN[e.ev.Account]--; s.pendingN[e.ev.Account] <= 0 {
-			delete(s.pendingN, e.ev.Account)
-		}
-	}
 }
 
 // CountOwned implements state.Store.
@@ -1012,7 +981,7 @@ func (s *Store) CountOwned(_ context.Context, account string, r state.Resource) 
 			}
 		}
 	case state.ResourcePending:
-		n = s.pendingN[account]
+		n = s.outbox.perAccount[account]
 	default:
 		return 0, fmt.Errorf("memstore count: no resource %q", r)
 	}

@@ -23,3 +23,11 @@ func BenchmarkStore(b *testing.B) {
 		return s
 	})
 }
+
+func BenchmarkClaim(b *testing.B) {
+	storetest.BenchClaim(b, storetest.ClaimSizes, func(b *testing.B) state.Store {
+		s := memstore.New()
+		b.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}

@@ -141,7 +141,7 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 	if err != nil {
 		return err
 	}
-	return s.batch(ctx, "record submission", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) {
+	err = s.batch(ctx, "record submission", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) {
 		b.Queue(requireAppSQL, m.AppKey)
 		b.Queue("INSERT INTO messages ("+messageCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 			m.ID, m.Account, m.AppKey, m.Product, m.MessageType, m.WabaID, m.SendNumber, recipients, wamids, m.UID, m.Request, m.CreatedAt)
@@ -189,6 +189,8 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 			return events(br)
 		}, nil
 	})
+	s.notifyDue(err, sub.Events)
+	return err
 }
 
 // GetMessage implements state.Store.
@@ -253,7 +255,9 @@ func (s *Store) AddEvents(ctx context.Context, events []state.Event) error {
 		}
 		return nil
 	}
-	return s.batch(ctx, "add events", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) { return queueEvents(b, events) })
+	err := s.batch(ctx, "add events", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) { return queueEvents(b, events) })
+	s.notifyDue(err, events)
+	return err
 }
 
 // GetEvent implements state.Store. The event and its attempts are read in
@@ -346,6 +350,23 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string) (int, error) {
 	n, err := s.exec(ctx, "release leases",
 		"UPDATE events SET lease_owner = '', lease_until = $2 WHERE lease_owner = $1 AND lease_owner <> '' AND status = 'pending'",
 		owner, time.Time{})
+	if err == nil && n > 0 {
+		s.wakeOthers()
+	}
+	return int(n), err
+}
+
+// RenewLeases implements state.Store.
+func (s *Store) RenewLeases(ctx context.Context, owner string, ids []string, until time.Time) (int, error) {
+	if len(ids) == 0 {
+		if s.closed.Load() {
+			return 0, ErrClosed
+		}
+		return 0, nil
+	}
+	n, err := s.exec(ctx, "renew leases",
+		"UPDATE events SET lease_until = $2 WHERE id = ANY ($3::text[]) AND lease_owner = $1 AND lease_owner <> '' AND status = 'pending'",
+		owner, until, ids)
 	return int(n), err
 }
 
@@ -512,6 +533,9 @@ func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
 			"WHERE id = $1 AND status IN ('delivered', 'failed')", id, at, time.Time{})
 	if err == nil && n == 0 {
 		return state.NotFound("delivered or failed event", id)
+	}
+	if err == nil {
+		s.wakeOthers()
 	}
 	return err
 }

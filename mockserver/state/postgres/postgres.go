@@ -92,6 +92,12 @@ type Store struct {
 	pool *pgxpool.Pool
 	name string // the DSN without its password, for logs
 
+	connCfg      *pgx.ConnConfig // for WatchDue's connection of its own
+	instance     string          // names this store in its notifications (notify.go)
+	due          chan struct{}   // asks the notifier for a NOTIFY (buffered: 1)
+	quit         chan struct{}   // closed by Close: the notifier stops
+	notifierDone chan struct{}
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
@@ -116,11 +122,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, wrapErr(ctx, "open", err)
 	}
-	s := &Store{pool: pool, name: Redact(dsn)}
+	s := &Store{pool: pool, name: Redact(dsn), connCfg: cfg.ConnConfig.Copy(), instance: newInstance(),
+		due: make(chan struct{}, 1), quit: make(chan struct{}), notifierDone: make(chan struct{})}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
 		return nil, wrapErr(ctx, "open "+s.name, err)
 	}
+	go s.notifier()
 	return s, nil
 }
 
@@ -150,6 +158,8 @@ func (s *Store) String() string { return s.name }
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		close(s.quit)
+		<-s.notifierDone
 		s.pool.Close()
 	})
 	return nil

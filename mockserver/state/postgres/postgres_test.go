@@ -142,3 +142,7 @@ func TestOrderedNamesCollateC(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkClaim(b *testing.B) {
+	storetest.BenchClaim(b, storetest.ClaimSizes, func(b *testing.B) state.Store { return fresh(b) })
+}

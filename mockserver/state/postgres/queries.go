@@ -134,6 +134,7 @@ func (s *Store) AccountByTokenHash(ctx context.Context, hash [32]byte) (string, 
 // events move in one transaction, so every replica sees both or neither.
 func (s *Store) ShiftClock(ctx context.Context, account string, d time.Duration) (state.Account, error) {
 	var out state.Account
+	moved := false
 	err := s.tx(ctx, "shift clock", func(ctx context.Context, tx pgx.Tx) error {
 		a, err := scanAccount(tx.QueryRow(ctx,
 			"UPDATE accounts SET clock_offset_ns = clock_offset_ns + $2 WHERE name = $1 RETURNING "+accountCols, account, int64(d)))
@@ -142,13 +143,18 @@ func (s *Store) ShiftClock(ctx context.Context, account string, d time.Duration)
 		} else if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "UPDATE events SET next_attempt_at = next_attempt_at - $2::interval WHERE account = $1 AND status = 'pending'",
-			account, micros(d)); err != nil {
+		tag, err := tx.Exec(ctx, "UPDATE events SET next_attempt_at = next_attempt_at - $2::interval WHERE account = $1 AND status = 'pending'",
+			account, micros(d))
+		if err != nil {
 			return err
 		}
+		moved = tag.RowsAffected() > 0
 		out = a
 		return nil
 	})
+	if err == nil && moved {
+		s.wakeOthers()
+	}
 	return out, err
 }
 

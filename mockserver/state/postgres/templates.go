@@ -29,7 +29,7 @@ func scanTemplate(sc scanner) (state.Template, error) {
 // CreateTemplate implements state.Store: the template and its review's
 // events in one round trip, as one transaction.
 func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []state.Event) error {
-	return s.batch(ctx, "create template", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) {
+	err := s.batch(ctx, "create template", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) {
 		b.Queue("INSERT INTO templates ("+templateCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
 			t.Account, t.WabaID, t.Name, t.Language, t.Category, t.TemplateID, t.SID, t.AppKey,
 			t.BodyParams, t.HeaderParams, string(t.Status), t.Reason, t.ReviewAt, t.Request, t.CreatedAt, t.UpdatedAt)
@@ -50,6 +50,8 @@ func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []s
 			return readEvents(br)
 		}, nil
 	})
+	s.notifyDue(err, events)
+	return err
 }
 
 // GetTemplate implements state.Store.

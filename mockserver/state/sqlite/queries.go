@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -55,7 +56,8 @@ const (
 	deleteBindingSQL      = "DELETE FROM bindings WHERE account = $1 AND kind = $2 AND value = $3"
 	insertMessageSQL      = "INSERT INTO messages (" + messageCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 	insertEventSQL        = "INSERT INTO events (" + eventData + ", target_dest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
-	releaseLeasesSQL      = "UPDATE events SET lease_owner = '', lease_until = $2 WHERE lease_owner = $1 AND status = 'pending'"
+	renewLeasesSQL        = "UPDATE events SET lease_until = $2 WHERE id IN (SELECT value FROM json_each($3)) AND lease_owner = $1 AND lease_owner <> '' AND status = 'pending'"
+	releaseLeasesSQL      = "UPDATE events SET lease_owner = '', lease_until = $2 WHERE lease_owner = $1 AND lease_owner <> '' AND status = 'pending'" // <> '': walk events_leased, not the pending ones
 	templateCols          = "account, waba_id, name, language, category, template_id, sid, app_key, body_params, header_params, status, reason, review_at, request, created_at, updated_at"
 	insertTemplateSQL     = "INSERT INTO templates (" + templateCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
 	setTemplateSQL        = "UPDATE templates SET status = $5, reason = $6, review_at = $7, updated_at = $8 WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4"
@@ -95,7 +97,7 @@ var writeQueries = []string{
 	insertBindingSQL, bindIfUnboundSQL, deleteBindingSQL,
 	insertMessageSQL, insertEventSQL, recordAttemptSQL, insertAttemptSQL, requeueSQL, claimDueSQL, eventExistsSQL,
 	insertTemplateSQL, setTemplateSQL, wabaOfNumberSQL, insertNumberSQL, registerNumberSQL, touchSessionSQL,
-	releaseLeasesSQL,
+	releaseLeasesSQL, renewLeasesSQL,
 }
 
 // zeroMicros is how a free lease's LeaseUntil (the zero time) is stored.
@@ -783,13 +785,16 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 		}
 		return []state.Event{}, nil
 	}
+	q, args := claimDueSQL, []any{owner, micros(leaseUntil), micros(now), limit}
+	if len(exclude) > 0 {
+		var err error
+		if q, args, err = s.claimDueExcluding(ctx, exclude, args); err != nil {
+			return nil, err
+		}
+	}
 	var got []sqlstore.Claimed
 	err := s.writeOutbox(ctx, "claim due", func(tx *wtx) error {
 		got = got[:0]
-		q, args := claimDueSQL, []any{owner, micros(leaseUntil), micros(now), limit}
-		if len(exclude) > 0 {
-			q, args = claimDueExcluding(exclude, args)
-		}
 		rows, err := tx.query(q, args...)
 		if err != nil {
 			return err
@@ -811,20 +816,57 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 }
 
 // claimDueExcluding is claimDueSQL leaving aside the events of some
-// destinations. It is built per call (the list varies), which only happens
-// while a receiver is saturated.
-func claimDueExcluding(exclude []string, args []any) (string, []any) {
+// destinations (only while a receiver is saturated). Those events are in
+// the events_due index like the others, so finding the first due events
+// of the other destinations walks every excluded one due before them: a
+// cost that grows with the excluded receiver's backlog. The walk runs on a
+// read connection, never holding the writer that every send waits for; the
+// claim then leases the events found by seq, checking again that each is
+// still pending, due and free (a retry recorded meanwhile, say). It returns
+// the claim's statement and arguments.
+func (s *Store) claimDueExcluding(ctx context.Context, exclude []string, args []any) (string, []any, error) {
 	marks := make([]string, len(exclude))
+	find := []any{args[2], args[3]} // now, limit
 	for i, d := range exclude {
-		args = append(args, d)
-		marks[i] = fmt.Sprintf("$%d", len(args))
+		find = append(find, d)
+		marks[i] = fmt.Sprintf("$%d", len(find))
 	}
-	q := "UPDATE events SET lease_owner = $1, lease_until = $2 WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' " +
-		"AND next_attempt_at <= $3 AND (lease_owner = '' OR lease_until <= $3) " +
-		"AND (target_dest IS NULL OR target_dest NOT IN (" + strings.Join(marks, ", ") + ")) " +
-		"ORDER BY next_attempt_at, seq LIMIT $4 " + claimDueLockSuffix + ") RETURNING " + eventCols
-	return q, args
+	var seqs []int64
+	err := s.read(ctx, "claim due", func(q querier) error {
+		rows, err := q.QueryContext(ctx, "SELECT seq FROM events WHERE status = 'pending' "+
+			"AND next_attempt_at <= $1 AND (lease_owner = '' OR lease_until <= $1) "+
+			"AND (target_dest IS NULL OR target_dest NOT IN ("+strings.Join(marks, ", ")+")) "+
+			"ORDER BY next_attempt_at, seq LIMIT $2", find...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				return err
+			}
+			seqs = append(seqs, seq)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	if seqs == nil {
+		seqs = []int64{} // "[]", not "null" (which json_each reads as one value)
+	}
+	list, err := json.Marshal(seqs)
+	if err != nil {
+		return "", nil, err
+	}
+	return claimSeqsSQL, append(args[:3], string(list)), nil
 }
+
+// claimSeqsSQL leases the events whose seqs $4 lists (JSON) that are still
+// claimable at $3.
+const claimSeqsSQL = "UPDATE events SET lease_owner = $1, lease_until = $2 WHERE seq IN (SELECT value FROM json_each($4)) " +
+	"AND status = 'pending' AND next_attempt_at <= $3 AND (lease_owner = '' OR lease_until <= $3) RETURNING " + eventCols
 
 // ReleaseLeases implements state.Store.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string) (int, error) {
@@ -837,29 +879,110 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string) (int, error) {
 	return int(n), err
 }
 
-// Prune implements state.Store. Attempts go with their events (foreign key
-// cascade); the newest 'keep' are counted by seq, the creation order.
-func (s *Store) Prune(ctx context.Context, before time.Time, keep int) (int, error) {
+// pruneBatch is how many rows one write of Prune removes. The writer is the
+// only one, and every send waits for it: a pass of the janitor that took
+// it for one DELETE of 200,000 events (the first after a restart on a
+// large file) held every send for seconds. In batches this small, each
+// write takes about a millisecond, and the sends queued meanwhile go first.
+const pruneBatch = 200
+
+// RenewLeases implements state.Store.
+func (s *Store) RenewLeases(ctx context.Context, owner string, ids []string, until time.Time) (int, error) {
+	if len(ids) == 0 {
+		if s.closed.Load() {
+			return 0, ErrClosed
+		}
+		return 0, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	err := s.writeOutbox(ctx, "prune", func(tx *wtx) error {
+	err = s.writeOutbox(ctx, "renew leases", func(tx *wtx) error {
 		var err error
-		q := "DELETE FROM events WHERE status <> 'pending' AND (updated_at < $1"
-		args := []any{micros(before)}
-		if keep > 0 {
-			q += " OR seq < COALESCE((SELECT seq FROM events WHERE status <> 'pending' ORDER BY seq DESC LIMIT 1 OFFSET $2), -1)"
-			args = append(args, keep-1)
-		}
-		if n, err = tx.execN(q+")", args...); err != nil {
-			return err
-		}
-		mq := "DELETE FROM messages WHERE created_at < $1"
-		if keep > 0 {
-			mq += " OR rowid < COALESCE((SELECT rowid FROM messages ORDER BY rowid DESC LIMIT 1 OFFSET $2), -1)"
-		}
-		_, err = tx.exec(mq, args...)
+		n, err = tx.execN(renewLeasesSQL, owner, micros(until), string(list))
 		return err
 	})
 	return int(n), err
+}
+
+// Prune implements state.Store in batches of pruneBatch rows, each its own
+// write: the rows to remove are found on a read connection (which never
+// holds the writer), then removed by seq. Attempts go with their events
+// (foreign key cascade); the newest 'keep' are counted by seq, the creation
+// order, as they were when the pass began.
+func (s *Store) Prune(ctx context.Context, before time.Time, keep int) (int, error) {
+	cutEvents, cutMessages := int64(-1), int64(-1)
+	if keep > 0 {
+		for _, c := range []struct {
+			q   string
+			cut *int64
+		}{
+			{"SELECT seq FROM events WHERE status <> 'pending' ORDER BY seq DESC LIMIT 1 OFFSET $1", &cutEvents},
+			{"SELECT rowid FROM messages ORDER BY rowid DESC LIMIT 1 OFFSET $1", &cutMessages},
+		} {
+			err := s.queryRow(ctx, c.q, []any{keep - 1}, c.cut)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return 0, wrapErr(ctx, "prune", err)
+			}
+		}
+	}
+	n, err := s.pruneBatches(ctx,
+		"SELECT seq FROM events WHERE seq > $1 AND status <> 'pending' AND (updated_at < $2 OR seq < $3) ORDER BY seq LIMIT $4",
+		"DELETE FROM events WHERE seq BETWEEN $1 AND $2 AND status <> 'pending' AND (updated_at < $3 OR seq < $4)",
+		micros(before), cutEvents)
+	if err != nil {
+		return n, err
+	}
+	_, err = s.pruneBatches(ctx,
+		"SELECT rowid FROM messages WHERE rowid > $1 AND (created_at < $2 OR rowid < $3) ORDER BY rowid LIMIT $4",
+		"DELETE FROM messages WHERE rowid BETWEEN $1 AND $2 AND (created_at < $3 OR rowid < $4)",
+		micros(before), cutMessages)
+	return n, err
+}
+
+// pruneBatches removes, pruneBatch rows at a time, the rows that find
+// picks (keys after $1, $2 = before, $3 = cut, $4 = batch size): remove
+// deletes those between the batch's first and last key ($1, $2) that still
+// qualify ($3 = before, $4 = cut). It returns how many rows it removed.
+func (s *Store) pruneBatches(ctx context.Context, find, remove string, before, cut int64) (int, error) {
+	total := 0
+	last := int64(-1 << 62)
+	keys := make([]int64, 0, pruneBatch)
+	for {
+		keys = keys[:0]
+		err := s.read(ctx, "prune", func(q querier) error {
+			rows, err := q.QueryContext(ctx, find, last, before, cut, pruneBatch)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var k int64
+				if err := rows.Scan(&k); err != nil {
+					return err
+				}
+				keys = append(keys, k)
+			}
+			return rows.Err()
+		})
+		if err != nil || len(keys) == 0 {
+			return total, err
+		}
+		first := keys[0]
+		last = keys[len(keys)-1]
+		var n int64
+		err = s.writeOutbox(ctx, "prune", func(tx *wtx) error {
+			var err error
+			n, err = tx.execN(remove, first, last, before, cut)
+			return err
+		})
+		total += int(n)
+		if err != nil {
+			return total, err
+		}
+	}
 }
 
 // nextDueSQL: the earliest moment ClaimDue could hand out an event. A

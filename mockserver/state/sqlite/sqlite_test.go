@@ -460,3 +460,45 @@ func TestQueryPlans(t *testing.T) {
 		assert.NotContains(t, p, "TEMP B-TREE")
 	})
 }
+
+func BenchmarkClaim(b *testing.B) {
+	storetest.BenchClaim(b, storetest.ClaimSizes, func(b *testing.B) state.Store { return openT(b, tempDB(b)) })
+}
+
+// TestPruneWritesInSmallBatches: a retention pass over a large log must not
+// hold the only writer for its whole length (every send waits behind it),
+// so it removes at most pruneBatch rows per write transaction.
+func TestPruneWritesInSmallBatches(t *testing.T) {
+	s := openT(t, tempDB(t))
+	ctx := context.Background()
+	now := time.Now()
+	require.NoError(t, s.CreateAccount(ctx, state.Account{Name: "IW0000001", CreatedAt: now}))
+	const n = 5*pruneBatch + 7
+	events := make([]state.Event, n)
+	for i := range events {
+		events[i] = state.Event{ID: fmt.Sprintf("ev-%d", i), Account: "IW0000001", Type: state.EventWAStatus,
+			Product: state.ProductWhatsApp, Status: state.EventDropped, Payload: []byte(`{}`),
+			DueAt: now, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now.Add(-time.Hour)}
+	}
+	require.NoError(t, s.AddEvents(ctx, events))
+	keep := pendingAt(t, s, "still-pending", now.Add(-2*time.Hour))
+
+	before := s.w.batches.Load()
+	removed, err := s.Prune(ctx, now, 0)
+	require.NoError(t, err)
+	assert.Equal(t, n, removed)
+	assert.GreaterOrEqual(t, s.w.batches.Load()-before, int64(6), "six writes of at most %d rows", pruneBatch)
+	got, err := s.ListEvents(ctx, state.EventFilter{Account: "IW0000001"})
+	require.NoError(t, err)
+	require.Len(t, got, 1, "only the pending event stays")
+	assert.Equal(t, keep.ID, got[0].ID)
+}
+
+// pendingAt adds a pending event of IW0000001 due at next.
+func pendingAt(t *testing.T, s *Store, id string, next time.Time) state.Event {
+	t.Helper()
+	e := state.Event{ID: id, Account: "IW0000001", Type: state.EventWAStatus, Product: state.ProductWhatsApp,
+		Status: state.EventPending, Payload: []byte(`{}`), DueAt: next, NextAttemptAt: next, CreatedAt: next, UpdatedAt: next}
+	require.NoError(t, s.AddEvents(context.Background(), []state.Event{e}))
+	return e
+}

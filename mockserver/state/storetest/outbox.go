@@ -479,3 +479,81 @@ func testReset(t *testing.T, open func(t *testing.T) state.Store) {
 		assert.Empty(t, last, "sessions are gone")
 	})
 }
+
+// testClaimOrder holds ClaimDue's order (oldest due first, then creation)
+// through what moves events in a store that keeps them queued: clock shifts,
+// exclusions, ended leases, retries and replays.
+func testClaimOrder(t *testing.T, open func(t *testing.T) state.Store) {
+	at := func(f *fixture, id, account, appKey string, next time.Time, url string) {
+		f.t.Helper()
+		e := pendingEvent(id, account, appKey, next)
+		e.Target.URL = url
+		f.events(e)
+	}
+	const hookA, hookB, hookC = "https://a.example/hook", "https://b.example/hook", "https://c.example/hook"
+	t.Run("a clock shift moves an account's events ahead of another's", func(t *testing.T) {
+		f := twoAccounts(t, open)
+		at(f, "other-1", "IW0000002", "AppOther000000003", t0.Add(-2*time.Minute), hookA)
+		at(f, "own-1", "IW0000001", "AppOne00000000001", t0.Add(time.Hour), hookA)
+		at(f, "other-2", "IW0000002", "AppOther000000003", t0.Add(-time.Minute), hookB)
+		at(f, "own-2", "IW0000001", "AppOne00000000001", t0.Add(2*time.Hour), hookB)
+		assert.Equal(t, []string{"other-1", "other-2"}, eventIDs(f.claim(t0, 10, "a", t0)), "before the shift")
+		_, err := f.s.ShiftClock(f.ctx, "IW0000001", 3*time.Hour)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"own-1", "own-2", "other-1", "other-2"}, eventIDs(f.claim(t0, 10, "b", t0.Add(time.Minute))),
+			"own events are now 2h and 1h overdue, ahead of the other account's (whose leases ended)")
+	})
+	t.Run("a backward shift puts due events back in the future", func(t *testing.T) {
+		f := outbox(t, open)
+		f.pending("ev-1", t0.Add(-time.Minute))
+		f.pending("ev-2", t0.Add(-2*time.Minute))
+		_, err := f.s.ShiftClock(f.ctx, "IW0000001", -90*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"ev-2"}, eventIDs(f.claim(t0, 10, "a", t0.Add(time.Minute))))
+		at, ok, err := f.s.NextDue(f.ctx)
+		require.NoError(t, err)
+		require.True(t, ok)
+		assertTimeEqual(t, t0.Add(30*time.Second), at, "ev-1 is due 30s after t0 now")
+	})
+	t.Run("excluding a destination keeps the others' order and the limit", func(t *testing.T) {
+		f := outbox(t, open)
+		for i := range 9 {
+			url := []string{hookA, hookB, hookC}[i%3]
+			at(f, fmt.Sprintf("ev-%d", i), "IW0000001", "AppOne00000000001", t0.Add(time.Duration(i-10)*time.Minute), url)
+		}
+		busy := []string{state.Destination(hookB)}
+		claim := func(limit int, exclude []string) []string {
+			got, err := f.s.ClaimDue(f.ctx, t0, limit, "a", t0.Add(time.Hour), exclude)
+			require.NoError(t, err)
+			return eventIDs(got)
+		}
+		assert.Equal(t, []string{"ev-0", "ev-2", "ev-3", "ev-5"}, claim(4, busy), "b's ev-1 and ev-4 are left aside")
+		assert.Equal(t, []string{"ev-6", "ev-8"}, claim(4, busy), "the rest of a and c")
+		assert.Empty(t, claim(4, busy), "only b's are left")
+		assert.Equal(t, []string{"ev-1", "ev-4", "ev-7"}, claim(4, nil), "b's, once it is not busy")
+	})
+	t.Run("an ended lease returns in due order, not behind newer events", func(t *testing.T) {
+		f := outbox(t, open)
+		f.pending("old", t0.Add(-time.Hour))
+		require.Len(t, f.claim(t0, 1, "dead", t0.Add(time.Minute)), 1)
+		f.pending("new-1", t0.Add(-time.Minute))
+		f.pending("new-2", t0)
+		assert.Equal(t, []string{"new-1", "new-2"}, eventIDs(f.claim(t0, 10, "a", t0.Add(time.Hour))), "old is leased")
+		require.NoError(t, f.s.RecordAttempt(f.ctx, validResult("new-1", "a", 1, state.EventPending)))
+		assert.Equal(t, []string{"old"}, eventIDs(f.claim(t0.Add(time.Minute), 10, "b", t0.Add(2*time.Hour))),
+			"old's lease ended; new-1 retries in an hour and new-2 is leased")
+	})
+	t.Run("retries and replays take their place by their new due time", func(t *testing.T) {
+		f := outbox(t, open)
+		f.pending("retried", t0.Add(-time.Hour))
+		f.pending("replayed", t0.Add(-time.Hour))
+		require.Len(t, f.claim(t0, 2, "a", t0.Add(time.Minute)), 2)
+		retry := validResult("retried", "a", 1, state.EventPending)
+		retry.NextAttemptAt = t0.Add(-time.Second)
+		require.NoError(t, f.s.RecordAttempt(f.ctx, retry))
+		require.NoError(t, f.s.RecordAttempt(f.ctx, validResult("replayed", "a", 1, state.EventDelivered)))
+		f.pending("waiting", t0.Add(-time.Minute))
+		require.NoError(t, f.s.Requeue(f.ctx, "replayed", t0.Add(-2*time.Minute)))
+		assert.Equal(t, []string{"replayed", "waiting", "retried"}, eventIDs(f.claim(t0, 10, "b", t0.Add(time.Hour))))
+	})
+}

@@ -166,3 +166,35 @@ func testRecordAttempts(t *testing.T, open func(t *testing.T) state.Store) {
 	}
 	assert.Empty(t, b.RecordAttempts(f.ctx, nil), "nothing to record")
 }
+
+func testRenewLeases(t *testing.T, open func(t *testing.T) state.Store) {
+	f := outbox(t, open)
+	f.pending("a", t0)
+	f.pending("b", t0)
+	f.pending("c", t0)
+	f.pending("done", t0)
+	require.Len(t, f.claim(t0, 3, "working", t0.Add(time.Minute)), 3)
+	require.Len(t, f.claim(t0, 1, "other", t0.Add(time.Minute)), 1)
+	require.NoError(t, f.s.RecordAttempt(f.ctx, validResult("c", "working", 1, state.EventDelivered)))
+
+	n, err := f.s.RenewLeases(f.ctx, "working", []string{"a", "b", "c", "done", "unknown"}, t0.Add(10*time.Minute).In(zone))
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "a and b; not c, delivered, nor done, another owner's")
+	for _, id := range []string{"a", "b"} {
+		e := f.getEvent(id)
+		assert.Equal(t, "working", e.LeaseOwner)
+		assertTimeEqual(t, t0.Add(10*time.Minute), e.LeaseUntil, id+" LeaseUntil")
+	}
+	assert.Equal(t, []string{"done"}, eventIDs(f.claim(t0.Add(5*time.Minute), 10, "next", t0.Add(time.Hour))),
+		"the renewed leases hold; the other owner's ended")
+	n, err = f.s.RenewLeases(f.ctx, "other", []string{"done", "a"}, t0.Add(time.Hour))
+	require.NoError(t, err)
+	assert.Zero(t, n, "leases other owners hold are not renewed")
+	n, err = f.s.RenewLeases(f.ctx, "working", nil, t0.Add(time.Hour))
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing named, nothing renewed")
+	at, ok, err := f.s.NextDue(f.ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assertTimeEqual(t, t0.Add(10*time.Minute), at, "NextDue follows the renewed leases")
+}
