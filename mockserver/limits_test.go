@@ -177,7 +177,10 @@ func TestAStoredRequestBodyKeepsAtMost16KiB(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			body := smsBody(t, map[string]any{"msg": "hi", "mobile": "8613800138000", "padding": strings.Repeat("x", tc.pad)})
 			e := s.do("POST", smsPath, body, publicHeaders(demoAppKey, demoToken)).must(t, 200).envelope(t)
-			m, err := s.srv.Sandbox().Store().GetMessage(context.Background(), e.Data.(string))
+			data, _ := e.Data.(map[string]any) // {messageId} (DECISIONS row 32)
+			id, _ := data["messageId"].(string)
+			require.NotEmpty(t, id, "an accepted send: %v", e)
+			m, err := s.srv.Sandbox().Store().GetMessage(context.Background(), id)
 			require.NoError(t, err)
 			if tc.want < 0 {
 				assert.Equal(t, body, string(m.Request))
