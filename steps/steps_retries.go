@@ -100,11 +100,7 @@ func (w *world) myReceiverAnswers(ctx context.Context, spec string) error {
 	if err != nil {
 		return err
 	}
-	a, err := w.myApp(ctx)
-	if err != nil {
-		return err
-	}
-	r, err := w.receiverOf(a)
+	_, r, err := w.myAppWithReceiver(ctx)
 	if err != nil {
 		return err
 	}
@@ -113,11 +109,7 @@ func (w *world) myReceiverAnswers(ctx context.Context, spec string) error {
 }
 
 func (w *world) myReceiverAnswersWithRetryAfter(ctx context.Context, first int, after string, then int) error {
-	a, err := w.myApp(ctx)
-	if err != nil {
-		return err
-	}
-	r, err := w.receiverOf(a)
+	_, r, err := w.myAppWithReceiver(ctx)
 	if err != nil {
 		return err
 	}

@@ -34,11 +34,17 @@ func (w *world) registerTokens(sc *godog.ScenarioContext) {
 	sc.Step(`^my app's token history shows the previous token as "(superseded|revoked|expired)"$`, w.myAppsTokenHistoryShowsThePreviousTokenAs)
 }
 
-func (w *world) myAppHasATokenThatExpiresIn(ctx context.Context, n int, unit string) error {
+// myAppByControl returns my app for a step that manages its tokens
+// through the control API (skipped where there is none).
+func (w *world) myAppByControl(ctx context.Context) (*app, error) {
 	if err := w.need(ctx, CapControl); err != nil {
-		return err
+		return nil, err
 	}
-	a, err := w.myApp(ctx)
+	return w.myApp(ctx)
+}
+
+func (w *world) myAppHasATokenThatExpiresIn(ctx context.Context, n int, unit string) error {
+	a, err := w.myAppByControl(ctx)
 	if err != nil {
 		return err
 	}
@@ -55,10 +61,7 @@ func (w *world) myAppHasATokenThatExpiresIn(ctx context.Context, n int, unit str
 }
 
 func (w *world) myAppHasATokenThatNeverExpires(ctx context.Context) error {
-	if err := w.need(ctx, CapControl); err != nil {
-		return err
-	}
-	a, err := w.myApp(ctx)
+	a, err := w.myAppByControl(ctx)
 	if err != nil {
 		return err
 	}
@@ -87,10 +90,7 @@ func (w *world) myAppsTokenWasSuperseded(ctx context.Context) error {
 }
 
 func (w *world) iIssueANewTokenForMyApp(ctx context.Context) error {
-	if err := w.need(ctx, CapControl); err != nil {
-		return err
-	}
-	a, err := w.myApp(ctx)
+	a, err := w.myAppByControl(ctx)
 	if err != nil {
 		return err
 	}
@@ -113,10 +113,7 @@ func (w *world) iAskForATokenThatExpired(ctx context.Context, n int, unit string
 }
 
 func (w *world) iRevokeMyAppsToken(ctx context.Context) error {
-	if err := w.need(ctx, CapControl); err != nil {
-		return err
-	}
-	a, err := w.myApp(ctx)
+	a, err := w.myAppByControl(ctx)
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,17 @@ func (w *world) receiverOf(a *app) (*Receiver, error) {
 	return a.receiver, nil
 }
 
+// myAppWithReceiver returns my app and its receiver, each made on first
+// use.
+func (w *world) myAppWithReceiver(ctx context.Context) (*app, *Receiver, error) {
+	a, err := w.myApp(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := w.receiverOf(a)
+	return a, r, err
+}
+
 // configureWebhook creates the app's whatsapp webhook and records what its
 // pushes must honour. It returns the control call for steps that judge it.
 func (w *world) configureWebhook(ctx context.Context, a *app, cfg webhookConfig, want ...int) (*Exchange, error) {
@@ -173,11 +184,7 @@ func (w *world) myAppsWebhookPointsAtMyReceiverWithChaos(ctx context.Context, pr
 }
 
 func (w *world) iConfigureMyAppsWhatsappWebhookWith(ctx context.Context, table *godog.Table) error {
-	a, err := w.myApp(ctx)
-	if err != nil {
-		return err
-	}
-	r, err := w.receiverOf(a)
+	a, r, err := w.myAppWithReceiver(ctx)
 	if err != nil {
 		return err
 	}
@@ -254,11 +261,17 @@ func (w *world) myReceiver() (*Receiver, error) {
 // accepted.
 var errNoMessage = errors.New("no message was accepted in this scenario")
 
-func (w *world) myReceiverGetsTheReportForMyMessage(ctx context.Context, status string) error {
+// myReportsReceiver returns my app's receiver, for a step that waits
+// there for the reports of my message.
+func (w *world) myReportsReceiver() (*Receiver, error) {
 	if w.messageID == "" {
-		return errNoMessage
+		return nil, errNoMessage
 	}
-	r, err := w.myReceiver()
+	return w.myReceiver()
+}
+
+func (w *world) myReceiverGetsTheReportForMyMessage(ctx context.Context, status string) error {
+	r, err := w.myReportsReceiver()
 	if err != nil {
 		return err
 	}
@@ -280,10 +293,7 @@ func (w *world) myReceiverGetsTheReportForMyMessage(ctx context.Context, status 
 }
 
 func (w *world) myReceiverGetsAReportForEachRecipient(ctx context.Context, status string) error {
-	if w.messageID == "" {
-		return errNoMessage
-	}
-	r, err := w.myReceiver()
+	r, err := w.myReportsReceiver()
 	if err != nil {
 		return err
 	}
