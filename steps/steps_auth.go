@@ -281,6 +281,9 @@ func (w *world) theCallIsRefusedWithCode(_ context.Context, code string) error {
 	if refused, seen := IsRefused(w.last.Status, w.lastEnv); !refused {
 		return about(fmt.Errorf("the call should be refused with code %q, but it was answered %s", code, seen), w.last)
 	}
+	if w.lastEnv == nil {
+		return about(fmt.Errorf("the call should be refused with code %q, but the answer is not an envelope", code), w.last)
+	}
 	return about(expectEqual("the refusal's code", code, w.lastEnv.Code), w.last)
 }
 
