@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -95,28 +94,23 @@ func TestFeatures(t *testing.T) {
 // directory of its own (the @restart scenarios).
 func startPrivate(sp *spec.Spec) steps.StartPrivateFunc {
 	return func(ctx context.Context) (steps.PrivateSandbox, error) {
-		dir, err := os.MkdirTemp("", "innosandbox-restart-*")
+		p, err := localsandbox.StartPrivate(ctx, func(stateFile string) localsandbox.BuildFunc {
+			return func(ctx context.Context) (*mockserver.Server, io.Closer, error) {
+				store, err := openStateFile(ctx, stateFile)
+				if err != nil {
+					return nil, nil, err
+				}
+				srv, err := mockserver.New(ctx, mockserver.Config{Spec: sp, Store: store, StoreKind: "sqlite", Strict: true})
+				if err != nil {
+					_ = store.Close()
+					return nil, nil, err
+				}
+				return srv, store, nil
+			}
+		})
 		if err != nil {
 			return nil, err
 		}
-		path := filepath.Join(dir, "state.db")
-		build := func(ctx context.Context) (*mockserver.Server, io.Closer, error) {
-			store, err := openStateFile(ctx, path)
-			if err != nil {
-				return nil, nil, err
-			}
-			srv, err := mockserver.New(ctx, mockserver.Config{Spec: sp, Store: store, StoreKind: "sqlite", Strict: true})
-			if err != nil {
-				_ = store.Close()
-				return nil, nil, err
-			}
-			return srv, store, nil
-		}
-		sb, err := localsandbox.Start(ctx, "127.0.0.1:0", build)
-		if err != nil {
-			_ = os.RemoveAll(dir)
-			return nil, err
-		}
-		return &localsandbox.Private{Sandbox: sb, Dir: dir}, nil
+		return p, nil
 	}
 }

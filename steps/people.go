@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -13,21 +12,12 @@ import (
 	messages "github.com/cucumber/messages/go/v34"
 )
 
-// tOf is godog.T for the steps: testify's failure messages without their
-// "Error Trace" (the build machine's file paths and godog's call stack) and
-// without the "Test" line that repeats the scenario's name. A person reads
-// what failed; the stack belongs to a debugger.
-func tOf(ctx context.Context) godog.TestingT { return peopleT{godog.T(ctx)} }
-
-type peopleT struct{ godog.TestingT }
-
-func (p peopleT) Errorf(format string, args ...any) {
-	p.TestingT.Errorf("%s", withoutTrace(fmt.Sprintf(format, args...)))
-}
-
 // withoutTrace drops the "Error Trace" and "Test" fields of a testify
 // message and the indentation of its field labels, keeping Error and
-// Messages (and any other field) in full.
+// Messages (and any other field) in full. The steps return plain errors
+// (expect.go), which it leaves alone; it keeps the build machine's file
+// paths and godog's call stack out of the summary should a step ever fail
+// through godog.T.
 func withoutTrace(msg string) string {
 	var out []string
 	drop := false

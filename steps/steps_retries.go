@@ -2,7 +2,9 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,8 +13,6 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // delivery is an event in the sandbox's delivery log.
@@ -60,10 +60,11 @@ func parseAnswers(s string) ([]Answer, error) {
 
 // eventID is the event the retry steps follow: the last user message or
 // triggered event.
-func (w *world) eventID(ctx context.Context) string {
-	t := tOf(ctx)
-	require.NotNil(t, w.inbound, "no user wrote and no event was triggered in this scenario")
-	return w.inbound.Delivery.ID
+func (w *world) eventID() (string, error) {
+	if w.inbound == nil {
+		return "", errors.New("no user wrote and no event was triggered in this scenario")
+	}
+	return w.inbound.Delivery.ID, nil
 }
 
 // getDelivery reads one event with its attempt log.
@@ -73,164 +74,199 @@ func (w *world) getDelivery(ctx context.Context, id string) (delivery, error) {
 	return d, err
 }
 
+// followedDelivery reads the event the retry steps follow.
+func (w *world) followedDelivery(ctx context.Context) (delivery, error) {
+	id, err := w.eventID()
+	if err != nil {
+		return delivery{}, err
+	}
+	return w.getDelivery(ctx, id)
+}
+
+// registerRetries binds retries.feature's steps.
 func (w *world) registerRetries(sc *godog.ScenarioContext) {
-	sc.Step(`^my receiver answers (\d{3}(?:, then \d{3})*)$`, func(ctx context.Context, spec string) error {
-		answers, err := parseAnswers(spec)
-		if err != nil {
-			return err
+	sc.Step(`^my receiver answers (\d{3}(?:, then \d{3})*)$`, w.myReceiverAnswers)
+	sc.Step(`^my receiver answers (\d{3}) with Retry-After "(\d+)", then (\d{3})$`, w.myReceiverAnswersWithRetryAfter)
+	sc.Step(`^my receiver gets the (?:user's message|triggered event) (\d+) times?$`, w.myReceiverGetsTheEventTimes)
+	sc.Step(`^the delivery log shows the (?:user's message|triggered event) as "(pending|delivered|failed|dropped)" after (\d+) attempts?$`, w.theDeliveryLogShowsTheEventAs)
+	sc.Step(`^the attempt log reads:$`, w.theAttemptLogReads)
+	sc.Step(`^I replay the user's message from the delivery log$`, w.iReplayTheUsersMessage)
+	sc.Step(`^no further attempt is planned$`, w.noFurtherAttemptIsPlanned)
+	sc.Step(`^the next attempt is planned (\d+) seconds after the first$`, w.theNextAttemptIsPlannedAfterTheFirst)
+}
+
+func (w *world) myReceiverAnswers(ctx context.Context, spec string) error {
+	answers, err := parseAnswers(spec)
+	if err != nil {
+		return err
+	}
+	_, r, err := w.myAppWithReceiver(ctx)
+	if err != nil {
+		return err
+	}
+	r.Script(answers...)
+	return nil
+}
+
+func (w *world) myReceiverAnswersWithRetryAfter(ctx context.Context, first int, after string, then int) error {
+	_, r, err := w.myAppWithReceiver(ctx)
+	if err != nil {
+		return err
+	}
+	r.Script(Answer{Status: first, RetryAfter: after}, Answer{Status: then})
+	return nil
+}
+
+func (w *world) myReceiverGetsTheEventTimes(ctx context.Context, n int) error {
+	id, err := w.eventID()
+	if err != nil {
+		return err
+	}
+	r, err := w.myReceiver()
+	if err != nil {
+		return err
+	}
+	of := func(ps []Push) []Push {
+		var out []Push
+		for _, p := range ps {
+			if p.ID == id {
+				out = append(out, p)
+			}
 		}
-		a, err := w.myApp(ctx)
+		return out
+	}
+	got, err := r.WaitFor(ctx, w.s.cfg.Wait, func(ps []Push) bool { return len(of(ps)) >= n })
+	if err != nil {
+		return fmt.Errorf("waiting for %d pushes of event %s: %w; received: %s", n, id, err, describePushes(got))
+	}
+	mine := of(got)
+	errs := []error{expect(len(mine) == n, "event %s should be pushed %d times, but it was pushed %d: %s", id, n, len(mine), describePushes(mine))}
+	for _, p := range mine {
+		errs = append(errs, w.checkPush(r, p),
+			expect(string(mine[0].Body) == string(p.Body), "every attempt pushes the same payload, event id included, but push %d carries %s after %s", p.N, p.Body, mine[0].Body))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	// The sandbox records an attempt just after the receiver answers it;
+	// wait for that too, so that a following step (a clock move) acts
+	// on a settled delivery rather than on an attempt in flight.
+	return w.waitUntil(ctx, fmt.Sprintf("the delivery log to record %d attempts of event %s", n, id), func() (bool, error) {
+		d, err := w.getDelivery(ctx, id)
 		if err != nil {
-			return err
+			return false, err
 		}
-		r, err := w.receiverOf(a)
-		if err != nil {
-			return err
+		if len(d.AttemptLog) >= n {
+			return true, nil
 		}
-		r.Script(answers...)
-		return nil
+		return false, fmt.Errorf("%w: %d attempts recorded", errNotYet, len(d.AttemptLog))
 	})
-	sc.Step(`^my receiver answers (\d{3}) with Retry-After "(\d+)", then (\d{3})$`, func(ctx context.Context, first int, after string, then int) error {
-		a, err := w.myApp(ctx)
-		if err != nil {
-			return err
+}
+
+func (w *world) theDeliveryLogShowsTheEventAs(ctx context.Context, status string, n int) error {
+	id, err := w.eventID()
+	if err != nil {
+		return err
+	}
+	var d delivery
+	err = w.waitUntil(ctx, fmt.Sprintf("event %s to be %s after %d attempts", id, status, n), func() (bool, error) {
+		var err error
+		if d, err = w.getDelivery(ctx, id); err != nil {
+			return false, err
 		}
-		r, err := w.receiverOf(a)
-		if err != nil {
-			return err
+		if d.Status == status && len(d.AttemptLog) == n {
+			return true, nil
 		}
-		r.Script(Answer{Status: first, RetryAfter: after}, Answer{Status: then})
-		return nil
+		return false, fmt.Errorf("%w: it is %s after %d attempts", errNotYet, d.Status, len(d.AttemptLog))
 	})
-	sc.Step(`^my receiver gets the (?:user's message|triggered event) (\d+) times?$`, func(ctx context.Context, n int) error {
-		t := tOf(ctx)
-		id := w.eventID(ctx)
-		a := w.apps["my app"]
-		require.NotNil(t, a, "my app has no receiver")
-		require.NotNil(t, a.receiver, "my app has no receiver")
-		of := func(ps []Push) []Push {
-			var out []Push
-			for _, p := range ps {
-				if p.ID == id {
-					out = append(out, p)
+	if err != nil {
+		return err
+	}
+	return expectEqual("the attempt count", n, d.Attempts)
+}
+
+func (w *world) theAttemptLogReads(ctx context.Context, table *godog.Table) error {
+	d, err := w.followedDelivery(ctx)
+	if err != nil {
+		return err
+	}
+	if len(table.Rows) == 0 {
+		return errors.New("the table needs a header row")
+	}
+	head := table.Rows[0].Cells
+	var want, got [][]string
+	for _, row := range table.Rows[1:] {
+		var r []string
+		for _, c := range row.Cells {
+			r = append(r, c.Value)
+		}
+		want = append(want, r)
+	}
+	for _, a := range d.AttemptLog {
+		var r []string
+		for _, c := range head {
+			switch c.Value {
+			case "attempt":
+				r = append(r, strconv.Itoa(a.N))
+			case "answer":
+				if a.Response == nil {
+					r = append(r, "none")
+				} else {
+					r = append(r, strconv.Itoa(a.Response.Status))
 				}
+			case "outcome":
+				r = append(r, a.Outcome)
+			case "method":
+				r = append(r, a.Request.Method)
+			default:
+				return fmt.Errorf("unknown column %q: use attempt, answer, outcome, method", c.Value)
 			}
-			return out
 		}
-		got, err := a.receiver.WaitFor(ctx, w.s.cfg.Wait, func(ps []Push) bool { return len(of(ps)) >= n })
-		require.NoError(t, err, "waiting for %d pushes of event %s; received: %s", n, id, describePushes(got))
-		mine := of(got)
-		assert.Len(t, mine, n, "pushes of event %s: %s", id, describePushes(mine))
-		for _, p := range mine {
-			w.checkPush(ctx, a.receiver, p)
-			assert.Equal(t, string(mine[0].Body), string(p.Body), "every attempt pushes the same payload, event id included")
-		}
-		// The sandbox records an attempt just after the receiver answers it;
-		// wait for that too, so that a following step (a clock move) acts
-		// on a settled delivery rather than on an attempt in flight.
-		return w.waitUntil(ctx, fmt.Sprintf("the delivery log to record %d attempts of event %s", n, id), func() (bool, error) {
-			d, err := w.getDelivery(ctx, id)
-			if err != nil {
-				return false, err
-			}
-			if len(d.AttemptLog) >= n {
-				return true, nil
-			}
-			return false, fmt.Errorf("%w: %d attempts recorded", errNotYet, len(d.AttemptLog))
-		})
-	})
-	sc.Step(`^the delivery log shows the (?:user's message|triggered event) as "(pending|delivered|failed|dropped)" after (\d+) attempts?$`, func(ctx context.Context, status string, n int) error {
-		t := tOf(ctx)
-		id := w.eventID(ctx)
-		var d delivery
-		err := w.waitUntil(ctx, fmt.Sprintf("event %s to be %s after %d attempts", id, status, n), func() (bool, error) {
-			var err error
-			if d, err = w.getDelivery(ctx, id); err != nil {
-				return false, err
-			}
-			if d.Status == status && len(d.AttemptLog) == n {
-				return true, nil
-			}
-			return false, fmt.Errorf("%w: it is %s after %d attempts", errNotYet, d.Status, len(d.AttemptLog))
-		})
-		require.NoError(t, err)
-		assert.Equal(t, n, d.Attempts, "the attempt count")
-		return nil
-	})
-	sc.Step(`^the attempt log reads:$`, func(ctx context.Context, table *godog.Table) error {
-		t := tOf(ctx)
-		d, err := w.getDelivery(ctx, w.eventID(ctx))
-		if err != nil {
-			return err
-		}
-		require.NotEmpty(t, table.Rows, "the table needs a header row")
-		head := table.Rows[0].Cells
-		var want, got [][]string
-		for _, row := range table.Rows[1:] {
-			var r []string
-			for _, c := range row.Cells {
-				r = append(r, c.Value)
-			}
-			want = append(want, r)
-		}
-		for _, a := range d.AttemptLog {
-			var r []string
-			for _, c := range head {
-				switch c.Value {
-				case "attempt":
-					r = append(r, strconv.Itoa(a.N))
-				case "answer":
-					if a.Response == nil {
-						r = append(r, "none")
-					} else {
-						r = append(r, strconv.Itoa(a.Response.Status))
-					}
-				case "outcome":
-					r = append(r, a.Outcome)
-				case "method":
-					r = append(r, a.Request.Method)
-				default:
-					return fmt.Errorf("unknown column %q: use attempt, answer, outcome, method", c.Value)
-				}
-			}
-			got = append(got, r)
-		}
-		assert.Equal(t, want, got, "the attempt log")
-		return nil
-	})
-	sc.Step(`^I replay the user's message from the delivery log$`, func(ctx context.Context) error {
-		var d delivery
-		_, err := w.control(ctx, http.MethodPost, "/_sandbox/deliveries/"+url.PathEscape(w.eventID(ctx))+"/replay", nil, &d, http.StatusAccepted)
-		if err != nil {
-			return err
-		}
-		assert.Equal(tOf(ctx), "pending", d.Status, "a replayed delivery waits for its next attempt")
-		return nil
-	})
-	sc.Step(`^no further attempt is planned$`, func(ctx context.Context) error {
-		d, err := w.getDelivery(ctx, w.eventID(ctx))
-		if err != nil {
-			return err
-		}
-		assert.Nil(tOf(ctx), d.NextAttemptAt, "next attempt of a %s delivery", d.Status)
-		return nil
-	})
-	sc.Step(`^the next attempt is planned (\d+) seconds after the first$`, func(ctx context.Context, secs int) error {
-		t := tOf(ctx)
-		d, err := w.getDelivery(ctx, w.eventID(ctx))
-		if err != nil {
-			return err
-		}
-		require.NotNil(t, d.NextAttemptAt, "the delivery should be waiting for its next attempt: %+v", d)
-		due, err1 := time.Parse(time.RFC3339, d.DueAt)
-		next, err2 := time.Parse(time.RFC3339, *d.NextAttemptAt)
-		require.NoError(t, err1)
-		require.NoError(t, err2)
-		// dueAt is when the event was raised, a moment before the first
-		// attempt; allow for that moment.
-		gap := next.Sub(due)
-		want := time.Duration(secs) * time.Second
-		assert.InDelta(t, want.Seconds(), gap.Seconds(), 5, "the next attempt is due %s after the event, want about %s", gap, want)
-		return nil
-	})
+		got = append(got, r)
+	}
+	return expectEqual("the attempt log", want, got)
+}
+
+func (w *world) iReplayTheUsersMessage(ctx context.Context) error {
+	id, err := w.eventID()
+	if err != nil {
+		return err
+	}
+	var d delivery
+	ex, err := w.control(ctx, http.MethodPost, "/_sandbox/deliveries/"+url.PathEscape(id)+"/replay", nil, &d, http.StatusAccepted)
+	if err != nil {
+		return err
+	}
+	return about(expectEqual("a replayed delivery's status (it waits for its next attempt)", "pending", d.Status), ex)
+}
+
+func (w *world) noFurtherAttemptIsPlanned(ctx context.Context) error {
+	d, err := w.followedDelivery(ctx)
+	if err != nil {
+		return err
+	}
+	return expect(d.NextAttemptAt == nil, "no further attempt of a %s delivery should be planned, but the next is at %s", d.Status, show(d.NextAttemptAt))
+}
+
+func (w *world) theNextAttemptIsPlannedAfterTheFirst(ctx context.Context, secs int) error {
+	d, err := w.followedDelivery(ctx)
+	if err != nil {
+		return err
+	}
+	if d.NextAttemptAt == nil {
+		return fmt.Errorf("the delivery should be waiting for its next attempt: %+v", d)
+	}
+	due, err := time.Parse(time.RFC3339, d.DueAt)
+	if err != nil {
+		return fmt.Errorf("the delivery's dueAt: %w", err)
+	}
+	next, err := time.Parse(time.RFC3339, *d.NextAttemptAt)
+	if err != nil {
+		return fmt.Errorf("the delivery's nextAttemptAt: %w", err)
+	}
+	// dueAt is when the event was raised, a moment before the first
+	// attempt; allow for that moment.
+	gap := next.Sub(due)
+	want := time.Duration(secs) * time.Second
+	return expect(math.Abs(want.Seconds()-gap.Seconds()) <= 5, "the next attempt is due %s after the event, want about %s (within 5s)", gap, want)
 }

@@ -266,21 +266,27 @@ func runTest(ctx context.Context, o *testOptions, stdout, stderr io.Writer) erro
 // the contract sp and the given --store value, in strict mode, on a free
 // loopback port.
 func startTestSandbox(ctx context.Context, sp *spec.Spec, store string, stderr io.Writer) (*localsandbox.Sandbox, error) {
-	so := &serveOptions{}
-	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	bindServeFlags(fs, so) // serve's defaults
-	so.store, so.strict, so.quiet = store, true, true
-	log, err := newLogger(stderr, "text", "error") // contract breaches are logged as errors
-	if err != nil {
-		return nil, err
-	}
-	return localsandbox.Start(ctx, "127.0.0.1:0", func(ctx context.Context) (*mockserver.Server, io.Closer, error) {
+	return localsandbox.Start(ctx, "127.0.0.1:0", testSandboxBuild(sp, store, stderr))
+}
+
+// testSandboxBuild builds the sandboxes `innosandbox test` starts: as serve
+// would, with serve's defaults, strict, on the given --store value.
+func testSandboxBuild(sp *spec.Spec, store string, stderr io.Writer) localsandbox.BuildFunc {
+	return func(ctx context.Context) (*mockserver.Server, io.Closer, error) {
+		so := &serveOptions{}
+		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		bindServeFlags(fs, so) // serve's defaults
+		so.store, so.strict, so.quiet = store, true, true
+		log, err := newLogger(stderr, "text", "error") // contract breaches are logged as errors
+		if err != nil {
+			return nil, nil, err
+		}
 		srv, st, err := buildServer(ctx, so, sp, log)
 		if err != nil {
 			return nil, nil, err
 		}
 		return srv, st, nil
-	})
+	}
 }
 
 // privateSandboxes gives @restart scenarios sandboxes of their own on a
@@ -297,16 +303,13 @@ func privateSandboxes(ctx context.Context, sp *spec.Spec, stderr io.Writer) (ste
 	}
 	_ = st.Close()
 	return func(ctx context.Context) (steps.PrivateSandbox, error) {
-		dir, err := os.MkdirTemp("", "innosandbox-restart-*")
+		p, err := localsandbox.StartPrivate(ctx, func(stateFile string) localsandbox.BuildFunc {
+			return testSandboxBuild(sp, "sqlite:"+stateFile, stderr)
+		})
 		if err != nil {
 			return nil, err
 		}
-		sb, err := startTestSandbox(ctx, sp, "sqlite:"+filepath.Join(dir, "state.db"), stderr)
-		if err != nil {
-			_ = os.RemoveAll(dir)
-			return nil, err
-		}
-		return &localsandbox.Private{Sandbox: sb, Dir: dir}, nil
+		return p, nil
 	}, true
 }
 

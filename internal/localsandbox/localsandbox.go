@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -168,6 +169,24 @@ func (s *Sandbox) Close() error {
 type Private struct {
 	*Sandbox
 	Dir string
+}
+
+// StartPrivate starts a Private sandbox on a state file ("state.db") in a
+// new temporary directory, on a free loopback port: the sandbox a @restart
+// scenario has to itself. build makes the BuildFunc that opens the store
+// in that file; the test entry of the features and `innosandbox test`
+// differ only there.
+func StartPrivate(ctx context.Context, build func(stateFile string) BuildFunc) (*Private, error) {
+	dir, err := os.MkdirTemp("", "innosandbox-restart-*")
+	if err != nil {
+		return nil, err
+	}
+	sb, err := Start(ctx, "127.0.0.1:0", build(filepath.Join(dir, "state.db")))
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	return &Private{Sandbox: sb, Dir: dir}, nil
 }
 
 // Close stops the sandbox, removes its directory and reports schema

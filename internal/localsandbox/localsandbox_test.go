@@ -2,9 +2,11 @@ package localsandbox_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -73,4 +75,53 @@ func TestPrivateRemovesItsDirectory(t *testing.T) {
 	require.NoError(t, p.Close())
 	_, err = os.Stat(dir)
 	assert.True(t, os.IsNotExist(err), "the state directory is removed")
+}
+
+func TestStartPrivateGivesAStateFileOfItsOwn(t *testing.T) {
+	sp := spec.MustLoadEmbedded()
+	var files []string
+	build := func(stateFile string) localsandbox.BuildFunc {
+		files = append(files, stateFile)
+		return func(ctx context.Context) (*mockserver.Server, io.Closer, error) {
+			// The store stands for one kept in stateFile: the file is
+			// created where the sandbox's state would live.
+			if err := os.WriteFile(stateFile, []byte("state"), 0o600); err != nil {
+				return nil, nil, err
+			}
+			st := memstore.New()
+			srv, err := mockserver.New(ctx, mockserver.Config{Spec: sp, Store: st})
+			return srv, st, err
+		}
+	}
+	a, err := localsandbox.StartPrivate(context.Background(), build)
+	require.NoError(t, err)
+	b, err := localsandbox.StartPrivate(context.Background(), build)
+	require.NoError(t, err)
+	require.Len(t, files, 2)
+	assert.NotEqual(t, files[0], files[1], "each private sandbox has a state file of its own")
+	assert.True(t, strings.HasPrefix(a.URL(), "http://127.0.0.1:"), a.URL())
+	assert.NotEqual(t, a.URL(), b.URL())
+	status, _ := get(t, a.URL()+"/healthz")
+	assert.Equal(t, http.StatusOK, status)
+
+	require.NoError(t, a.Close())
+	_, err = os.Stat(files[0])
+	assert.True(t, os.IsNotExist(err), "Close removes the state file")
+	_, err = os.Stat(files[1])
+	assert.NoError(t, err, "the other sandbox's state is untouched")
+	require.NoError(t, b.Close())
+}
+
+func TestStartPrivateThatFailsLeavesNoDirectory(t *testing.T) {
+	var dir string
+	_, err := localsandbox.StartPrivate(context.Background(), func(stateFile string) localsandbox.BuildFunc {
+		dir = filepath.Dir(stateFile)
+		return func(context.Context) (*mockserver.Server, io.Closer, error) {
+			return nil, nil, errors.New("no store")
+		}
+	})
+	require.EqualError(t, err, "no store")
+	require.NotEmpty(t, dir)
+	_, err = os.Stat(dir)
+	assert.True(t, os.IsNotExist(err), "the directory of a sandbox that did not start is removed")
 }
