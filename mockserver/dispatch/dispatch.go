@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,10 +124,17 @@ const maxRecordBatch = 64
 
 // Options configure a Dispatcher. Zero values take the defaults in parentheses.
 type Options struct {
-	Owner   string        // lease owner name, unique per process ("dispatcher")
-	Clock   clock.Clock   // (clock.Real)
-	Client  *http.Client  // (one that never follows redirects; Timeout applies)
+	Owner string      // lease owner name, unique per process ("dispatcher")
+	Clock clock.Clock // (clock.Real)
+	// Client makes the attempts (one that never follows redirects). Its
+	// transport, when an *http.Transport, is cloned to dial through Guard,
+	// use no proxy and bound response headers (MaxResponseHeader); any
+	// other RoundTripper is used as it is, unguarded (tests only).
+	Client  *http.Client
 	Timeout time.Duration // per attempt (5s)
+	// Guard decides which addresses a push may connect to (nil: loopback,
+	// private and public addresses, as for a sandbox on loopback).
+	Guard *Guard
 	// Schedule is the retry schedule of deliveries without their own (DefaultSchedule).
 	Schedule Schedule
 	// Workers bounds the attempts in flight at once, all destinations
@@ -279,16 +288,29 @@ func New(q Queue, o Options) *Dispatcher {
 	if o.AttemptBodyLimit <= 0 {
 		o.AttemptBodyLimit = RequestExcerptLimit
 	}
+	if o.Guard == nil {
+		o.Guard = NewGuard(DefaultPolicy(nil))
+	}
 	if o.Client == nil {
 		o.Client = &http.Client{
 			// A webhook is pushed to the configured URL only; a redirect is an
 			// answer like any other non-2xx, never followed.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 			Transport: &http.Transport{
-				Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: o.PerHost,
-				IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: o.Timeout,
+				MaxIdleConnsPerHost: o.PerHost,
+				IdleConnTimeout:     90 * time.Second, ResponseHeaderTimeout: o.Timeout,
 			},
 		}
+	}
+	if tr, ok := o.Client.Transport.(*http.Transport); ok {
+		c := *o.Client
+		tr = tr.Clone()
+		// Every connection passes the guard after DNS. No proxy: through
+		// one, the guard would see the proxy's address, not the receiver's.
+		tr.DialContext, tr.DialTLSContext, tr.Proxy = o.Guard.DialContext(o.Timeout), nil, nil
+		tr.MaxResponseHeaderBytes = MaxResponseHeader
+		c.Transport = tr
+		o.Client = &c
 	}
 	abortCtx, abort := context.WithCancel(context.Background())
 	return &Dispatcher{q: q, o: o, wake: make(chan struct{}, 1), dests: map[string]*destination{},
@@ -614,6 +636,39 @@ func destinationOf(rawURL string) string {
 // excerptLimit bounds the part of a response body kept in the attempt log.
 const excerptLimit = 4 << 10
 
+// MaxResponseHeader bounds the response headers a receiver may send (the
+// transport refuses more); StoredHeaderLimit bounds what an attempt keeps.
+const (
+	MaxResponseHeader = 64 << 10
+	StoredHeaderLimit = 4 << 10
+)
+
+// boundHeader keeps whole header fields, in name order, while their size
+// ("Name: value" and CRLF each) stays within limit; the rest is dropped.
+func boundHeader(h http.Header, limit int) http.Header {
+	size := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			size += len(k) + len(v) + 4
+		}
+	}
+	if size <= limit {
+		return h
+	}
+	out := http.Header{}
+	size = 0
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[k] {
+			if size+len(k)+len(v)+4 > limit {
+				return out
+			}
+			size += len(k) + len(v) + 4
+			out[k] = append(out[k], v)
+		}
+	}
+	return out
+}
+
 // RequestExcerptLimit is the default Options.AttemptBodyLimit: together with
 // the 4 KiB response excerpt, an attempt's record stays small however large
 // the payload.
@@ -709,7 +764,7 @@ func (d *Dispatcher) judge(del Delivery, sent func()) Result {
 	n := del.Attempt - del.Chaos.Lost
 	verdict := Judge(a.ResponseStatus, errOrNil(a.Error))
 	switch {
-	case a.Outcome == "failed": // refused before sending (payload schema)
+	case a.Outcome == "failed": // refused before sending (payload schema, egress guard)
 		res.Outcome, res.Reason = "failed", a.Error
 	case del.Chaos.Duplicate:
 		res.Outcome, res.Attempt.Outcome = "delivered", OutcomeDuplicate
@@ -805,6 +860,13 @@ func (d *Dispatcher) attempt(del Delivery, sent func()) Attempt {
 	if err != nil {
 		sent()
 		a.Latency = sw.Elapsed()
+		if re, ok := refused(err); ok {
+			// Not the receiver's failure, and trying again changes
+			// nothing: a dead letter at once.
+			a.Error, a.Outcome = re.Error(), "failed"
+			log.Warn("delivery attempt refused by the egress guard", "addr", re.Addr.String(), "class", string(re.Class))
+			return a
+		}
 		a.Error = classify(err, d.o.Timeout)
 		log.Info("delivery attempt", "status", 0, "latency_ms", ms(a.Latency), "err", a.Error)
 		return a
@@ -815,7 +877,7 @@ func (d *Dispatcher) attempt(del Delivery, sent func()) Attempt {
 	sent()
 	a.Latency = sw.Elapsed()
 	a.ResponseStatus = resp.StatusCode
-	a.ResponseHeader = resp.Header
+	a.ResponseHeader = boundHeader(resp.Header, StoredHeaderLimit)
 	a.ResponseExcerpt = excerpt
 	log.Info("delivery attempt", "status", resp.StatusCode, "latency_ms", ms(a.Latency))
 	return a
