@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,6 +54,10 @@ type serveOptions struct {
 	retentionCount      int
 	retentionInterval   time.Duration
 	quiet               bool
+	webhookAllow        string
+	// listeners are the addresses the sandbox listens on (not a flag):
+	// pushes never reach them, and they decide --webhook-allow's default.
+	listeners []net.Addr
 }
 
 func newServeCmd() *cobra.Command {
@@ -103,6 +109,7 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.IntVar(&o.retentionCount, "retention-count", mockserver.DefaultRetentionKeep, "keep at most this many finished deliveries and sent messages, the newest; 0 keeps any number")
 	f.DurationVar(&o.retentionInterval, "retention-interval", mockserver.DefaultRetentionInterval, "how often the retention janitor prunes the log")
 	f.BoolVar(&o.quiet, "quiet", false, "do not print the start-up banner")
+	f.StringVar(&o.webhookAllow, "webhook-allow", "auto", "what webhook pushes may reach beyond public addresses: CIDRs and the words loopback and private, comma-separated, or none; auto is loopback,private when every listener is on loopback, none otherwise (link-local, multicast and the sandbox itself: never)")
 }
 
 // newLogger builds the slog logger the flags ask for.
@@ -135,6 +142,12 @@ func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.
 	if err != nil {
 		return nil, nil, err
 	}
+	policy, err := o.egressPolicy()
+	if err != nil {
+		return nil, nil, err
+	}
+	guard := dispatch.NewGuard(policy)
+	guard.AddSelf(o.listeners...)
 	store, kind, err := openStore(ctx, o.store, memstore.Options{MaxEvents: o.memoryMaxEvents, MaxMessages: o.memoryMaxMessages})
 	if err != nil {
 		return nil, nil, err
@@ -146,7 +159,7 @@ func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.
 		TemplateReview: o.templateReview, NoSessionWindow: o.noSessionWindow,
 		Retention: mockserver.Retention{MaxAge: o.retentionAge, Keep: o.retentionCount, Interval: o.retentionInterval},
 		Dispatch: mockserver.DispatchConfig{
-			Owner:   leaseOwner(kind),
+			Owner: leaseOwner(kind), Guard: guard,
 			Timeout: o.webhookTimeout, Workers: o.webhookWorkers, PerHost: o.webhookPerDest,
 			Schedule: dispatch.Schedule{MaxAttempts: o.retryAttempts, Initial: o.retryInitial,
 				Multiplier: o.retryMultiplier, MaxInterval: o.retryMaxInterval},
@@ -157,6 +170,45 @@ func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.
 		return nil, nil, err
 	}
 	return srv, store, nil
+}
+
+// egressPolicy is what --webhook-allow says pushes may reach; "auto"
+// follows o.listeners (dispatch.DefaultPolicy).
+func (o *serveOptions) egressPolicy() (dispatch.Policy, error) {
+	if strings.TrimSpace(strings.ToLower(o.webhookAllow)) == "auto" {
+		aps := make([]netip.AddrPort, 0, len(o.listeners))
+		for _, l := range o.listeners {
+			ap, err := netip.ParseAddrPort(l.String())
+			if err != nil {
+				return dispatch.Policy{}, nil // not an IP listener: allow public addresses only
+			}
+			aps = append(aps, ap)
+		}
+		return dispatch.DefaultPolicy(aps), nil
+	}
+	p, err := dispatch.ParsePolicy(o.webhookAllow)
+	if err != nil {
+		return p, fmt.Errorf("--webhook-allow: %w", err)
+	}
+	return p, nil
+}
+
+// describePolicy says in a few words what pushes may reach, for the log.
+func describePolicy(p dispatch.Policy) string {
+	var parts []string
+	if p.Loopback {
+		parts = append(parts, "loopback")
+	}
+	if p.Private {
+		parts = append(parts, "private")
+	}
+	for _, pr := range p.Allow {
+		parts = append(parts, pr.String())
+	}
+	if len(parts) == 0 {
+		return "public addresses only"
+	}
+	return "public addresses and " + strings.Join(parts, ",")
 }
 
 // validate refuses flag values that cannot work, naming the flag.
@@ -196,6 +248,7 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("--addr %s: %w", o.addr, err)
 	}
+	o.listeners = append(o.listeners, ln.Addr())
 	srv, store, err := buildServer(ctx, o, nil, log)
 	if err != nil {
 		_ = ln.Close()
@@ -215,6 +268,9 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 		printBanner(stdout, ln.Addr(), srv.Seed(), o)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "store", o.storeKindForLog())
+	if p, err := o.egressPolicy(); err == nil {
+		log.Info("webhook pushes may reach "+describePolicy(p), "webhook_allow", o.webhookAllow)
+	}
 
 	select {
 	case err := <-served:

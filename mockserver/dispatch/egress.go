@@ -157,7 +157,7 @@ func (e *RefusedError) Error() string {
 // Check decides whether a push may connect to ap: nil, or a *RefusedError
 // naming the class that refuses it.
 func (p *Policy) Check(ap netip.AddrPort) error {
-	a := ap.Addr().WithZone("")
+	a := ap.Addr().WithZone("").Unmap()
 	if p.isSelf(a, ap.Port()) {
 		return &RefusedError{Addr: a, Class: ClassSelf}
 	}
