@@ -365,7 +365,8 @@ func TestAttemptsThatEndTogetherAreRecordedTogether(t *testing.T) {
 	}
 	q := batchQueue{fakeQueue: newQueue(ds...), batches: make(chan int, n), gate: make(chan struct{}), once: &sync.Once{}}
 	var ended atomic.Int32
-	run(t, q, dispatch.Options{PerHost: n, Workers: n, OnAttempt: func(dispatch.Delivery, dispatch.Attempt) {
+	// One account alone has half the workers: 2n, so that all n are in flight.
+	run(t, q, dispatch.Options{PerHost: n, Workers: 2 * n, OnAttempt: func(dispatch.Delivery, dispatch.Attempt) {
 		if ended.Add(1) == n {
 			close(q.gate) // every attempt has ended: the first batch may go
 		}
