@@ -873,6 +873,8 @@ func (d *Dispatcher) deliver(del Delivery, key string) {
 	if len(res.Attempt.RequestBody) > d.o.AttemptBodyLimit {
 		res.Attempt.RequestBody = res.Attempt.RequestBody[:d.o.AttemptBodyLimit]
 	}
+	// Judged on the whole answer (Retry-After), stored within bounds.
+	res.Attempt.ResponseHeader = boundHeader(res.Attempt.ResponseHeader, StoredHeaderLimit)
 	var err error
 	if d.records != nil {
 		req := recordReq{res: res, done: make(chan error, 1)}
@@ -1072,7 +1074,7 @@ func (d *Dispatcher) attempt(del Delivery, sent func()) Attempt {
 	sent()
 	a.Latency = sw.Elapsed()
 	a.ResponseStatus = resp.StatusCode
-	a.ResponseHeader = boundHeader(resp.Header, StoredHeaderLimit)
+	a.ResponseHeader = resp.Header
 	a.ResponseExcerpt = excerpt
 	log.Info("delivery attempt", "status", resp.StatusCode, "latency_ms", ms(a.Latency))
 	return a

@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -385,4 +386,51 @@ func TestAttemptsThatEndTogetherAreRecordedTogether(t *testing.T) {
 		batches++
 	}
 	assert.Less(t, batches, n, "fewer batches than results")
+}
+
+func TestAReceiversHeadersAreBounded(t *testing.T) {
+	chatty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := range 100 {
+			w.Header().Set(fmt.Sprintf("X-Chatter-%03d", i), strings.Repeat("h", 100))
+		}
+		w.Header().Set("Retry-After", "7")
+		w.WriteHeader(503)
+	}))
+	defer chatty.Close()
+	flood := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := range 80 {
+			w.Header().Set(fmt.Sprintf("X-Flood-%03d", i), strings.Repeat("f", 1000))
+		}
+	}))
+	defer flood.Close()
+	fake := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+
+	q := newQueue(delivery(chatty.URL, 1))
+	run(t, q, dispatch.Options{Clock: fake})
+	r := q.next(t)
+	assert.Equal(t, fake.Now().Add(7*time.Second), r.NextAttemptAt, "judged on the whole answer")
+	size := 0
+	for k, vs := range r.Attempt.ResponseHeader {
+		for _, v := range vs {
+			size += len(k) + len(v) + 4
+		}
+	}
+	assert.LessOrEqual(t, size, 4<<10, "at most 4 KiB of headers kept")
+	assert.Greater(t, size, 3<<10, "as many as fit")
+
+	q = newQueue(delivery(flood.URL, 1))
+	run(t, q, dispatch.Options{Clock: fake})
+	r = q.next(t)
+	assert.Equal(t, "retry", r.Outcome)
+	assert.Contains(t, r.Attempt.Error, "headers exceeded", "more than 64 KiB of headers is refused")
+}
+
+func TestAnAttemptKeeps16KiBOfTheBodyByDefault(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	d := delivery(srv.URL, 1)
+	d.Body = []byte(`{"id":"ev-1","text":"` + strings.Repeat("x", 20<<10) + `"}`)
+	q := newQueue(d)
+	run(t, q, dispatch.Options{})
+	assert.Len(t, q.next(t).Attempt.RequestBody, 16<<10)
 }
