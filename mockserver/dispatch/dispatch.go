@@ -735,20 +735,23 @@ func (d *Dispatcher) startQueued(now time.Time) {
 	}
 	share := d.share()
 	for name, ds := range d.dests {
-		// In order, skipping the deliveries of accounts at their share.
-		kept := ds.queue[:0]
-		for i, c := range ds.queue {
+		// In order, skipping the deliveries of accounts at their share:
+		// those skipped are kept at the front (w of them), the rest of the
+		// queue from i on.
+		w, i := 0, 0
+		for ; i < len(ds.queue); i++ {
 			if ds.sending >= d.o.PerHost || d.running >= d.o.Workers {
-				kept = append(kept, ds.queue[i:]...)
 				break
 			}
+			c := ds.queue[i]
 			if now.Add(d.o.Timeout + time.Second).After(c.until) {
 				d.unqueue(ds, c.del.Account)
 				continue
 			}
 			a := d.account(c.del.Account)
 			if a.running >= share {
-				kept = append(kept, c)
+				ds.queue[w] = c
+				w++
 				continue
 			}
 			a.queued--
@@ -761,8 +764,16 @@ func (d *Dispatcher) startQueued(now time.Time) {
 			d.wg.Add(1)
 			go d.deliver(c.del, c.key)
 		}
-		clear(ds.queue[len(kept):])
-		ds.queue = kept
+		switch {
+		case w == i: // nothing taken out
+		case w == 0: // taken from the front only: no copy
+			clear(ds.queue[:i])
+			ds.queue = ds.queue[i:]
+		default:
+			n := copy(ds.queue[w:], ds.queue[i:])
+			clear(ds.queue[w+n:])
+			ds.queue = ds.queue[:w+n]
+		}
 		if len(ds.queue) == 0 {
 			ds.queue = nil
 			if ds.sending == 0 {

@@ -145,7 +145,7 @@ func (q *fakeQueue) next(t *testing.T) dispatch.Result {
 }
 
 // run starts a dispatcher over q until the test ends.
-func run(t *testing.T, q dispatch.Queue, o dispatch.Options) *dispatch.Dispatcher {
+func run(t testing.TB, q dispatch.Queue, o dispatch.Options) *dispatch.Dispatcher {
 	t.Helper()
 	if o.PollInterval == 0 {
 		o.PollInterval = 10 * time.Millisecond
