@@ -316,6 +316,9 @@ func New(q Queue, o Options) *Dispatcher {
 			Transport: &http.Transport{
 				MaxIdleConnsPerHost: o.PerHost,
 				IdleConnTimeout:     90 * time.Second, ResponseHeaderTimeout: o.Timeout,
+				// HTTP/2 where a receiver offers it, as before the guard's
+				// dialer (a custom dialer turns it off otherwise).
+				ForceAttemptHTTP2: true,
 			},
 		}
 	}
