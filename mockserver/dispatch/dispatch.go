@@ -236,8 +236,8 @@ type destination struct {
 	accounts map[string]int
 }
 
-// accountLoad is what one account has claimed: attempts in flight (until
-// recorded) and deliveries waiting.
+// accountLoad is what one account has claimed: attempts waiting for their
+// receiver's answer and deliveries waiting to start.
 type accountLoad struct {
 	running, queued int
 }
@@ -794,17 +794,19 @@ func (d *Dispatcher) sent(key, account string) {
 	ds.sending--
 	ds.lastDone = now
 	d.leave(ds, account)
+	// The account's share counts attempts until their answer: recording
+	// them is the store's work, not its receivers'.
+	a := d.account(account)
+	a.running--
+	d.forgetIdle(account, a)
 	d.startQueued(now)
 	d.mu.Unlock()
 }
 
 // finished frees the worker once the attempt is recorded.
-func (d *Dispatcher) finished(account string) {
+func (d *Dispatcher) finished() {
 	d.mu.Lock()
 	d.running--
-	a := d.account(account)
-	a.running--
-	d.forgetIdle(account, a)
 	d.startQueued(d.o.Clock.Now())
 	d.mu.Unlock()
 	d.Notify()
@@ -862,7 +864,7 @@ const RequestExcerptLimit = 16 << 10
 
 func (d *Dispatcher) deliver(del Delivery, key string) {
 	defer d.wg.Done()
-	defer d.finished(del.Account)
+	defer d.finished()
 	// The destination's slot is freed as soon as the receiver has answered
 	// (or not), before the attempt is recorded.
 	sent := sync.OnceFunc(func() { d.sent(key, del.Account) })
