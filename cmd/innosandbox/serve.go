@@ -231,6 +231,9 @@ func (o *serveOptions) validate() error {
 	case o.retentionInterval <= 0:
 		return fmt.Errorf("--retention-interval %s: must be positive", o.retentionInterval)
 	}
+	if _, err := o.egressPolicy(); err != nil {
+		return err // before listening
+	}
 	return nil
 }
 
