@@ -61,6 +61,7 @@ func newSandboxOn(t *testing.T, store state.Store, tweak ...func(*mockserver.Con
 	done := make(chan struct{})
 	go func() { srv.Run(ctx); close(done) }()
 	ts := httptest.NewServer(srv)
+	srv.AddListener(ts.Listener.Addr()) // as serve does: pushes never reach the sandbox itself
 	sb := &sandbox{t: t, srv: srv, url: ts.URL, admin: cfg.AdminToken}
 	t.Cleanup(func() {
 		ts.Close()

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -93,6 +94,10 @@ type DispatchConfig struct {
 	PollInterval time.Duration
 	Client       *http.Client
 	Owner        string
+	// Guard decides where pushes may connect (nil: loopback, private and
+	// public addresses, as for a sandbox on loopback). Register the
+	// sandbox's listeners with Server.AddListener.
+	Guard *dispatch.Guard
 }
 
 // Validate reports a configuration that cannot work, naming the setting.
@@ -139,6 +144,7 @@ type Server struct {
 	log        *slog.Logger
 	metrics    *metrics
 	rate       *rateLimiter // nil: no rate limit
+	guard      *dispatch.Guard
 	// stopJanitor is closed by Shutdown.
 	stopJanitor chan struct{}
 	stopOnce    sync.Once
@@ -178,8 +184,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		stopJanitor: make(chan struct{}), changes: broadcast.New(), recheck: deliveryRecheck(cfg), waitsEnded: make(chan struct{})}
 	s.rate = newRateLimiter(cfg.Limits.Rate, cfg.Limits.Burst, cfg.Clock)
 	d := cfg.Dispatch
+	if d.Guard == nil {
+		d.Guard = dispatch.NewGuard(dispatch.DefaultPolicy(nil))
+	}
+	s.guard = d.Guard
 	s.dispatcher = dispatch.New(newOutbox(cfg.Store, s.signalDeliveries), dispatch.Options{
-		Owner: d.Owner, Clock: cfg.Clock, Client: d.Client, Timeout: d.Timeout, Schedule: d.Schedule, UserAgent: PushUserAgent,
+		Owner: d.Owner, Clock: cfg.Clock, Client: d.Client, Timeout: d.Timeout, Schedule: d.Schedule, UserAgent: PushUserAgent, Guard: d.Guard,
 		Workers: d.Workers, PerHost: d.PerHost, PollInterval: d.PollInterval, Logger: cfg.Logger.With("component", "dispatch"),
 		ValidatePayload: cfg.Spec.ValidatePayload, StrictPayloads: cfg.Strict, OnAttempt: s.metrics.attempt,
 	})
@@ -189,7 +199,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	opts := state.Options{
 		DeliveredAfter: cfg.DeliveredAfter, ReadAfter: cfg.ReadAfter, DefaultAccount: cfg.Seed.Accounts[0].Name,
-		TemplateReview: cfg.TemplateReview, NoSessionWindow: cfg.NoSessionWindow,
+		TemplateReview: cfg.TemplateReview, NoSessionWindow: cfg.NoSessionWindow, CheckDestination: s.checkDestination,
 		Signing: state.SigningOptions{Sealer: sealer, Window: cfg.SignatureWindow},
 	}
 	notify := func() { s.dispatcher.Notify(); s.signalDeliveries() }
@@ -310,6 +320,28 @@ func (s *Server) Run(ctx context.Context) {
 	s.dispatcher.Run(ctx)
 	s.stopOnce.Do(func() { close(s.stopJanitor) })
 	<-janitorDone
+}
+
+// AddListener registers addresses the sandbox listens on: pushes never
+// reach them, whatever --webhook-allow says (no self-reset through a
+// callback URL). Call it for every listener, before serving.
+func (s *Server) AddListener(addrs ...net.Addr) { s.guard.AddSelf(addrs...) }
+
+// checkDestination refuses a configured push URL whose host is an address
+// literal the egress guard refuses, saying why.
+func (s *Server) checkDestination(raw string) error {
+	err := s.guard.CheckURL(raw)
+	var re *dispatch.RefusedError
+	if !errors.As(err, &re) {
+		return err
+	}
+	if re.Class == dispatch.ClassSelf {
+		return fmt.Errorf("%w: the sandbox never pushes to its own listeners", err)
+	}
+	if re.Class == dispatch.ClassLoopback || re.Class == dispatch.ClassPrivate {
+		return fmt.Errorf("%w: this sandbox pushes to %s addresses only where --webhook-allow says so", err, re.Class)
+	}
+	return fmt.Errorf("%w: never allowed", err)
 }
 
 // StopDispatching starts no more webhook attempts from now on (those in

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,6 +63,10 @@ type serveOptions struct {
 	smsData             string
 	secretKey           string
 	signatureWindow     time.Duration
+	webhookAllow        string
+	// listeners are the addresses the sandbox listens on (not a flag):
+	// pushes never reach them, and they decide --webhook-allow's default.
+	listeners []net.Addr
 }
 
 func newServeCmd() *cobra.Command {
@@ -102,8 +108,8 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.Float64Var(&o.retryMultiplier, "retry-multiplier", dispatch.DefaultSchedule.Multiplier, "growth of the wait after each further failure")
 	f.DurationVar(&o.retryMaxInterval, "retry-max-interval", dispatch.DefaultSchedule.MaxInterval, "longest wait between two attempts")
 	f.DurationVar(&o.webhookTimeout, "webhook-timeout", dispatch.DefaultTimeout, "how long one webhook attempt may take (3s: the only figure anyone states for InnoPaaS, and certify's default limit)")
-	f.IntVar(&o.webhookWorkers, "webhook-workers", dispatch.DefaultWorkers, "webhook attempts in flight at once, all receivers together")
-	f.IntVar(&o.webhookPerDest, "webhook-per-destination", dispatch.DefaultPerDestination, "webhook attempts in flight at once to one receiver (scheme, host and port); a receiver that answers none of them for 200ms waits on its own while the others go on")
+	f.IntVar(&o.webhookWorkers, "webhook-workers", dispatch.DefaultWorkers, "webhook attempts in flight at once, all receivers together; one account has at most its fair share (half while it is alone)")
+	f.IntVar(&o.webhookPerDest, "webhook-per-destination", dispatch.DefaultPerDestination, "webhook attempts in flight at once to one receiver (the address and port its URL resolves to); a receiver that answers none of them for 200ms waits on its own while the others go on")
 	f.DurationVar(&o.deliveredAfter, "delivered-after", time.Second, "when a send's delivered report comes (sandbox clock)")
 	f.DurationVar(&o.readAfter, "read-after", 3*time.Second, "when a send's read report comes (sandbox clock)")
 	f.DurationVar(&o.templateReview, "template-review", 10*time.Second, "how long a submitted template stays PENDING before its review ends (sandbox clock)")
@@ -113,6 +119,7 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.IntVar(&o.retentionCount, "retention-count", mockserver.DefaultRetentionKeep, "keep at most this many finished deliveries and sent messages, the newest; 0 keeps any number")
 	f.DurationVar(&o.retentionInterval, "retention-interval", mockserver.DefaultRetentionInterval, "how often the retention janitor prunes the log")
 	f.BoolVar(&o.quiet, "quiet", false, "do not print the start-up banner")
+	f.StringVar(&o.webhookAllow, "webhook-allow", "auto", "what webhook pushes may reach beyond public addresses: CIDRs and the words loopback and private, comma-separated, or none; auto is loopback,private when every listener is on loopback, none otherwise (link-local, multicast and the sandbox itself: never)")
 	bindLimitFlags(f, o)
 	f.StringVar(&o.smsData, "sms-data", "object", `form of an accepted SMS send's data: "object" ({"messageId": …}, what the newer known client decodes) or "string" (the bare id, as the WhatsApp send answers)`)
 	f.StringVar(&o.secretKey, "secret-key", "", "key material app secrets are sealed with at rest (without it a built-in key hides them but protects nothing); secrets sealed under another key cannot be used: rotate them")
@@ -169,6 +176,12 @@ func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.
 	if err != nil {
 		return nil, nil, err
 	}
+	policy, err := o.egressPolicy()
+	if err != nil {
+		return nil, nil, err
+	}
+	guard := dispatch.NewGuard(policy)
+	guard.AddSelf(o.listeners...)
 	store, kind, err := openStore(ctx, o.store, memstore.Options{MaxEvents: o.memoryMaxEvents, MaxMessages: o.memoryMaxMessages})
 	if err != nil {
 		return nil, nil, err
@@ -180,7 +193,7 @@ func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.
 		TemplateReview: o.templateReview, NoSessionWindow: o.noSessionWindow, Limits: o.limits,
 		Retention: mockserver.Retention{MaxAge: o.retentionAge, Keep: o.retentionCount, Interval: o.retentionInterval},
 		Dispatch: mockserver.DispatchConfig{
-			Owner:   leaseOwner(kind),
+			Owner: leaseOwner(kind), Guard: guard,
 			Timeout: o.webhookTimeout, Workers: o.webhookWorkers, PerHost: o.webhookPerDest,
 			Schedule: dispatch.Schedule{MaxAttempts: o.retryAttempts, Initial: o.retryInitial,
 				Multiplier: o.retryMultiplier, MaxInterval: o.retryMaxInterval},
@@ -194,6 +207,45 @@ func buildServer(ctx context.Context, o *serveOptions, sp *spec.Spec, log *slog.
 		return nil, nil, err
 	}
 	return srv, store, nil
+}
+
+// egressPolicy is what --webhook-allow says pushes may reach; "auto"
+// follows o.listeners (dispatch.DefaultPolicy).
+func (o *serveOptions) egressPolicy() (dispatch.Policy, error) {
+	if strings.TrimSpace(strings.ToLower(o.webhookAllow)) == "auto" {
+		aps := make([]netip.AddrPort, 0, len(o.listeners))
+		for _, l := range o.listeners {
+			ap, err := netip.ParseAddrPort(l.String())
+			if err != nil {
+				return dispatch.Policy{}, nil // not an IP listener: allow public addresses only
+			}
+			aps = append(aps, ap)
+		}
+		return dispatch.DefaultPolicy(aps), nil
+	}
+	p, err := dispatch.ParsePolicy(o.webhookAllow)
+	if err != nil {
+		return p, fmt.Errorf("--webhook-allow: %w", err)
+	}
+	return p, nil
+}
+
+// describePolicy says in a few words what pushes may reach, for the log.
+func describePolicy(p dispatch.Policy) string {
+	var parts []string
+	if p.Loopback {
+		parts = append(parts, "loopback")
+	}
+	if p.Private {
+		parts = append(parts, "private")
+	}
+	for _, pr := range p.Allow {
+		parts = append(parts, pr.String())
+	}
+	if len(parts) == 0 {
+		return "public addresses only"
+	}
+	return "public addresses and " + strings.Join(parts, ",")
 }
 
 // validate refuses flag values that cannot work, naming the flag.
@@ -220,6 +272,9 @@ func (o *serveOptions) validate() error {
 	case o.maxConnections < 0:
 		return fmt.Errorf("--max-connections %d: must be 0 (no limit) or positive", o.maxConnections)
 	}
+	if _, err := o.egressPolicy(); err != nil {
+		return err // before listening
+	}
 	return o.limitsValid()
 }
 
@@ -245,6 +300,9 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 			return fmt.Errorf("--control-addr %s: %w", o.controlAddr, err)
 		}
 		listeners = append(listeners, cln)
+	}
+	for _, l := range listeners {
+		o.listeners = append(o.listeners, l.Addr())
 	}
 	closeAll := func() {
 		for _, l := range listeners {
@@ -293,6 +351,9 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "control_addr", controlAddrOf(cln, ln).String(), "store", o.storeKindForLog(),
 		"control_access", controlAccess(o, generated != ""))
+	if p, err := o.egressPolicy(); err == nil {
+		log.Info("webhook pushes may reach "+describePolicy(p), "webhook_allow", o.webhookAllow)
+	}
 
 	select {
 	case err := <-served:

@@ -62,6 +62,7 @@ func (s *Sandbox) start(ctx context.Context) error {
 		return err
 	}
 	s.addr = ln.Addr().String() // the port stays the same across restarts
+	srv.AddListener(ln.Addr())  // pushes never reach the sandbox itself
 	// The dispatcher outlives the caller's context (often a step's); Close
 	// or Restart stops it.
 	dctx, stop := context.WithCancel(context.WithoutCancel(ctx))

@@ -11,8 +11,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,10 +141,17 @@ const maxRecordBatch = 64
 
 // Options configure a Dispatcher. Zero values take the defaults in parentheses.
 type Options struct {
-	Owner   string        // lease owner name, unique per process ("dispatcher")
-	Clock   clock.Clock   // (clock.Real)
-	Client  *http.Client  // (one that never follows redirects; Timeout applies)
+	Owner string      // lease owner name, unique per process ("dispatcher")
+	Clock clock.Clock // (clock.Real)
+	// Client makes the attempts (one that never follows redirects). Its
+	// transport, when an *http.Transport, is cloned to dial through Guard,
+	// use no proxy and bound response headers (MaxResponseHeader); any
+	// other RoundTripper is used as it is, unguarded (tests only).
+	Client  *http.Client
 	Timeout time.Duration // per attempt (5s)
+	// Guard decides which addresses a push may connect to (nil: loopback,
+	// private and public addresses, as for a sandbox on loopback).
+	Guard *Guard
 	// Schedule is the retry schedule of deliveries without their own (DefaultSchedule).
 	Schedule Schedule
 	// Workers bounds the attempts in flight at once, all destinations
@@ -206,10 +216,13 @@ type Dispatcher struct {
 	wake chan struct{}
 
 	mu      sync.Mutex
-	running int  // attempts in flight, from start to recorded
-	closing bool // Stop was called: nothing more is claimed or started
-	dests   map[string]*destination
-	wg      sync.WaitGroup
+	running int                     // attempts in flight, from start to recorded
+	closing bool                    // Stop was called: nothing more is claimed or started
+	dests   map[string]*destination // by resolved address (destKeys)
+	// accounts with deliveries in flight or waiting, for fair shares.
+	accounts map[string]*accountLoad
+	keys     *destKeys
+	wg       sync.WaitGroup
 
 	// held names the deliveries claimed and not yet finished (queued or
 	// being sent): their leases are renewed over a LeaseRenewer, and a
@@ -236,12 +249,24 @@ type Dispatcher struct {
 	schemaViolations atomic.Int64
 }
 
-// destination is the dispatcher's view of one receiver.
+// destination is the dispatcher's view of one receiver: one address and
+// port, however its URLs spell it.
 type destination struct {
 	sending   int       // attempts being sent to it
 	queue     []claimed // claimed, waiting for a slot
 	fullSince time.Time // when sending last reached PerHost
 	lastDone  time.Time // when an attempt to it last ended
+	// names are the queue's names (Delivery.Dest) that reach it, which
+	// claims leave aside when it is saturated.
+	names map[string]struct{}
+	// accounts counts its deliveries queued or being sent, per account.
+	accounts map[string]int
+}
+
+// accountLoad is what one account has claimed: attempts waiting for their
+// receiver's answer and deliveries waiting to start.
+type accountLoad struct {
+	running, queued int
 }
 
 // recordReq is one result waiting to be recorded in a batch.
@@ -254,6 +279,7 @@ type recordReq struct {
 type claimed struct {
 	del   Delivery
 	until time.Time
+	key   string // its destination (destKeys)
 }
 
 // ErrPayloadSchema marks a payload that does not match its schema.
@@ -313,19 +339,36 @@ func New(q Queue, o Options) *Dispatcher {
 	if o.AttemptBodyLimit <= 0 {
 		o.AttemptBodyLimit = RequestExcerptLimit
 	}
+	if o.Guard == nil {
+		o.Guard = NewGuard(DefaultPolicy(nil))
+	}
 	if o.Client == nil {
 		o.Client = &http.Client{
 			// A webhook is pushed to the configured URL only; a redirect is an
 			// answer like any other non-2xx, never followed.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 			Transport: &http.Transport{
-				Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: o.PerHost,
+				MaxIdleConnsPerHost: o.PerHost,
+				// HTTP/1.1: with the guard's dialer the transport no longer
+				// offers HTTP/2 by itself, and forcing it cost deliveries per
+				// second in BenchmarkDeliveries.
 				IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: o.Timeout,
 			},
 		}
 	}
+	if tr, ok := o.Client.Transport.(*http.Transport); ok {
+		c := *o.Client
+		tr = tr.Clone()
+		// Every connection passes the guard after DNS. No proxy: through
+		// one, the guard would see the proxy's address, not the receiver's.
+		tr.DialContext, tr.DialTLSContext, tr.Proxy = o.Guard.DialContext(o.Timeout), nil, nil
+		tr.MaxResponseHeaderBytes = MaxResponseHeader
+		c.Transport = tr
+		o.Client = &c
+	}
 	abortCtx, abort := context.WithCancel(context.Background())
 	return &Dispatcher{q: q, o: o, wake: make(chan struct{}, 1), dests: map[string]*destination{}, held: map[string]struct{}{},
+		accounts: map[string]*accountLoad{}, keys: newDestKeys(),
 		abortCtx: abortCtx, abort: abort, stopping: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -361,7 +404,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		// After drain: no attempt is left to send a result.
 		defer func() { close(d.records); <-recorded }()
 	}
-	if n, err := d.q.Release(ctx, d.o.Owner); err != nil {
+	if n, err := d.release(ctx); err != nil {
 		d.o.Logger.Warn("taking back claims of an earlier run failed; they return when their leases end", "err", err)
 	} else if n > 0 {
 		d.o.Logger.Info("took back deliveries claimed by an earlier run", "deliveries", n)
@@ -379,10 +422,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		case <-ctx.Done():
 		case <-d.stopping:
 		default:
-			if d.step(ctx) {
-				continue // there may be more due right now
-			}
-			d.sleep(ctx)
+			d.cycle(ctx)
 			continue
 		}
 		break
@@ -399,6 +439,47 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	d.releaseErr = d.drain(gctx)
 }
 
+// cycle claims and starts what is due, then sleeps until more may be due
+// (at once when a full batch was claimed). A panic in it (a Queue's, say)
+// is logged with its stack and the loop goes on after a pause.
+func (d *Dispatcher) cycle(ctx context.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			d.logPanic("the claim loop", v)
+			t := time.NewTimer(min(d.o.PollInterval, time.Second))
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+			case <-d.stopping:
+			case <-t.C:
+			}
+		}
+	}()
+	if d.step(ctx) {
+		return // there may be more due right now
+	}
+	d.sleep(ctx)
+}
+
+// logPanic logs a panic one of the dispatcher's goroutines recovered, with
+// its stack: a bug to fix, never a reason to stop pushing.
+func (d *Dispatcher) logPanic(where string, v any) {
+	d.o.Logger.Error("BUG: panic in the webhook dispatcher, recovered; it carries on",
+		"in", where, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+}
+
+// release hands back every lease this dispatcher's owner holds; a panic in
+// the Queue is an error here.
+func (d *Dispatcher) release(ctx context.Context) (n int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			d.logPanic("releasing claims", v)
+			err = fmt.Errorf("panic: %v", v)
+		}
+	}()
+	return d.q.Release(ctx, d.o.Owner)
+}
+
 // Stop makes the dispatcher start no more attempts, at once: nothing more
 // is claimed, and deliveries claimed but not started are dropped from its
 // queues (Shutdown releases them). Attempts in flight go on. A process
@@ -408,10 +489,22 @@ func (d *Dispatcher) Stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.closing = true
+	d.dropQueued()
+}
+
+// dropQueued forgets every delivery claimed but not started (Shutdown
+// releases them) and returns how many there were. Called with mu held.
+func (d *Dispatcher) dropQueued() int {
+	queued := 0
 	for _, ds := range d.dests {
+		queued += len(ds.queue)
 		d.forget(ds.queue)
+		for _, c := range ds.queue {
+			d.unqueue(ds, c.del.Account)
+		}
 		ds.queue = nil
 	}
+	return queued
 }
 
 // forget drops queued deliveries from held. Called with mu held.
@@ -443,12 +536,7 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 func (d *Dispatcher) drain(ctx context.Context) error {
 	d.mu.Lock()
 	d.closing = true
-	queued := 0
-	for _, ds := range d.dests {
-		queued += len(ds.queue)
-		d.forget(ds.queue)
-		ds.queue = nil
-	}
+	queued := d.dropQueued()
 	d.mu.Unlock()
 	finished := make(chan struct{})
 	go func() { d.wg.Wait(); close(finished) }()
@@ -462,7 +550,7 @@ func (d *Dispatcher) drain(ctx context.Context) error {
 	d.abort()
 	rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	n, err := d.q.Release(rctx, d.o.Owner)
+	n, err := d.release(rctx)
 	if err != nil {
 		d.o.Logger.Error("handing back claimed deliveries failed; they return when their leases end", "err", err)
 		return err
@@ -540,15 +628,19 @@ func (d *Dispatcher) sleep(ctx context.Context) {
 // be due).
 func (d *Dispatcher) step(ctx context.Context) bool {
 	now := d.o.Clock.Now()
-	d.mu.Lock()
-	if d.closing {
-		d.mu.Unlock()
+	limit, exclude, busy, closing := func() (int, []string, bool, bool) {
+		d.mu.Lock()
+		defer d.mu.Unlock() // even through a panic: the loop goes on
+		if d.closing {
+			return 0, nil, false, true
+		}
+		d.startQueued(now)
+		limit, exclude := d.room(now)
+		return limit, exclude, d.running > 0, false
+	}()
+	if closing {
 		return false
 	}
-	d.startQueued(now)
-	limit, exclude := d.room(now)
-	busy := d.running > 0
-	d.mu.Unlock()
 	// With attempts in flight, wait until a useful batch fits: a claim is a
 	// write to the store, not to be made for every answer.
 	if limit <= 0 || (busy && limit < min(d.o.Batch, d.o.Workers)/4) {
@@ -562,21 +654,29 @@ func (d *Dispatcher) step(ctx context.Context) bool {
 		}
 		return false
 	}
+	urls, names := make([]string, len(batch)), make([]string, len(batch))
+	for i := range batch {
+		if batch[i].Dest == "" {
+			batch[i].Dest = destinationOf(batch[i].URL)
+		}
+		urls[i], names[i] = batch[i].URL, batch[i].Dest
+	}
+	keys := d.keys.keyAll(ctx, urls, names)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closing {
 		return false // claimed just as Stop came: Shutdown releases them
 	}
-	for _, del := range batch {
+	for i, del := range batch {
 		if _, ok := d.held[del.ID]; ok {
 			continue // still being sent: its lease ended meanwhile and it came back to us
 		}
 		d.held[del.ID] = struct{}{}
-		if del.Dest == "" {
-			del.Dest = destinationOf(del.URL)
-		}
-		ds := d.dest(del.Dest)
-		ds.queue = append(ds.queue, claimed{del: del, until: until})
+		ds := d.dest(keys[i])
+		ds.names[del.Dest] = struct{}{}
+		ds.queue = append(ds.queue, claimed{del: del, until: until, key: keys[i]})
+		ds.accounts[del.Account]++
+		d.account(del.Account).queued++
 	}
 	d.startQueued(now)
 	return len(batch) == limit
@@ -586,17 +686,95 @@ func (d *Dispatcher) step(ctx context.Context) bool {
 // aside. Called with mu held.
 func (d *Dispatcher) room(now time.Time) (int, []string) {
 	limit := d.o.Workers - d.running
+	share := d.share()
 	var exclude []string
-	for name, ds := range d.dests {
-		if d.saturated(ds, now) {
-			exclude = append(exclude, name)
+	for _, ds := range d.dests {
+		if d.saturated(ds, now) || d.holdsCapped(ds, share) {
+			// A saturated destination, or one of an account at its share:
+			// claim no more for it, and its queue waits on its own.
+			for name := range ds.names {
+				exclude = append(exclude, name)
+			}
 			continue
 		}
 		// Deliveries queued for a destination that answers will take a
 		// worker soon: keep room for them.
-		limit -= len(ds.queue)
+		for _, c := range ds.queue {
+			if d.accounts[c.del.Account].running < share {
+				limit--
+			}
+		}
 	}
+	// Deliveries queued behind their account's share still hold a lease:
+	// bound them, so that claims cannot pile them up.
+	limit = min(limit, maxQueuedFactor*d.o.Workers-d.queued())
 	return min(max(limit, 0), d.o.Batch), exclude
+}
+
+// maxQueuedFactor bounds the deliveries claimed and not started, as a
+// multiple of Workers.
+const maxQueuedFactor = 4
+
+// queued counts the deliveries claimed and not started. Called with mu held.
+func (d *Dispatcher) queued() int {
+	n := 0
+	for _, a := range d.accounts {
+		n += a.queued
+	}
+	return n
+}
+
+// share is how many attempts one account may have in flight: the workers
+// divided among the accounts with deliveries in flight or waiting, and one
+// more, so that an account not seen yet always finds a free worker. One
+// account's hung receivers can therefore never hold every worker. Called
+// with mu held.
+func (d *Dispatcher) share() int {
+	return max(1, d.o.Workers/(len(d.accounts)+1))
+}
+
+// holdsCapped tells whether a destination has deliveries of an account that
+// is at its share. Called with mu held.
+func (d *Dispatcher) holdsCapped(ds *destination, share int) bool {
+	for name := range ds.accounts {
+		if a := d.accounts[name]; a != nil && a.running >= share {
+			return true
+		}
+	}
+	return false
+}
+
+// account returns the bookkeeping of an account, made on first use.
+// Called with mu held.
+func (d *Dispatcher) account(name string) *accountLoad {
+	a, ok := d.accounts[name]
+	if !ok {
+		a = &accountLoad{}
+		d.accounts[name] = a
+	}
+	return a
+}
+
+// unqueue forgets one queued delivery of account at ds (dropped, or its
+// lease too short to start). Called with mu held.
+func (d *Dispatcher) unqueue(ds *destination, account string) {
+	d.leave(ds, account)
+	a := d.account(account)
+	a.queued--
+	d.forgetIdle(account, a)
+}
+
+// leave takes one delivery of account off a destination's books.
+func (d *Dispatcher) leave(ds *destination, account string) {
+	if ds.accounts[account]--; ds.accounts[account] <= 0 {
+		delete(ds.accounts, account)
+	}
+}
+
+func (d *Dispatcher) forgetIdle(name string, a *accountLoad) {
+	if a.queued <= 0 && a.running <= 0 {
+		delete(d.accounts, name)
+	}
 }
 
 // saturated tells whether every slot of a destination has been busy for
@@ -638,7 +816,7 @@ func (d *Dispatcher) nextStall() (time.Time, bool) {
 func (d *Dispatcher) dest(name string) *destination {
 	ds, ok := d.dests[name]
 	if !ok {
-		ds = &destination{}
+		ds = &destination{names: map[string]struct{}{}, accounts: map[string]int{}}
 		d.dests[name] = ds
 	}
 	return ds
@@ -653,22 +831,47 @@ func (d *Dispatcher) startQueued(now time.Time) {
 	if d.closing {
 		return
 	}
+	share := d.share()
 	for name, ds := range d.dests {
-		for len(ds.queue) > 0 && ds.sending < d.o.PerHost && d.running < d.o.Workers {
-			c := ds.queue[0]
-			ds.queue[0] = claimed{}
-			ds.queue = ds.queue[1:]
+		// In order, skipping the deliveries of accounts at their share:
+		// those skipped are kept at the front (w of them), the rest of the
+		// queue from i on.
+		w, i := 0, 0
+		for ; i < len(ds.queue); i++ {
+			if ds.sending >= d.o.PerHost || d.running >= d.o.Workers {
+				break
+			}
+			c := ds.queue[i]
 			if now.Add(d.startMargin()).After(c.until) {
 				delete(d.held, c.del.ID)
+				d.unqueue(ds, c.del.Account)
 				continue
 			}
+			a := d.account(c.del.Account)
+			if a.running >= share {
+				ds.queue[w] = c
+				w++
+				continue
+			}
+			a.queued--
+			a.running++
 			ds.sending++
 			if ds.sending == d.o.PerHost {
 				ds.fullSince = now
 			}
 			d.running++
 			d.wg.Add(1)
-			go d.deliver(c.del)
+			go d.deliver(c.del, c.key)
+		}
+		switch {
+		case w == i: // nothing taken out
+		case w == 0: // taken from the front only: no copy
+			clear(ds.queue[:i])
+			ds.queue = ds.queue[i:]
+		default:
+			n := copy(ds.queue[w:], ds.queue[i:])
+			clear(ds.queue[w+n:])
+			ds.queue = ds.queue[:w+n]
 		}
 		if len(ds.queue) == 0 {
 			ds.queue = nil
@@ -690,12 +893,18 @@ func (d *Dispatcher) startMargin() time.Duration {
 }
 
 // sent frees a destination's slot once its attempt has an answer (or none).
-func (d *Dispatcher) sent(dest string) {
+func (d *Dispatcher) sent(key, account string) {
 	now := d.o.Clock.Now()
 	d.mu.Lock()
-	ds := d.dest(dest)
+	ds := d.dest(key)
 	ds.sending--
 	ds.lastDone = now
+	d.leave(ds, account)
+	// The account's share counts attempts until their answer: recording
+	// them is the store's work, not its receivers'.
+	a := d.account(account)
+	a.running--
+	d.forgetIdle(account, a)
 	d.startQueued(now)
 	d.mu.Unlock()
 }
@@ -722,18 +931,59 @@ func destinationOf(rawURL string) string {
 // excerptLimit bounds the part of a response body kept in the attempt log.
 const excerptLimit = 4 << 10
 
+// MaxResponseHeader bounds the response headers a receiver may send (the
+// transport refuses more); StoredHeaderLimit bounds what an attempt keeps.
+const (
+	MaxResponseHeader = 64 << 10
+	StoredHeaderLimit = 4 << 10
+)
+
+// boundHeader keeps whole header fields, in name order, while their size
+// ("Name: value" and CRLF each) stays within limit; the rest is dropped.
+func boundHeader(h http.Header, limit int) http.Header {
+	size := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			size += len(k) + len(v) + 4
+		}
+	}
+	if size <= limit {
+		return h
+	}
+	out := http.Header{}
+	size = 0
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[k] {
+			if size+len(k)+len(v)+4 > limit {
+				return out
+			}
+			size += len(k) + len(v) + 4
+			out[k] = append(out[k], v)
+		}
+	}
+	return out
+}
+
 // RequestExcerptLimit is the default Options.AttemptBodyLimit: together with
 // the 4 KiB response excerpt, an attempt's record stays small however large
 // the payload.
 const RequestExcerptLimit = 16 << 10
 
-func (d *Dispatcher) deliver(del Delivery) {
+func (d *Dispatcher) deliver(del Delivery, key string) {
 	defer d.wg.Done()
 	defer d.finished(del.ID)
 	// The destination's slot is freed as soon as the receiver has answered
 	// (or not), before the attempt is recorded.
-	sent := sync.OnceFunc(func() { d.sent(del.Dest) })
+	sent := sync.OnceFunc(func() { d.sent(key, del.Account) })
 	defer sent()
+	// A panic (in a Queue, a callback) loses this attempt only: it is
+	// logged, the slot and worker are freed by the calls above, and the
+	// delivery comes back when its lease ends.
+	defer func() {
+		if v := recover(); v != nil {
+			d.logPanic("a delivery attempt", v)
+		}
+	}()
 	res := d.judge(del, sent)
 	if d.abortCtx.Err() != nil && res.Attempt.ResponseStatus == 0 && res.Attempt.Outcome != OutcomeDropped && res.Outcome != "failed" {
 		// Cancelled by shutdown: not the receiver's failure. Nothing is
@@ -746,6 +996,8 @@ func (d *Dispatcher) deliver(del Delivery) {
 	if len(res.Attempt.RequestBody) > d.o.AttemptBodyLimit {
 		res.Attempt.RequestBody = res.Attempt.RequestBody[:d.o.AttemptBodyLimit]
 	}
+	// Judged on the whole answer (Retry-After), stored within bounds.
+	res.Attempt.ResponseHeader = boundHeader(res.Attempt.ResponseHeader, StoredHeaderLimit)
 	var err error
 	if d.records != nil {
 		req := recordReq{res: res, done: make(chan error, 1)}
@@ -785,9 +1037,7 @@ func (d *Dispatcher) recorder(q BatchQueue) {
 		for _, r := range batch {
 			results = append(results, r.res)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		errs := q.RecordAll(ctx, results)
-		cancel()
+		errs := d.recordAll(q, results)
 		for i, r := range batch {
 			var err error
 			if i < len(errs) {
@@ -796,6 +1046,23 @@ func (d *Dispatcher) recorder(q BatchQueue) {
 			r.done <- err
 		}
 	}
+}
+
+// recordAll records one batch; a panic in the Queue becomes an error for
+// each result, so that no attempt waits for its answer forever.
+func (d *Dispatcher) recordAll(q BatchQueue, results []Result) (errs []error) {
+	defer func() {
+		if v := recover(); v != nil {
+			d.logPanic("recording attempts", v)
+			errs = make([]error, len(results))
+			for i := range errs {
+				errs[i] = fmt.Errorf("panic: %v", v)
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return q.RecordAll(ctx, results)
 }
 
 // judge makes the attempt (or, for chaos, pretends to) and decides what
@@ -817,7 +1084,7 @@ func (d *Dispatcher) judge(del Delivery, sent func()) Result {
 	n := del.Attempt - del.Chaos.Lost
 	verdict := Judge(a.ResponseStatus, errOrNil(a.Error))
 	switch {
-	case a.Outcome == "failed": // refused before sending (payload schema)
+	case a.Outcome == "failed": // refused before sending (payload schema, egress guard)
 		res.Outcome, res.Reason = "failed", a.Error
 	case del.Chaos.Duplicate:
 		res.Outcome, res.Attempt.Outcome = "delivered", OutcomeDuplicate
@@ -933,6 +1200,13 @@ func (d *Dispatcher) send(ctx context.Context, a *Attempt, del Delivery, header 
 	if err != nil {
 		sent()
 		a.Latency = sw.Elapsed()
+		if re, ok := refused(err); ok {
+			// Not the receiver's failure, and trying again changes
+			// nothing: a dead letter at once.
+			a.Error, a.Outcome = re.Error(), "failed"
+			log.Warn("delivery attempt refused by the egress guard", "addr", re.Addr.String(), "class", string(re.Class))
+			return
+		}
 		a.Error = classify(err, d.o.Timeout)
 		log.Info("delivery attempt", "status", 0, "latency_ms", ms(a.Latency), "err", a.Error)
 		return

@@ -146,7 +146,7 @@ func (q *fakeQueue) next(t *testing.T) dispatch.Result {
 }
 
 // run starts a dispatcher over q until the test ends.
-func run(t *testing.T, q dispatch.Queue, o dispatch.Options) *dispatch.Dispatcher {
+func run(t testing.TB, q dispatch.Queue, o dispatch.Options) *dispatch.Dispatcher {
 	t.Helper()
 	if o.PollInterval == 0 {
 		o.PollInterval = 10 * time.Millisecond
@@ -367,7 +367,8 @@ func TestAttemptsThatEndTogetherAreRecordedTogether(t *testing.T) {
 	}
 	q := batchQueue{fakeQueue: newQueue(ds...), batches: make(chan int, n), gate: make(chan struct{}), once: &sync.Once{}}
 	var ended atomic.Int32
-	run(t, q, dispatch.Options{PerHost: n, Workers: n, OnAttempt: func(dispatch.Delivery, dispatch.Attempt) {
+	// One account alone has half the workers: 2n, so that all n are in flight.
+	run(t, q, dispatch.Options{PerHost: n, Workers: 2 * n, OnAttempt: func(dispatch.Delivery, dispatch.Attempt) {
 		if ended.Add(1) == n {
 			close(q.gate) // every attempt has ended: the first batch may go
 		}
@@ -434,4 +435,51 @@ func TestLeasesOfDeliveriesInFlightAreRenewed(t *testing.T) {
 		assert.Empty(t, ids, "renewed after it was recorded")
 	case <-time.After(3 * lease):
 	}
+}
+
+func TestAReceiversHeadersAreBounded(t *testing.T) {
+	chatty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := range 100 {
+			w.Header().Set(fmt.Sprintf("X-Chatter-%03d", i), strings.Repeat("h", 100))
+		}
+		w.Header().Set("Retry-After", "7")
+		w.WriteHeader(503)
+	}))
+	defer chatty.Close()
+	flood := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := range 80 {
+			w.Header().Set(fmt.Sprintf("X-Flood-%03d", i), strings.Repeat("f", 1000))
+		}
+	}))
+	defer flood.Close()
+	fake := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+
+	q := newQueue(delivery(chatty.URL, 1))
+	run(t, q, dispatch.Options{Clock: fake})
+	r := q.next(t)
+	assert.Equal(t, fake.Now().Add(7*time.Second), r.NextAttemptAt, "judged on the whole answer")
+	size := 0
+	for k, vs := range r.Attempt.ResponseHeader {
+		for _, v := range vs {
+			size += len(k) + len(v) + 4
+		}
+	}
+	assert.LessOrEqual(t, size, 4<<10, "at most 4 KiB of headers kept")
+	assert.Greater(t, size, 3<<10, "as many as fit")
+
+	q = newQueue(delivery(flood.URL, 1))
+	run(t, q, dispatch.Options{Clock: fake})
+	r = q.next(t)
+	assert.Equal(t, "retry", r.Outcome)
+	assert.Contains(t, r.Attempt.Error, "headers exceeded", "more than 64 KiB of headers is refused")
+}
+
+func TestAnAttemptKeeps16KiBOfTheBodyByDefault(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	d := delivery(srv.URL, 1)
+	d.Body = []byte(`{"id":"ev-1","text":"` + strings.Repeat("x", 20<<10) + `"}`)
+	q := newQueue(d)
+	run(t, q, dispatch.Options{})
+	assert.Len(t, q.next(t).Attempt.RequestBody, 16<<10)
 }

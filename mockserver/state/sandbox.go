@@ -54,6 +54,10 @@ type Options struct {
 	Quotas Quotas
 	// Signing configures signed requests (signing.go).
 	Signing SigningOptions
+	// CheckDestination refuses a push URL whose host is an address the
+	// sandbox may not push to, when it is configured (a webhook's url, an
+	// SMS callBackUrl); its message says why. Nil allows every URL.
+	CheckDestination func(rawURL string) error
 }
 
 // Sandbox is the domain service: every rule of the sandbox, on top of a Store.
@@ -373,6 +377,9 @@ func (s *Sandbox) NormalizeWebhook(w Webhook) (Webhook, error) {
 	if err := checkWebhookURL(w.URL); err != nil {
 		return w, err
 	}
+	if err := s.checkDestination("/url", w.URL); err != nil {
+		return w, err
+	}
 	if len(w.Events) == 0 {
 		return w, invalid("/events", "must name at least one event type")
 	}
@@ -430,6 +437,17 @@ func checkWebhookURL(raw string) error {
 	}
 	if u.Fragment != "" {
 		return invalid("/url", "must not have a fragment (#%s)", u.Fragment)
+	}
+	return nil
+}
+
+// checkDestination applies Options.CheckDestination to a URL, naming field.
+func (s *Sandbox) checkDestination(field, raw string) error {
+	if s.opts.CheckDestination == nil {
+		return nil
+	}
+	if err := s.opts.CheckDestination(raw); err != nil {
+		return invalid(field, "%v", err)
 	}
 	return nil
 }

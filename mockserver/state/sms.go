@@ -65,6 +65,9 @@ func (s *Sandbox) SendSMS(ctx context.Context, p Principal, send SMSSend) (Messa
 		if err := CheckCallBackURL(send.CallBackURL); err != nil {
 			return Message{}, err
 		}
+		if err := s.checkDestination("/callBackUrl", send.CallBackURL); err != nil {
+			return Message{}, err
+		}
 	}
 	hook, err := s.webhookFor(ctx, p.App.Key, ProductSMS)
 	if err != nil {
