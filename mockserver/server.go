@@ -18,6 +18,7 @@ import (
 	"github.com/innosandbox/innosandbox/internal/clock"
 	"github.com/innosandbox/innosandbox/mockserver/dispatch"
 	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/ui"
 	"github.com/innosandbox/innosandbox/spec"
 )
 
@@ -100,6 +101,7 @@ type Server struct {
 	dispatcher *dispatch.Dispatcher
 	public     *api
 	control    *api
+	ui         *ui.Handler // the dashboard, under ui.Prefix
 	log        *slog.Logger
 	metrics    *metrics
 	// stopJanitor is closed by Shutdown.
@@ -156,6 +158,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		name := a.name
 		a.observe = func(op string, status int) { s.metrics.request(name, op, status) }
 	}
+	if s.ui, err = ui.New(dashboard{s}, cfg.Logger.With("component", "dashboard")); err != nil {
+		return nil, err
+	}
 	// The public API mirrors a real one that may ignore unknown fields, so
 	// they only warn there unless asked; the control API is the sandbox's
 	// own, where a typo must fail.
@@ -185,6 +190,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Prometheus text format, not JSON: outside the contract, like any
 		// exporter's. Open like /healthz: counts and sizes, no secrets.
 		s.metrics.handler.ServeHTTP(w, r)
+		return
+	case strings.HasPrefix(r.URL.Path, strings.TrimSuffix(ui.Prefix, "/")):
+		// The dashboard: HTML, on the control API's access rules.
+		s.ui.ServeHTTP(w, r)
 		return
 	case r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || strings.HasPrefix(r.URL.Path, "/_sandbox/"):
 		s.control.ServeHTTP(w, r)

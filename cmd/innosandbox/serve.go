@@ -14,6 +14,7 @@ import (
 
 	"github.com/innosandbox/innosandbox/fixtures"
 	"github.com/innosandbox/innosandbox/mockserver"
+	"github.com/innosandbox/innosandbox/mockserver/ui"
 	"github.com/innosandbox/innosandbox/mockserver/dispatch"
 	"github.com/innosandbox/innosandbox/mockserver/state"
 	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
@@ -254,7 +255,8 @@ func isLoopbackAddr(a net.Addr) bool {
 // printBanner tells a developer how to use the sandbox right away.
 func printBanner(w io.Writer, addr net.Addr, seed *fixtures.Seed, o *serveOptions) {
 	base := "http://" + bannerHost(addr)
-	fmt.Fprintf(w, "innosandbox %s listening on %s (store: %s)\n\n", version, base, o.storeKindForLog())
+	fmt.Fprintf(w, "innosandbox %s listening on %s (store: %s)\n", version, base, o.storeKindForLog())
+	fmt.Fprintf(w, "Dashboard: %s%s\n\n", base, ui.Prefix)
 	var app *fixtures.SeedApp
 	for i := range seed.Accounts[0].Apps {
 		if seed.Accounts[0].Apps[i].Token != "" {

@@ -1,0 +1,100 @@
+package mockserver
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"time"
+
+	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/ui"
+	"github.com/innosandbox/innosandbox/spec"
+)
+
+// dashboard is the ui package's view of the server: reads through the
+// domain service, actions through the control API in-process, so that the
+// dashboard follows every rule of the control API and shows its refusals.
+type dashboard struct{ s *Server }
+
+var _ ui.Backend = dashboard{}
+
+func (d dashboard) Sandbox() *state.Sandbox { return d.s.sandbox }
+
+func (d dashboard) Spec() *spec.Spec { return d.s.cfg.Spec }
+
+// Control runs a control API request in-process. The caller is already
+// admitted by the dashboard (loopback, open, or signed in with the admin
+// token), so the request carries the admin token when there is one.
+func (d dashboard) Control(ctx context.Context, method, path, account string, body []byte) (int, []byte) {
+	r, err := http.NewRequestWithContext(ctx, method, path, bytes.NewReader(body))
+	if err != nil {
+		return http.StatusBadRequest, nil
+	}
+	r.RemoteAddr = "" // in-process: no network caller
+	if len(body) > 0 {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if account != "" {
+		r.Header.Set(HeaderAccount, account)
+	}
+	if tok := d.s.cfg.AdminToken; tok != "" {
+		r.Header.Set(HeaderAdminToken, tok)
+	}
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	d.s.control.ServeHTTP(rec, r)
+	return rec.status, rec.body.Bytes()
+}
+
+// Admits applies the control API's rule for callers without a token.
+func (d dashboard) Admits(r *http.Request) bool {
+	return d.s.cfg.AdminToken == "" && (d.s.cfg.ControlOpen || isLoopback(r.RemoteAddr))
+}
+
+func (d dashboard) CheckAdminToken(token string) bool {
+	tok := d.s.cfg.AdminToken
+	return tok != "" && subtle.ConstantTimeCompare([]byte(token), []byte(tok)) == 1
+}
+
+func (d dashboard) SessionKey() []byte {
+	if d.s.cfg.AdminToken == "" {
+		return nil
+	}
+	k := sha256.Sum256([]byte("innosandbox dashboard session\x00" + d.s.cfg.AdminToken))
+	return k[:]
+}
+
+// DeliveriesChanged waits a moment: the live list renders again after it
+// and sends only what changed.
+func (d dashboard) DeliveriesChanged(ctx context.Context, _ string) error {
+	t := time.NewTimer(500 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// recorder keeps an in-process answer.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	wrote  bool
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if !r.wrote {
+		r.status, r.wrote = status, true
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.body.Write(b)
+}
