@@ -14,10 +14,10 @@ import (
 
 	"github.com/innosandbox/innosandbox/fixtures"
 	"github.com/innosandbox/innosandbox/mockserver"
-	"github.com/innosandbox/innosandbox/mockserver/ui"
 	"github.com/innosandbox/innosandbox/mockserver/dispatch"
 	"github.com/innosandbox/innosandbox/mockserver/state"
 	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
+	"github.com/innosandbox/innosandbox/mockserver/ui"
 	"github.com/innosandbox/innosandbox/spec"
 )
 

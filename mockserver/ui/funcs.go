@@ -25,10 +25,10 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprint(t)
 	},
-	"ms":   func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) },
-	"path": url.PathEscape,
-	"q":    url.QueryEscape,
-	"prefix": func() string { return Prefix },
+	"ms":           func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) },
+	"path":         url.PathEscape,
+	"q":            url.QueryEscape,
+	"prefix":       func() string { return Prefix },
 	"deliveryPath": deliveryPath,
 	"appPath":      appPath,
 	// excerpt shortens a receiver's answer for the attempt table.
