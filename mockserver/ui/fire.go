@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
@@ -83,20 +84,55 @@ func (h *Handler) firePage(r *http.Request, acct state.Account) (*firePage, erro
 	return p, nil
 }
 
-// example is the contract's example of an event type, indented for editing.
-func (h *Handler) example(typ string) string {
+// exampleOf is the contract's example of an event type as the form shows
+// it: without the envelope's id (the event's own, drawn by the sandbox)
+// and time (the account's now).
+func (h *Handler) exampleOf(typ string) map[string]any {
 	ex, ok := h.b.Spec().EventExample(typ)
 	if !ok {
-		return "{}"
+		return map[string]any{}
 	}
 	if _, envelope := ex["body"]; envelope {
-		// The envelope's id is the event's own, drawn by the sandbox;
-		// without a time the event is stamped with the account's now.
 		delete(ex, "id")
 		delete(ex, "eventTime")
 	}
-	b, _ := json.MarshalIndent(ex, "", "  ")
+	return ex
+}
+
+// example is exampleOf indented for editing.
+func (h *Handler) example(typ string) string {
+	b, _ := json.MarshalIndent(h.exampleOf(typ), "", "  ")
 	return string(b)
+}
+
+// edits turns an edited example into the trigger's set and unset: every
+// member changed or added is set by its JSON pointer, every member removed
+// is unset. What is left as it was is built afresh by the trigger (new ids
+// and times, the account's names), as for an event fired without edits.
+func edits(base, edited map[string]any, prefix string, set map[string]any, unset *[]string) {
+	for k, v := range edited {
+		p := prefix + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
+		old, had := base[k]
+		bo, bok := old.(map[string]any)
+		eo, eok := v.(map[string]any)
+		switch {
+		case had && bok && eok:
+			edits(bo, eo, p, set, unset)
+		case !had || !sameJSON(old, v):
+			set[p] = v
+		}
+	}
+	for k := range base {
+		if _, kept := edited[k]; !kept {
+			*unset = append(*unset, prefix+"/"+strings.NewReplacer("~", "~0", "/", "~1").Replace(k))
+		}
+	}
+}
+
+func sameJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }
 
 func (h *Handler) fireForm(w http.ResponseWriter, r *http.Request) {
@@ -156,7 +192,15 @@ func (h *Handler) fire(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusBadRequest, "fire", &page{Title: "Fire an event", Nav: "fire", Account: acct.Name, Data: p})
 		return
 	}
-	in["payload"] = payload
+	set, unset := map[string]any{}, []string{}
+	edits(h.exampleOf(p.Type), payload, "", set, &unset)
+	if len(set) > 0 {
+		in["set"] = set
+	}
+	if len(unset) > 0 {
+		slices.Sort(unset)
+		in["unset"] = unset
+	}
 	status := http.StatusOK
 	account := acct.Name
 	if p.AppKey != "" {

@@ -28,6 +28,7 @@ type report struct {
 	Reached bool // due on the account's clock already
 	Failed  bool
 	EventID string
+	Push    state.EventStatus // how its delivery to the webhook went
 }
 
 // recipientLine is one recipient's timeline.
@@ -70,7 +71,7 @@ func reportOf(e state.Event) (id, to string, r report, ok bool) {
 	if json.Unmarshal(e.Payload, &p) != nil {
 		return "", "", r, false
 	}
-	r.At, r.EventID = e.DueAt, e.ID
+	r.At, r.EventID, r.Push = e.DueAt, e.ID, e.Status
 	switch {
 	case p.Body != nil:
 		id, to, r.Status = p.Body.ID, p.Body.SendPhone, p.Body.Status
