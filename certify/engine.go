@@ -17,11 +17,11 @@ import (
 
 // run is one certification run's shared state.
 type run struct {
-	o      Options
-	plan   *Plan
-	checks CheckList
-	b      *builder
-	s      *sender
+	opts     Options
+	plan     *Plan
+	checks   CheckList
+	payloads *builder
+	sender   *sender
 
 	mu      sync.Mutex
 	worlds  map[string]*world
@@ -38,7 +38,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer r.s.close()
+	defer r.sender.close()
 	return r.execute(ctx)
 }
 
@@ -49,7 +49,7 @@ func Prepare(o Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.s.close()
+	r.sender.close()
 	return r.plan, nil
 }
 
@@ -78,9 +78,9 @@ func prepare(o Options) (*run, error) {
 		return nil, err
 	}
 	r := &run{
-		o: o, plan: plan, checks: checks, s: s,
-		b:      &builder{sp: o.Spec, clock: o.Clock, user: o.UserName, pass: o.Authorization},
-		worlds: map[string]*world{}, results: map[string]CheckResult{},
+		opts: o, plan: plan, checks: checks, sender: s,
+		payloads: &builder{contract: o.Spec, clock: o.Clock, user: o.UserName, pass: o.Authorization},
+		worlds:   map[string]*world{}, results: map[string]CheckResult{},
 	}
 	s.onPush = func(done int) { o.Progress.Pushed(done, plan.Total) }
 	// Build one payload of every kind now: a contract without the examples
@@ -93,20 +93,20 @@ func prepare(o Options) (*run, error) {
 
 func (r *run) preflight() error {
 	for _, ev := range r.plan.Events {
-		if _, err := r.b.valid(ev); err != nil {
+		if _, err := r.payloads.valid(ev); err != nil {
 			return err
 		}
 	}
-	if _, err := r.b.withUnknownFields(r.plan.Primary); err != nil {
+	if _, err := r.payloads.withUnknownFields(r.plan.Primary); err != nil {
 		return err
 	}
 	if _, ok := r.plan.Pushes[CheckOrder]; ok {
-		if _, _, err := r.b.outOfOrder(statusEvents[r.plan.Product]); err != nil {
+		if _, _, err := r.payloads.outOfOrder(statusEvents[r.plan.Product]); err != nil {
 			return err
 		}
 	}
 	if r.plan.TextEvent != "" {
-		if _, err := r.b.withLongText(r.plan.TextEvent, r.plan.TextLimit); err != nil {
+		if _, err := r.payloads.withLongText(r.plan.TextEvent, r.plan.TextLimit); err != nil {
 			return err
 		}
 	}
@@ -118,8 +118,8 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.o.Progress.Planned(r.plan)
-	startedAt := r.o.Clock.Now().UTC()
+	r.opts.Progress.Planned(r.plan)
+	startedAt := r.opts.Clock.Now().UTC()
 	sw := clock.Start()
 	notRun := ""
 	for i, phase := range phases {
@@ -142,20 +142,20 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 		}
 	}
 	res := &Result{
-		Tool: "innosandbox certify", ToolVersion: r.o.ToolVersion, SuiteVersion: SuiteVersion,
-		ChecksSHA256: r.checks.SHA256(), StartedAt: startedAt, FinishedAt: r.o.Clock.Now().UTC(),
+		Tool: "innosandbox certify", ToolVersion: r.opts.ToolVersion, SuiteVersion: SuiteVersion,
+		ChecksSHA256: r.checks.SHA256(), StartedAt: startedAt, FinishedAt: r.opts.Clock.Now().UTC(),
 		DurationMs: ms(sw.Elapsed()),
-		Target:     Target{URL: r.o.URL, Method: r.o.Method, Product: r.o.Product},
+		Target:     Target{URL: r.opts.URL, Method: r.opts.Method, Product: r.opts.Product},
 		Options: ReportOptions{
-			Events: r.plan.Events, UserName: r.o.UserName, TimeoutMs: ms(r.o.Timeout), Insecure: r.o.Insecure,
-			CustomCA: r.o.RootCAs != nil, LatencyPushes: r.o.LatencyPushes, Burst: r.o.Burst, Rate: r.o.Rate,
-			Concurrency: r.o.Concurrency,
+			Events: r.plan.Events, UserName: r.opts.UserName, TimeoutMs: ms(r.opts.Timeout), Insecure: r.opts.Insecure,
+			CustomCA: r.opts.RootCAs != nil, LatencyPushes: r.opts.LatencyPushes, Burst: r.opts.Burst, Rate: r.opts.Rate,
+			Concurrency: r.opts.Concurrency,
 		},
-		Bounds:   Bounds{PlannedPushes: r.plan.Total, SentPushes: int(r.s.sent.Load()), MaxPushes: MaxPushes, RatePerSecond: r.o.Rate},
+		Bounds:   Bounds{PlannedPushes: r.plan.Total, SentPushes: int(r.sender.sent.Load()), MaxPushes: MaxPushes, RatePerSecond: r.opts.Rate},
 		Features: features,
 	}
-	if r.o.Authorization != "" {
-		res.Options.Authorization = mask(r.o.Authorization)
+	if r.opts.Authorization != "" {
+		res.Options.Authorization = mask(r.opts.Authorization)
 	}
 	for _, c := range r.checks {
 		res.Checks = append(res.Checks, r.results[c.ID])
@@ -220,7 +220,7 @@ func (r *run) skip(id, reason string) {
 // finish turns a world into its check's result, once.
 func (r *run) finish(w *world) {
 	w.done.Do(func() {
-		res := CheckResult{Check: w.check, Facts: w.facts, Exchanges: w.exchanges, DurationMs: ms(w.sw.Elapsed())}
+		res := CheckResult{Check: w.check, Facts: w.facts, Exchanges: w.exchanges, DurationMs: ms(w.stopwatch.Elapsed())}
 		switch {
 		case w.notApplicable != "":
 			res.Status, res.Reason = NotApplicable, w.notApplicable
@@ -247,7 +247,7 @@ func (r *run) record(res CheckResult) {
 	r.mu.Lock()
 	r.results[res.ID] = res
 	r.mu.Unlock()
-	r.o.Progress.CheckDone(res)
+	r.opts.Progress.CheckDone(res)
 }
 
 // PhaseOf returns the index of the phase a check runs in, or -1.

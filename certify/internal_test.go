@@ -18,7 +18,7 @@ import (
 var sp = spec.MustLoadEmbedded()
 
 func newBuilder() *builder {
-	return &builder{sp: sp, clock: clock.NewFake(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), user: "acme", pass: "s3cret-pass"}
+	return &builder{contract: sp, clock: clock.NewFake(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), user: "acme", pass: "s3cret-pass"}
 }
 
 // TestEveryPayloadIsValid sweeps every event type the contract describes

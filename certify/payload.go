@@ -32,8 +32,8 @@ type payload struct {
 // sent: a payload the contract refuses is a bug of this tool, and sending
 // it would blame the partner for it.
 type builder struct {
-	sp    *spec.Spec
-	clock clock.Clock
+	contract *spec.Spec
+	clock    clock.Clock
 	// creds fill the SMS payloads' receiver and pswd, which carry the
 	// webhook's configured user name and password in the body.
 	user, pass string
@@ -41,7 +41,7 @@ type builder struct {
 
 // template returns a deep copy of the event's example.
 func (b *builder) template(event string) (map[string]any, error) {
-	ev, ok := b.sp.Event(event)
+	ev, ok := b.contract.Event(event)
 	if !ok {
 		return nil, fmt.Errorf("%w %q", spec.ErrUnknownEvent, event)
 	}
@@ -127,7 +127,7 @@ func (b *builder) encode(event string, m map[string]any) (payload, error) {
 	if err != nil {
 		return payload{}, err
 	}
-	if err := b.sp.ValidatePayload(event, body); err != nil {
+	if err := b.contract.ValidatePayload(event, body); err != nil {
 		return payload{}, fmt.Errorf("BUG: this tool built a payload its own contract refuses, so it was not sent: %w", err)
 	}
 	return payload{Event: event, ID: eventID(m), Message: messageRef(m), Body: body}, nil

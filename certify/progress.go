@@ -32,12 +32,12 @@ func (noProgress) CheckDone(CheckResult) {}
 // line redrawn in place (the checks running, the pushes made) above which
 // each finished check is printed; elsewhere one plain line per check.
 func NewProgress(w io.Writer, terminal bool) Progress {
-	return &lineProgress{w: w, terminal: terminal}
+	return &lineProgress{out: w, terminal: terminal}
 }
 
 type lineProgress struct {
 	mu       sync.Mutex
-	w        io.Writer
+	out      io.Writer
 	terminal bool
 	running  []string
 	done     int
@@ -49,8 +49,8 @@ func (p *lineProgress) Planned(pl *Plan) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.planned = pl.Total
-	fmt.Fprintf(p.w, "innosandbox certify: %s\n", pl.Bounds())
-	fmt.Fprintf(p.w, "  product %s, events: %s\n", pl.Product, strings.Join(pl.Events, ", "))
+	fmt.Fprintf(p.out, "innosandbox certify: %s\n", pl.Bounds())
+	fmt.Fprintf(p.out, "  product %s, events: %s\n", pl.Product, strings.Join(pl.Events, ", "))
 }
 
 func (p *lineProgress) CheckStarted(c Check) {
@@ -75,9 +75,9 @@ func (p *lineProgress) CheckDone(r CheckResult) {
 	}
 	p.checks++
 	if p.terminal {
-		fmt.Fprint(p.w, "\r\x1b[K")
+		fmt.Fprint(p.out, "\r\x1b[K")
 	}
-	fmt.Fprintln(p.w, CheckLine(r))
+	fmt.Fprintln(p.out, CheckLine(r))
 	p.redraw()
 }
 
@@ -88,7 +88,7 @@ func (p *lineProgress) redraw() {
 	}
 	if len(p.running) == 0 {
 		// Between phases and at the end: leave a clean line for what follows.
-		fmt.Fprint(p.w, "\r\x1b[K")
+		fmt.Fprint(p.out, "\r\x1b[K")
 		return
 	}
 	status := fmt.Sprintf("[%d/%d pushes] running %s", p.done, p.planned, strings.Join(p.running, ", "))
@@ -97,7 +97,7 @@ func (p *lineProgress) redraw() {
 	if r := []rune(status); len(r) > statusWidth {
 		status = string(r[:statusWidth-1]) + "…"
 	}
-	fmt.Fprint(p.w, "\r\x1b[K"+status)
+	fmt.Fprint(p.out, "\r\x1b[K"+status)
 }
 
 // statusWidth keeps the status line within an 80-column terminal.

@@ -87,7 +87,7 @@ func (e Exchange) Outcome() string {
 // request is one push to make.
 type request struct {
 	label string
-	p     payload
+	body  payload
 	// header holds the credentials the check chose to send (the
 	// configured ones, none, or wrong ones), under InnoPaaS's spelling.
 	header http.Header
@@ -99,7 +99,7 @@ type request struct {
 // at most Rate in any second, redirects never followed, no proxy (a proxy
 // from the environment is another host), secrets masked in what it records.
 type sender struct {
-	o       Options
+	opts    Options
 	target  string
 	client  *http.Client
 	window  *window
@@ -131,7 +131,7 @@ func newSender(o Options, planned int) (*sender, error) {
 		ExpectContinueTimeout: time.Second,
 	}
 	return &sender{
-		o: o, target: u.String(), planned: planned, masker: newMasker(o.Authorization),
+		opts: o, target: u.String(), planned: planned, masker: newMasker(o.Authorization),
 		client: &http.Client{
 			Transport: tr,
 			// InnoPaaS never follows a redirect, and a push must never
@@ -166,11 +166,11 @@ func (s *sender) close() { s.client.CloseIdleConnections() }
 // credentials returns the configured credential headers.
 func (s *sender) credentials() http.Header {
 	h := http.Header{}
-	if s.o.UserName != "" {
-		h["UserName"] = []string{s.o.UserName}
+	if s.opts.UserName != "" {
+		h["UserName"] = []string{s.opts.UserName}
 	}
-	if s.o.Authorization != "" {
-		h["Authorization"] = []string{s.o.Authorization}
+	if s.opts.Authorization != "" {
+		h["Authorization"] = []string{s.opts.Authorization}
 	}
 	return h
 }
@@ -178,10 +178,10 @@ func (s *sender) credentials() http.Header {
 // push sends one request and records what came of it.
 func (s *sender) push(ctx context.Context, check string, r request) Exchange {
 	e := Exchange{
-		Check: check, Label: r.label, Event: r.p.Event, EventID: r.p.ID, Method: s.o.Method, URL: s.target,
-		BodyBytes: len(r.p.Body),
+		Check: check, Label: r.label, Event: r.body.Event, EventID: r.body.ID, Method: s.opts.Method, URL: s.target,
+		BodyBytes: len(r.body.Body),
 	}
-	e.Body, _ = s.masker.excerpt(indentJSON(r.p.Body), requestExcerpt)
+	e.Body, _ = s.masker.excerpt(indentJSON(r.body.Body), requestExcerpt)
 	defer func() {
 		s.mu.Lock()
 		s.all = append(s.all, e)
@@ -207,7 +207,7 @@ func (s *sender) push(ctx context.Context, check string, r request) Exchange {
 	}
 	header := http.Header{}
 	header.Set("Content-Type", "application/json;charset=utf-8")
-	header.Set("User-Agent", "innosandbox-certify/"+s.o.ToolVersion)
+	header.Set("User-Agent", "innosandbox-certify/"+s.opts.ToolVersion)
 	for k, vs := range r.header {
 		// Keep InnoPaaS's spelling (UserName, not Username): names are
 		// case-insensitive, but a receiver may compare them exactly.
@@ -215,22 +215,22 @@ func (s *sender) push(ctx context.Context, check string, r request) Exchange {
 	}
 	e.Header = s.showHeader(header)
 
-	actx, cancel := context.WithTimeout(ctx, s.o.abandonAfter())
+	actx, cancel := context.WithTimeout(ctx, s.opts.abandonAfter())
 	defer cancel()
 	// The one place a request is built: always to the target URL.
-	req, err := http.NewRequestWithContext(actx, s.o.Method, s.target, bytes.NewReader(r.p.Body))
+	req, err := http.NewRequestWithContext(actx, s.opts.Method, s.target, bytes.NewReader(r.body.Body))
 	if err != nil {
 		e.Error = "building the request: " + err.Error()
 		return e
 	}
 	req.Header = header
-	e.SentAt = s.o.Clock.Now().UTC().Format(time.RFC3339Nano)
+	e.SentAt = s.opts.Clock.Now().UTC().Format(time.RFC3339Nano)
 	sw := clock.Start()
 	resp, err := s.client.Do(req)
 	if err != nil {
 		e.latency = sw.Elapsed()
 		e.LatencyMs = ms(e.latency)
-		e.Error = describeTransportError(err, s.o.abandonAfter())
+		e.Error = describeTransportError(err, s.opts.abandonAfter())
 		s.onPush(int(s.sent.Load()))
 		return e
 	}

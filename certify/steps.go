@@ -26,9 +26,9 @@ import (
 // world is one scenario's state: one check being run. Nothing in it is
 // shared with another scenario; what the whole run shares is in run.
 type world struct {
-	r     *run
-	check Check
-	sw    clock.Stopwatch
+	run       *run
+	check     Check
+	stopwatch clock.Stopwatch
 
 	exchanges []Exchange
 	facts     []string
@@ -47,9 +47,9 @@ type world struct {
 
 // initScenario is the godog ScenarioInitializer: a world per scenario.
 func (r *run) initScenario(sc *godog.ScenarioContext) {
-	w := &world{r: r}
+	w := &world{run: r}
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
-		w.sw = clock.Start()
+		w.stopwatch = clock.Start()
 		for _, t := range s.Tags {
 			if c, ok := r.checks.Find(strings.TrimPrefix(t.Name, "@")); ok {
 				w.check = c
@@ -59,7 +59,7 @@ func (r *run) initScenario(sc *godog.ScenarioContext) {
 			return ctx, fmt.Errorf("scenario %q has no check id", s.Name)
 		}
 		r.register(w)
-		r.o.Progress.CheckStarted(w.check)
+		r.opts.Progress.CheckStarted(w.check)
 		return ctx, nil
 	})
 	sc.StepContext().After(func(ctx context.Context, st *godog.Step, status godog.StepResultStatus, err error) (context.Context, error) {
@@ -121,7 +121,7 @@ func (r *run) initScenario(sc *godog.ScenarioContext) {
 // ------------------------------------------------------------- helpers
 
 func (w *world) push(ctx context.Context, label string, p payload, h http.Header) Exchange {
-	e := w.r.s.push(ctx, w.check.ID, request{label: label, p: p, header: h, laned: true})
+	e := w.run.sender.push(ctx, w.check.ID, request{label: label, body: p, header: h, laned: true})
 	w.exchanges = append(w.exchanges, e)
 	return e
 }
@@ -136,7 +136,7 @@ func (w *world) last() (Exchange, error) {
 // applies skips the rest of the scenario when the plan says the check does
 // not apply; the reason goes into the report.
 func (w *world) applies() error {
-	if reason, ok := w.r.plan.NotApplicable[w.check.ID]; ok {
+	if reason, ok := w.run.plan.NotApplicable[w.check.ID]; ok {
 		w.notApplicable = reason
 		return godog.ErrSkip
 	}
@@ -146,11 +146,11 @@ func (w *world) applies() error {
 // ------------------------------------------------ reachability and TLS
 
 func (w *world) pushValid(ctx context.Context) error {
-	p, err := w.r.b.valid(w.r.plan.Primary)
+	p, err := w.run.payloads.valid(w.run.plan.Primary)
 	if err != nil {
 		return err
 	}
-	w.push(ctx, p.Event, p, w.r.s.credentials())
+	w.push(ctx, p.Event, p, w.run.sender.credentials())
 	return nil
 }
 
@@ -161,7 +161,7 @@ func (w *world) answersAtAll() error {
 	}
 	if !e.answered() {
 		reason := e.Outcome()
-		if strings.HasPrefix(e.Error, "TLS: ") && !w.r.o.Insecure {
+		if strings.HasPrefix(e.Error, "TLS: ") && !w.run.opts.Insecure {
 			reason += "; InnoPaaS cannot deliver to it either. Fix the certificate, or certify the rest with --ca-file (a private CA) or --insecure"
 		}
 		return errors.New(reason)
@@ -171,14 +171,14 @@ func (w *world) answersAtAll() error {
 }
 
 func (w *world) connect(ctx context.Context) error {
-	w.tls = probeTLS(ctx, w.r.o, w.r.o.Clock.Now())
-	w.facts = append(w.facts, w.tls.facts(w.r.o.Clock.Now())...)
+	w.tls = probeTLS(ctx, w.run.opts, w.run.opts.Clock.Now())
+	w.facts = append(w.facts, w.tls.facts(w.run.opts.Clock.Now())...)
 	return nil
 }
 
 // tlsProblem fails the check with problem, or allows it under --insecure.
 func (w *world) tlsProblem(problem string) error {
-	if w.r.o.Insecure {
+	if w.run.opts.Insecure {
 		w.allowed = problem + " (allowed with --insecure)"
 		return godog.ErrSkip
 	}
@@ -209,18 +209,18 @@ func (w *world) certificateValid() error {
 // --------------------------------------------------------------- events
 
 func (w *world) pushEveryEvent(ctx context.Context) error {
-	events := w.r.plan.Events
+	events := w.run.plan.Events
 	out := make([]Exchange, len(events))
 	errs := make([]error, len(events))
 	var wg sync.WaitGroup
 	for i, ev := range events {
 		wg.Go(func() {
-			p, err := w.r.b.valid(ev)
+			p, err := w.run.payloads.valid(ev)
 			if err != nil {
 				errs[i] = err
 				return
 			}
-			out[i] = w.r.s.push(ctx, w.check.ID, request{label: ev, p: p, header: w.r.s.credentials(), laned: true})
+			out[i] = w.run.sender.push(ctx, w.check.ID, request{label: ev, body: p, header: w.run.sender.credentials(), laned: true})
 		})
 	}
 	wg.Wait()
@@ -272,7 +272,7 @@ func hint(e Exchange) string {
 // ----------------------------------------------------------- credentials
 
 func (w *world) pushWithoutCredentials(ctx context.Context) error {
-	p, err := w.r.b.withCreds("", "").valid(w.r.plan.Primary)
+	p, err := w.run.payloads.withCreds("", "").valid(w.run.plan.Primary)
 	if err != nil {
 		return err
 	}
@@ -281,24 +281,24 @@ func (w *world) pushWithoutCredentials(ctx context.Context) error {
 }
 
 func (w *world) pushWrongAuthorization(ctx context.Context) error {
-	wrong := wrongValue(w.r.o.Authorization)
-	p, err := w.r.b.withCreds(w.r.o.UserName, wrong).valid(w.r.plan.Primary)
+	wrong := wrongValue(w.run.opts.Authorization)
+	p, err := w.run.payloads.withCreds(w.run.opts.UserName, wrong).valid(w.run.plan.Primary)
 	if err != nil {
 		return err
 	}
-	h := w.r.s.credentials()
+	h := w.run.sender.credentials()
 	h["Authorization"] = []string{wrong}
 	w.push(ctx, "wrong Authorization", p, h)
 	return nil
 }
 
 func (w *world) pushWrongUserName(ctx context.Context) error {
-	wrong := wrongValue(w.r.o.UserName)
-	p, err := w.r.b.withCreds(wrong, w.r.o.Authorization).valid(w.r.plan.Primary)
+	wrong := wrongValue(w.run.opts.UserName)
+	p, err := w.run.payloads.withCreds(wrong, w.run.opts.Authorization).valid(w.run.plan.Primary)
 	if err != nil {
 		return err
 	}
-	h := w.r.s.credentials()
+	h := w.run.sender.credentials()
 	h["UserName"] = []string{wrong}
 	w.push(ctx, "wrong UserName", p, h)
 	return nil
@@ -340,19 +340,19 @@ func (w *world) refused() error {
 // -------------------------------------------------------------- delivery
 
 func (w *world) pushTwice(ctx context.Context) error {
-	p, err := w.r.b.valid(w.r.plan.Primary)
+	p, err := w.run.payloads.valid(w.run.plan.Primary)
 	if err != nil {
 		return err
 	}
-	w.push(ctx, "first delivery", p, w.r.s.credentials())
-	w.push(ctx, "second delivery, same id", p, w.r.s.credentials())
+	w.push(ctx, "first delivery", p, w.run.sender.credentials())
+	w.push(ctx, "second delivery, same id", p, w.run.sender.credentials())
 	w.facts = append(w.facts, fmt.Sprintf("both pushes carried the same %s payload, id %s", p.Event, p.ID))
 	return nil
 }
 
 func (w *world) pushOutOfOrder(ctx context.Context) error {
-	ev := statusEvents[w.r.plan.Product]
-	later, earlier, err := w.r.b.outOfOrder(ev)
+	ev := statusEvents[w.run.plan.Product]
+	later, earlier, err := w.run.payloads.outOfOrder(ev)
 	if err != nil {
 		return err
 	}
@@ -361,48 +361,48 @@ func (w *world) pushOutOfOrder(ctx context.Context) error {
 		"otp_status_report":               {`status "2" (succeeded) first`, `then status "0" (in progress)`},
 		"sms_status_report":               {"the later report of a send first", "then its earlier report"},
 	}[ev]
-	w.push(ctx, labels[0], later, w.r.s.credentials())
-	w.push(ctx, labels[1], earlier, w.r.s.credentials())
+	w.push(ctx, labels[0], later, w.run.sender.credentials())
+	w.push(ctx, labels[1], earlier, w.run.sender.credentials())
 	w.facts = append(w.facts, "both reports are about message "+later.Message)
 	return nil
 }
 
 func (w *world) pushUnknownFields(ctx context.Context) error {
-	p, err := w.r.b.withUnknownFields(w.r.plan.Primary)
+	p, err := w.run.payloads.withUnknownFields(w.run.plan.Primary)
 	if err != nil {
 		return err
 	}
-	w.push(ctx, "with unknown fields", p, w.r.s.credentials())
+	w.push(ctx, "with unknown fields", p, w.run.sender.credentials())
 	w.facts = append(w.facts, "the payload also carries innopaasFutureField (an object) and innopaasFutureNote (a string), at its top and in its body where it has one")
 	return nil
 }
 
 func (w *world) pushLongText(ctx context.Context) error {
-	p, err := w.r.b.withLongText(w.r.plan.TextEvent, w.r.plan.TextLimit)
+	p, err := w.run.payloads.withLongText(w.run.plan.TextEvent, w.run.plan.TextLimit)
 	if err != nil {
 		return err
 	}
-	w.push(ctx, fmt.Sprintf("%s, %d characters of text", p.Event, w.r.plan.TextLimit), p, w.r.s.credentials())
-	w.facts = append(w.facts, fmt.Sprintf("a text of %d characters; the payload is %s", w.r.plan.TextLimit, fmtBytes(len(p.Body))))
+	w.push(ctx, fmt.Sprintf("%s, %d characters of text", p.Event, w.run.plan.TextLimit), p, w.run.sender.credentials())
+	w.facts = append(w.facts, fmt.Sprintf("a text of %d characters; the payload is %s", w.run.plan.TextLimit, fmtBytes(len(p.Body))))
 	return nil
 }
 
 // ------------------------------------------------------------------ load
 
 func (w *world) pushSequence(ctx context.Context) error {
-	n := w.r.o.LatencyPushes
+	n := w.run.opts.LatencyPushes
 	// p95 by nearest rank is the ceil(0.95 n)-th fastest: once more than
 	// n - that many pushes were slow, it cannot be within the limit, and
 	// the rest are not sent.
 	tolerated := n - int(math.Ceil(0.95*float64(n)))
 	slow := 0
 	for i := range n {
-		p, err := w.r.b.valid(w.r.plan.Primary)
+		p, err := w.run.payloads.valid(w.run.plan.Primary)
 		if err != nil {
 			return err
 		}
-		e := w.push(ctx, fmt.Sprintf("push %d of %d", i+1, n), p, w.r.s.credentials())
-		if !e.answered() || e.latency > w.r.o.Timeout {
+		e := w.push(ctx, fmt.Sprintf("push %d of %d", i+1, n), p, w.run.sender.credentials())
+		if !e.answered() || e.latency > w.run.opts.Timeout {
 			slow++
 		}
 		if slow > tolerated {
@@ -426,8 +426,8 @@ func (w *world) withinLimit() error {
 	}
 	slices.Sort(lat)
 	p50, p95 := percentile(lat, 0.50), percentile(lat, 0.95)
-	limit := w.r.o.Timeout
-	n := w.r.o.LatencyPushes
+	limit := w.run.opts.Timeout
+	n := w.run.opts.LatencyPushes
 	w.facts = append(w.facts, fmt.Sprintf("over %d pushes: median %s, 95th percentile %s, slowest %s; the limit is %s",
 		len(lat), showLatency(p50), showLatency(p95), showLatency(lat[len(lat)-1]), fmtLimit(limit)))
 	if len(lat) < n || p95 > limit {
@@ -461,10 +461,10 @@ func showLatency(d time.Duration) string {
 }
 
 func (w *world) pushBurst(ctx context.Context) error {
-	n := w.r.o.Burst
+	n := w.run.opts.Burst
 	ps := make([]payload, n)
 	for i := range ps {
-		p, err := w.r.b.valid(w.r.plan.Primary)
+		p, err := w.run.payloads.valid(w.run.plan.Primary)
 		if err != nil {
 			return err
 		}
@@ -476,7 +476,7 @@ func (w *world) pushBurst(ctx context.Context) error {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			out[i] = w.r.s.push(ctx, w.check.ID, request{label: fmt.Sprintf("burst push %d of %d", i+1, n), p: ps[i], header: w.r.s.credentials()})
+			out[i] = w.run.sender.push(ctx, w.check.ID, request{label: fmt.Sprintf("burst push %d of %d", i+1, n), body: ps[i], header: w.run.sender.credentials()})
 		})
 	}
 	close(start)
@@ -533,7 +533,7 @@ func firstFew(xs []string, n int) string {
 // --------------------------------------------------------------- answers
 
 func (w *world) lookAtAnswers() error {
-	for _, e := range w.r.s.exchanges() {
+	for _, e := range w.run.sender.exchanges() {
 		if e.answered() {
 			w.answers = append(w.answers, e)
 		}

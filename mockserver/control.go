@@ -1,10 +1,12 @@
 package mockserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -481,15 +483,51 @@ func (s *Server) listDeliveries(c *call) reply {
 		return *r
 	}
 	q := c.r.URL.Query()
-	f := state.EventFilter{Account: a.Name, AppKey: q.Get("appKey"), Type: q.Get("type"), Status: state.EventStatus(q.Get("status"))}
+	f := state.EventFilter{Account: a.Name, AppKey: q.Get("appKey"), Type: q.Get("type"), Status: state.EventStatus(q.Get("status")),
+		MessageID: q.Get("messageId")}
 	if l := q.Get("limit"); l != "" {
 		f.Limit, _ = strconv.Atoi(l) // validated by the spec: 1..1000
 	}
-	list, err := s.sandbox.ListEvents(c.ctx, f)
+	wait, r := deliveryQuery(q, &f)
+	if r != nil {
+		return *r
+	}
+	var list []state.Event
+	var err error
+	if wait > 0 {
+		ctx, cancel := context.WithTimeout(c.ctx, wait)
+		list, err = s.WaitDeliveries(ctx, f)
+		cancel()
+	} else {
+		list, err = s.sandbox.ListEvents(c.ctx, f)
+	}
 	if err != nil {
 		return fromError(err)
 	}
 	return ok(http.StatusOK, viewsOf(list, func(e state.Event) deliveryView { return deliveryOf(e, a.ClockOffset) }))
+}
+
+// deliveryQuery reads the since and wait parameters of a deliveries list
+// (deliverywait.go), naming the one that is wrong.
+func deliveryQuery(q url.Values, f *state.EventFilter) (time.Duration, *reply) {
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			r := fail(http.StatusBadRequest, fmt.Sprintf("query parameter since: %q is not an RFC 3339 time, e.g. 2026-12-06T09:30:00Z", v))
+			return 0, &r
+		}
+		f.Since = t
+	}
+	v := q.Get("wait")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d > MaxDeliveryWait {
+		r := fail(http.StatusBadRequest, fmt.Sprintf("query parameter wait: %q is not a duration of at most %gs; write it like 500ms, 5s or 1m", v, MaxDeliveryWait.Seconds()))
+		return 0, &r
+	}
+	return d, nil
 }
 
 // eventOfAccount loads an event and its account's clock offset.

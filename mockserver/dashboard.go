@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
-	"time"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
 	"github.com/innosandbox/innosandbox/mockserver/ui"
@@ -65,18 +64,8 @@ func (d dashboard) SessionKey() []byte {
 	return k[:]
 }
 
-// DeliveriesChanged waits a moment: the live list renders again after it
-// and sends only what changed.
-func (d dashboard) DeliveriesChanged(ctx context.Context, _ string) error {
-	t := time.NewTimer(500 * time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+// WatchDeliveries is the delivery log's watch (deliverywait.go).
+func (d dashboard) WatchDeliveries() ui.Watch { return d.s.WatchDeliveries() }
 
 // recorder keeps an in-process answer.
 type recorder struct {

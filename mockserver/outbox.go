@@ -10,8 +10,12 @@ import (
 )
 
 // outbox shows the store's events to the dispatcher as plain deliveries, so
-// that dispatch never imports state.
-type outbox struct{ store state.Store }
+// that dispatch never imports state. changed is called after attempts are
+// recorded: the delivery log's waiters look again (deliverywait.go).
+type outbox struct {
+	store   state.Store
+	changed func()
+}
 
 var (
 	_ dispatch.Queue      = outbox{}
@@ -22,11 +26,11 @@ var (
 // batches when the store can do so in one round trip (PostgreSQL). Others
 // record each attempt on its own: SQLite's writer already puts concurrent
 // writes into one transaction, and the memory store has no round trip.
-func newOutbox(store state.Store) dispatch.Queue {
+func newOutbox(store state.Store, changed func()) dispatch.Queue {
 	if b, ok := store.(state.AttemptBatcher); ok {
-		return batchOutbox{outbox: outbox{store: store}, batcher: b}
+		return batchOutbox{outbox: outbox{store: store, changed: changed}, batcher: b}
 	}
-	return outbox{store: store}
+	return outbox{store: store, changed: changed}
 }
 
 // batchOutbox is an outbox whose store records attempts in batches.
@@ -109,7 +113,9 @@ func (o outbox) Release(ctx context.Context, owner string) (int, error) {
 
 // Record implements dispatch.Queue.
 func (o outbox) Record(ctx context.Context, r dispatch.Result) error {
-	return o.store.RecordAttempt(ctx, attemptResult(r))
+	err := o.store.RecordAttempt(ctx, attemptResult(r))
+	o.changed()
+	return err
 }
 
 // RecordAll implements dispatch.BatchQueue, in one round trip.
@@ -118,7 +124,9 @@ func (o batchOutbox) RecordAll(ctx context.Context, rs []dispatch.Result) []erro
 	for i, r := range rs {
 		in[i] = attemptResult(r)
 	}
-	return o.batcher.RecordAttempts(ctx, in)
+	errs := o.batcher.RecordAttempts(ctx, in)
+	o.changed()
+	return errs
 }
 
 // attemptResult is a dispatch result as the store records it.

@@ -107,6 +107,12 @@ type Server struct {
 	// stopJanitor is closed by Shutdown.
 	stopJanitor chan struct{}
 	stopOnce    sync.Once
+	// Waiting for deliveries (deliverywait.go): changes is signalled by
+	// every write to the delivery log; waitsEnded is closed by EndWaits.
+	changes      *broadcast
+	recheck      time.Duration
+	waitsEnded   chan struct{}
+	endWaitsOnce sync.Once
 }
 
 // New builds a Server and, when its store is empty, applies the seed.
@@ -134,9 +140,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.StoreKind = fmt.Sprint(cfg.Store)
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, storeKind: cfg.StoreKind, log: cfg.Logger, metrics: newMetrics(cfg.Store, cfg.Clock),
-		stopJanitor: make(chan struct{})}
+		stopJanitor: make(chan struct{}), changes: newBroadcast(), recheck: deliveryRecheck(cfg), waitsEnded: make(chan struct{})}
 	d := cfg.Dispatch
-	s.dispatcher = dispatch.New(newOutbox(cfg.Store), dispatch.Options{
+	s.dispatcher = dispatch.New(newOutbox(cfg.Store, s.signalDeliveries), dispatch.Options{
 		Owner: d.Owner, Clock: cfg.Clock, Client: d.Client, Timeout: d.Timeout, Schedule: d.Schedule,
 		Workers: d.Workers, PerHost: d.PerHost, PollInterval: d.PollInterval, Logger: cfg.Logger.With("component", "dispatch"),
 		ValidatePayload: cfg.Spec.ValidatePayload, StrictPayloads: cfg.Strict, OnAttempt: s.metrics.attempt,
@@ -144,7 +150,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.sandbox = state.New(cfg.Store, cfg.Clock, cfg.Spec, state.Options{
 		DeliveredAfter: cfg.DeliveredAfter, ReadAfter: cfg.ReadAfter, DefaultAccount: cfg.Seed.Accounts[0].Name,
 		TemplateReview: cfg.TemplateReview, NoSessionWindow: cfg.NoSessionWindow,
-	}, s.dispatcher.Notify)
+	}, func() { s.dispatcher.Notify(); s.signalDeliveries() })
 
 	var err error
 	if s.public, err = newAPI("public", cfg.Spec.Public, s.publicHandlers(), s.authenticatePublic); err != nil {
@@ -226,6 +232,7 @@ func (s *Server) StopDispatching() { s.dispatcher.Stop() }
 // once Run has returned; the store is left open.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stopJanitor) })
+	s.EndWaits()
 	return s.dispatcher.Shutdown(ctx)
 }
 

@@ -45,21 +45,39 @@ func (e *Exchange) Summary() string {
 	if e == nil {
 		return "(no call was made)"
 	}
-	body := string(e.Body)
-	if len(body) > 500 {
-		body = body[:500] + "…"
+	return fmt.Sprintf("%s %s answered %s", e.Method, e.URL, e.Answer())
+}
+
+// Request renders the call for people: method, URL and body (cut at 500 bytes).
+func (e *Exchange) Request() string {
+	s := e.Method + " " + e.URL
+	if len(e.ReqBody) > 0 {
+		s += " " + excerpt(e.ReqBody)
 	}
+	return s
+}
+
+// Answer renders the answer for people: the status, the sandbox's
+// explanation headers and the body (cut at 500 bytes).
+func (e *Exchange) Answer() string {
 	var extra []string
 	for _, h := range []string{"X-Sandbox-Auth-Reason", "X-Sandbox-Warning"} {
 		if v := e.Header.Values(h); len(v) > 0 {
 			extra = append(extra, fmt.Sprintf("%s: %s", h, strings.Join(v, " | ")))
 		}
 	}
-	s := fmt.Sprintf("%s %s answered HTTP %d", e.Method, e.URL, e.Status)
+	s := fmt.Sprintf("HTTP %d", e.Status)
 	if len(extra) > 0 {
 		s += " (" + strings.Join(extra, "; ") + ")"
 	}
-	return s + ": " + body
+	return s + ": " + excerpt(e.Body)
+}
+
+func excerpt(b []byte) string {
+	if len(b) > 500 {
+		return string(b[:500]) + "…"
+	}
+	return string(b)
 }
 
 // Envelope is the InnoPaaS answer {code, message, data}.

@@ -6,107 +6,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 // JSON pointers (RFC 6901) let a step name a member of a request or a push
 // the way the sandbox's refusals name it ("/media/link").
-
-func pointerTokens(pointer string) ([]string, error) {
-	if pointer == "" {
-		return nil, nil
-	}
-	if !strings.HasPrefix(pointer, "/") {
-		return nil, fmt.Errorf("JSON pointer %q must start with /", pointer)
-	}
-	toks := strings.Split(pointer[1:], "/")
-	for i, t := range toks {
-		toks[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
-	}
-	return toks, nil
-}
-
-// lookupPointer returns the value a pointer names, and whether it is there.
-func lookupPointer(doc any, pointer string) (any, bool) {
-	toks, err := pointerTokens(pointer)
-	if err != nil {
-		return nil, false
-	}
-	v := doc
-	for _, t := range toks {
-		switch c := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = c[t]; !ok {
-				return nil, false
-			}
-		case []any:
-			i, err := strconv.Atoi(t)
-			if err != nil || i < 0 || i >= len(c) {
-				return nil, false
-			}
-			v = c[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
-}
-
-// setPointer sets (or, with remove, deletes) the member a pointer names in
-// a decoded JSON object, creating objects on the way.
-func setPointer(doc map[string]any, pointer string, value any, remove bool) error {
-	toks, err := pointerTokens(pointer)
-	if err != nil {
-		return err
-	}
-	if len(toks) == 0 {
-		return fmt.Errorf("JSON pointer %q names the whole document", pointer)
-	}
-	var parent any = doc
-	for _, t := range toks[:len(toks)-1] {
-		switch c := parent.(type) {
-		case map[string]any:
-			next, ok := c[t]
-			if !ok {
-				if remove {
-					return fmt.Errorf("%s: %q is not there", pointer, t)
-				}
-				next = map[string]any{}
-				c[t] = next
-			}
-			parent = next
-		case []any:
-			i, err := strconv.Atoi(t)
-			if err != nil || i < 0 || i >= len(c) {
-				return fmt.Errorf("%s: no element %q", pointer, t)
-			}
-			parent = c[i]
-		default:
-			return fmt.Errorf("%s: %q is not an object or array", pointer, t)
-		}
-	}
-	last := toks[len(toks)-1]
-	switch c := parent.(type) {
-	case map[string]any:
-		if remove {
-			if _, ok := c[last]; !ok {
-				return fmt.Errorf("%s is not there to remove", pointer)
-			}
-			delete(c, last)
-		} else {
-			c[last] = value
-		}
-	case []any:
-		i, err := strconv.Atoi(last)
-		if err != nil || i < 0 || i >= len(c) || remove {
-			return fmt.Errorf("%s: only an existing array element can be set", pointer)
-		}
-		c[i] = value
-	default:
-		return fmt.Errorf("%s: the parent is not an object or array", pointer)
-	}
-	return nil
-}
 
 // change is one edit a step makes to a JSON body: set a member or remove it.
 type change struct {
@@ -185,7 +90,11 @@ func tableValue(s string) any {
 // applyChanges edits a decoded JSON object.
 func applyChanges(doc map[string]any, changes []change) error {
 	for _, c := range changes {
-		if err := setPointer(doc, c.Pointer, c.Value, c.Remove); err != nil {
+		edit := func() error { return payload.Set(doc, c.Pointer, c.Value) }
+		if c.Remove {
+			edit = func() error { return payload.Unset(doc, c.Pointer) }
+		}
+		if err := edit(); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 func TestParseAndApplyChanges(t *testing.T) {
@@ -26,7 +28,7 @@ func TestParseAndApplyChanges(t *testing.T) {
 
 func TestMatchesCell(t *testing.T) {
 	doc := map[string]any{"s": "131051", "n": float64(2), "null": nil, "o": map[string]any{"a": "b"}}
-	field := func(p string) (any, bool) { return lookupPointer(doc, p) }
+	field := func(p string) (any, bool) { return payload.Get(doc, p) }
 	tests := []struct {
 		pointer, cell string
 		want          bool

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 // Push is one request a receiver got.
@@ -38,7 +40,7 @@ type Push struct {
 // Field returns the member a JSON pointer names in the payload, and
 // whether it is there.
 func (p Push) Field(pointer string) (any, bool) {
-	return lookupPointer(p.Payload, pointer)
+	return payload.Get(p.Payload, pointer)
 }
 
 // BodyField returns a string member of the event's body ("" when absent).

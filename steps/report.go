@@ -29,8 +29,9 @@ type Note struct {
 
 // Report collects the notes of a run; scenarios add to it concurrently.
 type Report struct {
-	mu    sync.Mutex
-	notes []Note
+	mu        sync.Mutex
+	notes     []Note
+	scenarios map[string]*scenarioRecord // by pickle id, for PeopleFormatter
 }
 
 func (r *Report) add(n Note) {

@@ -203,14 +203,14 @@ func (w *world) registerAuth(sc *godog.ScenarioContext) {
 
 	sc.Step(`^the message is accepted$`, w.messageAccepted)
 	sc.Step(`^the call is refused$`, func(ctx context.Context) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.last, "no call was made")
 		refused, seen := IsRefused(w.last.Status, w.lastEnv)
 		assert.True(t, refused, "the call should be refused (HTTP 401/403, or a code other than \"0\"), but it was answered %s: %s", seen, w.last.Summary())
 		return nil
 	})
 	sc.Step(`^the call is refused with code "([^"]+)"$`, func(ctx context.Context, code string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.last, "no call was made")
 		refused, seen := IsRefused(w.last.Status, w.lastEnv)
 		require.True(t, refused, "the call should be refused with code %q, but it was answered %s: %s", code, seen, w.last.Summary())
@@ -223,7 +223,7 @@ func (w *world) registerAuth(sc *godog.ScenarioContext) {
 	})
 	sc.Step(`^the sandbox answers HTTP (\d+) with code "([^"]+)"$`, w.sandboxStatus)
 	sc.Step(`^the answer says "([^"]+)"$`, func(ctx context.Context, text string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.last, "no call was made")
 		require.NotNil(t, w.lastEnv, "the answer is not an envelope: %s", w.last.Summary())
 		if err := w.needSandboxChoice(ctx, "the answer's wording"); err != nil {
@@ -234,7 +234,7 @@ func (w *world) registerAuth(sc *godog.ScenarioContext) {
 	})
 	sc.Step(`^the sandbox warns that the field "([^"]+)" is ignored$`, func(ctx context.Context, field string) error {
 		text := fmt.Sprintf("unknown field %q ignored", field)
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.last, "no call was made")
 		if err := w.needSandboxChoice(ctx, "X-Sandbox-Warning"); err != nil {
 			return err
@@ -249,7 +249,7 @@ var messageIDRe = regexp.MustCompile(`^[0-9]{18}$`)
 // messageAccepted: InnoPaaS documents HTTP 200 with code "0" and the message
 // id in data.
 func (w *world) messageAccepted(ctx context.Context) error {
-	t := godog.T(ctx)
+	t := tOf(ctx)
 	w.requireAccepted(t, "message")
 	id := w.lastEnv.DataString()
 	require.Regexp(t, messageIDRe, id, "data should be the 18-digit message id: %s", w.last.Summary())
@@ -271,7 +271,7 @@ func (w *world) requireAccepted(t godog.TestingT, what string) {
 // On a real target the status, code and body are compared with that choice
 // and any difference is reported as drift; the header is the sandbox's own.
 func (w *world) sandboxSaysWhy(ctx context.Context, reason string) error {
-	t := godog.T(ctx)
+	t := tOf(ctx)
 	require.NotNil(t, w.last, "no call was made")
 	choice := w.s.cfg.AuthChoice
 	if w.innosandbox() {
@@ -293,7 +293,7 @@ func (w *world) sandboxSaysWhy(ctx context.Context, reason string) error {
 // sandboxStatus checks an HTTP status the sandbox chose (415, 404, 405, ...);
 // on a real target a difference is drift.
 func (w *world) sandboxStatus(ctx context.Context, status int, code string) error {
-	t := godog.T(ctx)
+	t := tOf(ctx)
 	require.NotNil(t, w.last, "no call was made")
 	gotCode := "(none)"
 	if w.lastEnv != nil {

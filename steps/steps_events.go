@@ -14,6 +14,8 @@ import (
 	"github.com/cucumber/godog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 // receiverPhrase names a receiver in a step: "my receiver", "the callback
@@ -115,9 +117,9 @@ func describeTyped(ps []Push, typ string) string {
 }
 
 // messageIDOf reads the message id a report carries, whatever its product.
-func messageIDOf(payload any) string {
+func messageIDOf(doc any) string {
 	for _, ptr := range []string{"/body/id", "/msgid", "/messageId"} {
-		if v, ok := lookupPointer(payload, ptr); ok {
+		if v, ok := payload.Get(doc, ptr); ok {
 			if s, ok := v.(string); ok {
 				return s
 			}
@@ -139,7 +141,7 @@ func (w *world) deliveries(ctx context.Context, typ string) ([]delivery, error) 
 
 func (w *world) registerEvents(sc *godog.ScenarioContext) {
 	sc.Step(`^`+receiverPhrase+` gets an? "([^"]+)" push with:$`, func(ctx context.Context, phrase, typ string, table *godog.Table) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		r, err := w.receiverNamed(ctx, phrase)
 		if err != nil {
 			return err
@@ -157,7 +159,7 @@ func (w *world) registerEvents(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^the delivery log holds (\d+) "([^"]+)" events?(?: for my message)?$`, func(ctx context.Context, n int, typ string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		list, err := w.deliveries(ctx, typ)
 		if err != nil {
 			return err
@@ -172,7 +174,7 @@ func (w *world) registerEvents(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^my receiver gets the reports "([^"]*)" for my message, in that order of eventTime$`, func(ctx context.Context, list string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotEmpty(t, w.messageID, "no message was accepted in this scenario")
 		r, err := w.receiverNamed(ctx, "my receiver")
 		if err != nil {
@@ -218,7 +220,7 @@ func (w *world) registerEvents(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^my receiver got the "([^"]+)" report for my message before the "([^"]+)" one$`, func(ctx context.Context, first, second string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		r, err := w.receiverNamed(ctx, "my receiver")
 		if err != nil {
 			return err
@@ -238,7 +240,7 @@ func (w *world) registerEvents(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^every payload received validates against its schema$`, func(ctx context.Context) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		var problems []string
 		n := 0
 		for _, nr := range w.receivers() {
@@ -259,7 +261,7 @@ func (w *world) registerEvents(sc *godog.ScenarioContext) {
 		return w.userWrites(ctx, map[string]any{"to": SendNumber, "from": RecipientNumber, "type": typ})
 	})
 	sc.Step(`^the user replies to my message with an? "([^"]+)" message$`, func(ctx context.Context, typ string) error {
-		require.NotEmpty(godog.T(ctx), w.messageID, "no message was accepted in this scenario")
+		require.NotEmpty(tOf(ctx), w.messageID, "no message was accepted in this scenario")
 		from, _ := w.sent["recipientNumber"].(string)
 		to, _ := w.sent["sendNumber"].(string)
 		return w.userWrites(ctx, map[string]any{"to": to, "from": from, "replyTo": w.messageID, "type": typ})
@@ -315,7 +317,7 @@ func (w *world) registerEvents(sc *godog.ScenarioContext) {
 		return trigger(ctx, typ, set, nil)
 	})
 	sc.Step(`^the sandbox took the event for my app$`, func(ctx context.Context) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.lastCtl, "no event was triggered")
 		require.Equal(t, http.StatusCreated, w.lastCtl.Status, "the trigger should be taken: %s", w.lastCtl.Summary())
 		require.NotNil(t, w.inbound, "no event was triggered")

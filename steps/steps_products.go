@@ -212,7 +212,7 @@ func (w *world) registerProducts(sc *godog.ScenarioContext) {
 	})
 	sc.Step(`^I send an OTP with (/.+)$`, w.sendChanged(OTPPath, DefaultOTP))
 	sc.Step(`^the answer's success is (true|false)$`, func(ctx context.Context, want string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.last, "no call was made")
 		var a struct {
 			Success *bool `json:"success"`
@@ -240,7 +240,7 @@ func (w *world) registerProducts(sc *godog.ScenarioContext) {
 		return w.sendJSON(ctx, TemplatePath, body)
 	})
 	sc.Step(`^the template is accepted as PENDING$`, func(ctx context.Context) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		w.requireAccepted(t, "template")
 		var data struct {
 			Name, MessageLanguage, TemplateStatus, SID string
@@ -284,7 +284,7 @@ func (w *world) registerProducts(sc *godog.ScenarioContext) {
 		return w.upload(ctx, contentType, []byte(`{"file":"logo.png"}`))
 	})
 	sc.Step(`^the file is accepted with a handle starting "([^"]+)"$`, func(ctx context.Context, prefix string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		w.requireAccepted(t, "file")
 		h := w.lastEnv.DataString()
 		require.True(t, strings.HasPrefix(h, prefix), "data should be a handle starting %q: %s", prefix, w.last.Summary())
@@ -292,7 +292,7 @@ func (w *world) registerProducts(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^the handle names the type "([^"]+)"$`, func(ctx context.Context, mimeType string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotEmpty(t, w.handle, "no file was accepted yet")
 		enc, _, _ := strings.Cut(strings.TrimPrefix(w.handle, "4::"), ":")
 		got, err := base64.StdEncoding.DecodeString(enc)

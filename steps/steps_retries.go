@@ -61,7 +61,7 @@ func parseAnswers(s string) ([]Answer, error) {
 // eventID is the event the retry steps follow: the last user message or
 // triggered event.
 func (w *world) eventID(ctx context.Context) string {
-	t := godog.T(ctx)
+	t := tOf(ctx)
 	require.NotNil(t, w.inbound, "no user wrote and no event was triggered in this scenario")
 	return w.inbound.Delivery.ID
 }
@@ -103,7 +103,7 @@ func (w *world) registerRetries(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^my receiver gets the (?:user's message|triggered event) (\d+) times?$`, func(ctx context.Context, n int) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		id := w.eventID(ctx)
 		a := w.apps["my app"]
 		require.NotNil(t, a, "my app has no receiver")
@@ -140,7 +140,7 @@ func (w *world) registerRetries(sc *godog.ScenarioContext) {
 		})
 	})
 	sc.Step(`^the delivery log shows the (?:user's message|triggered event) as "(pending|delivered|failed|dropped)" after (\d+) attempts?$`, func(ctx context.Context, status string, n int) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		id := w.eventID(ctx)
 		var d delivery
 		err := w.waitUntil(ctx, fmt.Sprintf("event %s to be %s after %d attempts", id, status, n), func() (bool, error) {
@@ -158,7 +158,7 @@ func (w *world) registerRetries(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^the attempt log reads:$`, func(ctx context.Context, table *godog.Table) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		d, err := w.getDelivery(ctx, w.eventID(ctx))
 		if err != nil {
 			return err
@@ -204,7 +204,7 @@ func (w *world) registerRetries(sc *godog.ScenarioContext) {
 		if err != nil {
 			return err
 		}
-		assert.Equal(godog.T(ctx), "pending", d.Status, "a replayed delivery waits for its next attempt")
+		assert.Equal(tOf(ctx), "pending", d.Status, "a replayed delivery waits for its next attempt")
 		return nil
 	})
 	sc.Step(`^no further attempt is planned$`, func(ctx context.Context) error {
@@ -212,11 +212,11 @@ func (w *world) registerRetries(sc *godog.ScenarioContext) {
 		if err != nil {
 			return err
 		}
-		assert.Nil(godog.T(ctx), d.NextAttemptAt, "next attempt of a %s delivery", d.Status)
+		assert.Nil(tOf(ctx), d.NextAttemptAt, "next attempt of a %s delivery", d.Status)
 		return nil
 	})
 	sc.Step(`^the next attempt is planned (\d+) seconds after the first$`, func(ctx context.Context, secs int) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		d, err := w.getDelivery(ctx, w.eventID(ctx))
 		if err != nil {
 			return err

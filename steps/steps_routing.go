@@ -75,7 +75,7 @@ func (w *world) registerRouting(sc *godog.ScenarioContext) {
 		return w.receiverGets(ctx, aliasOf(phrase), w.written)
 	})
 	sc.Step(`^the user replies "([^"]*)" to my message$`, func(ctx context.Context, text string) error {
-		require.NotEmpty(godog.T(ctx), w.messageID, "no message was accepted in this scenario")
+		require.NotEmpty(tOf(ctx), w.messageID, "no message was accepted in this scenario")
 		from, _ := w.sent["recipientNumber"].(string)
 		to, _ := w.sent["sendNumber"].(string)
 		return w.userWrites(ctx, map[string]any{"to": to, "from": from, "replyTo": w.messageID, "text": map[string]string{"body": text}})
@@ -85,7 +85,7 @@ func (w *world) registerRouting(sc *godog.ScenarioContext) {
 		return w.receiverGets(ctx, aliasOf(phrase), text)
 	})
 	sc.Step(`^the sandbox routed it to `+appPhrase+` by "([^"]+)"$`, func(ctx context.Context, phrase, route string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		a, err := w.appNamed(ctx, aliasOf(phrase))
 		if err != nil {
 			return err
@@ -97,7 +97,7 @@ func (w *world) registerRouting(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^the sandbox routed it to no app$`, func(ctx context.Context) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.inbound, "no user wrote in this scenario")
 		assert.False(t, w.inbound.Routed, "the message should not be routed")
 		assert.Nil(t, w.inbound.AppKey, "routed to")
@@ -105,7 +105,7 @@ func (w *world) registerRouting(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^the message is dropped because "([^"]+)"$`, func(ctx context.Context, reason string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.inbound, "no user wrote in this scenario")
 		assert.Contains(t, deref(w.inbound.Reason), reason, "why it was dropped")
 		var d delivery
@@ -118,7 +118,7 @@ func (w *world) registerRouting(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^no receiver gets it$`, func(ctx context.Context) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.inbound, "no user wrote in this scenario")
 		for _, a := range w.order {
 			if a.receiver != nil {
@@ -129,7 +129,7 @@ func (w *world) registerRouting(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^the reply carries the context of my message$`, func(ctx context.Context) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.push, "no push was looked at yet")
 		body, _ := w.push.Payload["body"].(map[string]any)
 		c, ok := body["context"].(map[string]any)
@@ -144,7 +144,7 @@ func (w *world) registerRouting(sc *godog.ScenarioContext) {
 // receiverGets waits for the last user message at an app's receiver, checks
 // its text, and that no other app's receiver got it.
 func (w *world) receiverGets(ctx context.Context, alias, text string) error {
-	t := godog.T(ctx)
+	t := tOf(ctx)
 	a, err := w.appNamed(ctx, alias)
 	if err != nil {
 		return err

@@ -78,7 +78,7 @@ func (w *world) registerTokens(sc *godog.ScenarioContext) {
 			return err
 		}
 		a.prev = "" // the first token of the scenario that matters
-		require.NotNil(godog.T(ctx), tok.ExpiresAt, "the token should have an expiry")
+		require.NotNil(tOf(ctx), tok.ExpiresAt, "the token should have an expiry")
 		return nil
 	})
 	sc.Step(`^my app has a token that never expires$`, func(ctx context.Context) error {
@@ -94,7 +94,7 @@ func (w *world) registerTokens(sc *godog.ScenarioContext) {
 			return err
 		}
 		a.prev = ""
-		assert.Nil(godog.T(ctx), tok.ExpiresAt, "a token issued without an expiry never expires")
+		assert.Nil(tOf(ctx), tok.ExpiresAt, "a token issued without an expiry never expires")
 		return nil
 	})
 	sc.Step(`^my app's token was superseded by a newer one$`, func(ctx context.Context) error {
@@ -170,7 +170,7 @@ func (w *world) registerTokens(sc *godog.ScenarioContext) {
 		return err
 	})
 	sc.Step(`^my account's clock is (\d+) days ahead of (the other account's|real time)$`, func(ctx context.Context, days int, of string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		if err := w.ensureAccount(ctx); err != nil {
 			return err
 		}
@@ -190,7 +190,7 @@ func (w *world) registerTokens(sc *godog.ScenarioContext) {
 	})
 
 	sc.Step(`^I am given a new token, different from the previous one$`, func(ctx context.Context) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.issued, "no token was issued in this scenario")
 		a := w.apps["my app"]
 		assert.Regexp(t, tokenRe, w.issued.Token, "a token is 56 upper-case letters and digits")
@@ -200,7 +200,7 @@ func (w *world) registerTokens(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^my app's token history shows the previous token as "(superseded|revoked|expired)"$`, func(ctx context.Context, st string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		a, err := w.myApp(ctx)
 		if err != nil {
 			return err

@@ -120,7 +120,7 @@ func (w *world) pointAtReceiverWith(ctx context.Context, a *app, product string,
 // checkPush fails the step when a push breaks the contract.
 func (w *world) checkPush(ctx context.Context, r *Receiver, p Push) {
 	problems := w.s.contract.CheckPush(p, r.ExpectationFor(p.Type))
-	assert.Empty(godog.T(ctx), problems, "push %d (%s %s) breaks the contract", p.N, p.Type, p.ID)
+	assert.Empty(tOf(ctx), problems, "push %d (%s %s) breaks the contract", p.N, p.Type, p.ID)
 }
 
 func (w *world) registerWebhooks(sc *godog.ScenarioContext) {
@@ -168,7 +168,7 @@ func (w *world) registerWebhooks(sc *godog.ScenarioContext) {
 		return err
 	})
 	sc.Step(`^the (?:configuration|request) is refused naming "([^"]+)"$`, func(ctx context.Context, field string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.lastCtl, "no control call was judged yet")
 		require.Equal(t, http.StatusBadRequest, w.lastCtl.Status, "the call should be refused: %s", w.lastCtl.Summary())
 		env, err := ParseEnvelope(w.lastCtl.Body)
@@ -177,7 +177,7 @@ func (w *world) registerWebhooks(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^the configuration is saved as given$`, func(ctx context.Context) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.lastCtl, "no configuration was attempted")
 		require.Equal(t, http.StatusCreated, w.lastCtl.Status, "the configuration should be saved: %s", w.lastCtl.Summary())
 		var sent webhookConfig
@@ -200,7 +200,7 @@ func (w *world) registerWebhooks(sc *godog.ScenarioContext) {
 	})
 
 	sc.Step(`^my receiver gets the "(delivered|read|failed)" report for my message$`, func(ctx context.Context, status string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotEmpty(t, w.messageID, "no message was accepted in this scenario")
 		a := w.apps["my app"]
 		require.NotNil(t, a.receiver, "my app has no receiver: point its webhook at it first")
@@ -221,7 +221,7 @@ func (w *world) registerWebhooks(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^my receiver gets a "(delivered|read)" report for each recipient, with its own wamid$`, func(ctx context.Context, status string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotEmpty(t, w.messageID, "no message was accepted in this scenario")
 		a := w.apps["my app"]
 		require.NotNil(t, a.receiver, "my app has no receiver: point its webhook at it first")
@@ -252,21 +252,21 @@ func (w *world) registerWebhooks(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^the push carries UserName "([^"]*)" and Authorization "([^"]*)"$`, func(ctx context.Context, user, auth string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.push, "no push was looked at yet")
 		assert.Equal(t, []string{user}, w.push.Header.Values("UserName"), "UserName header")
 		assert.Equal(t, []string{auth}, w.push.Header.Values("Authorization"), "Authorization header")
 		return nil
 	})
 	sc.Step(`^the push carries neither UserName nor Authorization$`, func(ctx context.Context) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.push, "no push was looked at yet")
 		assert.Empty(t, w.push.Header.Values("UserName"), "UserName header")
 		assert.Empty(t, w.push.Header.Values("Authorization"), "Authorization header")
 		return nil
 	})
 	sc.Step(`^the push was made with (POST|PUT)$`, func(ctx context.Context, method string) error {
-		t := godog.T(ctx)
+		t := tOf(ctx)
 		require.NotNil(t, w.push, "no push was looked at yet")
 		assert.Equal(t, method, w.push.Method)
 		assert.Equal(t, "application/json;charset=utf-8", w.push.Header.Get("Content-Type"))

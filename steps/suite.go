@@ -157,6 +157,7 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 	w := &world{s: s, base: s.cfg.Target.BaseURL, basePath: s.basePath, apps: map[string]*app{}}
 	sc.Before(w.before)
 	sc.After(w.after)
+	sc.StepContext().After(w.afterStep)
 	w.registerAuth(sc)
 	w.registerTokens(sc)
 	w.registerWebhooks(sc)

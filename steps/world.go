@@ -41,6 +41,7 @@ type inbound struct {
 // scenario, so scenarios run concurrently.
 type world struct {
 	s        *Suite
+	id       string // godog's pickle id: the report's key for this scenario
 	name     string
 	base     string // the target's base URL, or the private sandbox's
 	basePath string
@@ -52,6 +53,7 @@ type world struct {
 	skipped  bool
 
 	last      *Exchange // the last public API call
+	latest    *Exchange // the last call of any kind, shown when a step fails
 	lastEnv   *Envelope
 	lastCtl   *Exchange // the last control API call a step judges
 	messageID string    // the id of the last accepted message
@@ -68,13 +70,27 @@ type world struct {
 // ------------------------------------------------------------------ hooks
 
 func (w *world) before(ctx context.Context, sc *godog.Scenario) (context.Context, error) {
-	w.name = sc.Name
+	w.id, w.name = sc.Id, sc.Name
 	for _, tag := range sc.Tags {
 		if c, ok := tagCapabilities[tag.Name]; ok {
 			if err := w.need(ctx, c); err != nil {
 				return ctx, err
 			}
 		}
+	}
+	return ctx, nil
+}
+
+// afterStep keeps, for the report, the last call a scenario made before a
+// step failed: the request and the answer a person wants to see.
+func (w *world) afterStep(ctx context.Context, _ *godog.Step, status godog.StepResultStatus, _ error) (context.Context, error) {
+	if status == godog.StepFailed && w.latest != nil {
+		f := &failure{request: w.latest.Request(), answer: w.latest.Answer()}
+		w.s.report.record(w.id, func(r *scenarioRecord) {
+			if r.failure == nil {
+				r.failure = f
+			}
+		})
 	}
 	return ctx, nil
 }
@@ -196,6 +212,7 @@ func (w *world) skip(ctx context.Context, reason string) error {
 	if !w.skipped {
 		w.skipped = true
 		w.note(ctx, NoteSkipped, reason)
+		w.s.report.record(w.id, func(r *scenarioRecord) { r.skipReason = reason })
 	}
 	return skipError(reason)
 }
@@ -236,6 +253,7 @@ func (w *world) do(ctx context.Context, api API, method, path string, header htt
 	}
 	ex := &Exchange{Method: method, URL: req.URL.String(), ReqHeader: req.Header, ReqBody: body,
 		Status: resp.StatusCode, Header: resp.Header, Body: data}
+	w.latest = ex
 	if err := w.s.contract.CheckResponse(ctx, api, w.basePath, ex); err != nil {
 		return ex, fmt.Errorf("%w\n(%s)", err, ex.Summary())
 	}

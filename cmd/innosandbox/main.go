@@ -56,6 +56,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newListenCmd())
 	root.AddCommand(newTriggerCmd())
 	root.AddCommand(newReplayCmd())
+	root.AddCommand(newWaitCmd())
 	root.AddCommand(newHealthcheckCmd())
 	root.AddCommand(newCertifyCmd())
 	return root

@@ -208,6 +208,7 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 	}
 
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	hs.RegisterOnShutdown(srv.EndWaits) // long polls on the deliveries answer at once
 	dispatched := make(chan struct{})
 	go func() { srv.Run(context.WithoutCancel(ctx)); close(dispatched) }()
 	served := make(chan error, 1)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cucumber/godog"
@@ -114,6 +115,30 @@ func godogFormats(formats []string) (string, error) {
 	return strings.Join(out, ","), nil
 }
 
+// peopleFormats gives the pretty or progress report on stdout an ending for
+// people (steps.Report.PeopleFormats): each failed scenario with its step,
+// error, request and answer, and a headline that counts passed, skipped and
+// failed scenarios apart. Reports written to files, and junit and cucumber,
+// stay as godog writes them. godog finds formatters by name in a
+// process-wide list, so each run registers names of its own.
+func peopleFormats(formats string, report *steps.Report) string {
+	run := formatRuns.Add(1)
+	parts := strings.Split(formats, ",")
+	for i, f := range parts {
+		if f != "pretty" && f != "progress" {
+			continue
+		}
+		summary, inner := report.PeopleFormats(godog.FindFmt(f))
+		sname, iname := fmt.Sprintf("innosandbox-summary-%d", run), fmt.Sprintf("innosandbox-%s-%d", f, run)
+		godog.Format(sname, "a summary for people", summary)
+		godog.Format(iname, "godog's "+f+" without its summary", inner)
+		parts[i] = sname + "," + iname // the summary first: it silences the inner one's
+	}
+	return strings.Join(parts, ",")
+}
+
+var formatRuns atomic.Int64
+
 // validate checks the options that do not need the network.
 func (o *testOptions) validate() (steps.Kind, error) {
 	kind, err := steps.ParseKind(o.target)
@@ -143,7 +168,7 @@ func runTest(ctx context.Context, o *testOptions, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	format, _ := godogFormats(o.formats)
+	formats, _ := godogFormats(o.formats)
 	// One contract for the suite and every sandbox it starts: loading it
 	// is most of a start-up.
 	sp, err := spec.Load(ctx, spec.Sources{})
@@ -185,6 +210,7 @@ func runTest(ctx context.Context, o *testOptions, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer suite.Close()
+	format := peopleFormats(formats, suite.Report())
 
 	seed := o.random
 	if seed == -1 {

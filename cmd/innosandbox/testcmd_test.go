@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -116,6 +119,18 @@ func TestTestCommandFailsWhenTheTargetBreaksTheContract(t *testing.T) {
 	}
 	assert.Contains(t, strings.Join(messages, "\n"), "breaks the contract", "the failures carry the validator's message")
 	assert.NotContains(t, stdout, "Error Trace", "testify's messages go to stderr, not into the report")
+
+	// The report ends for people: each failure with its step, request and
+	// answer, no stack and no file paths, and a headline that counts apart.
+	assert.Contains(t, stdout, "--- Failed scenarios:")
+	assert.Regexp(t, `(?m)^    Step: +\S`, stdout)
+	assert.Regexp(t, `(?m)^    Request: POST `+regexp.QuoteMeta(bogus.URL), stdout)
+	assert.Regexp(t, `(?m)^    Answer: +HTTP 200: \{"ok":true\}`, stdout)
+	assert.Regexp(t, `(?m)^\d+ scenarios: \d+ passed, \d+ skipped, [1-9]\d* failed$`, stdout)
+	for name, out := range map[string]string{"stdout": stdout, "stderr": stderr} {
+		assert.NotContains(t, out, "Error Trace", name)
+		assert.NotRegexp(t, `\.go:\d+`, out, "%s names no source file", name)
+	}
 }
 
 // startSeeded starts a sandbox in process for the url and real targets.
@@ -154,6 +169,19 @@ func TestTestCommandAgainstARealTarget(t *testing.T) {
 	assert.Contains(t, stderr, "set INNOPAAS_SUPERSEDED_TOKEN")
 	assert.Contains(t, stderr, "Drift")
 	assert.Contains(t, stderr, "HTTP 200 where the sandbox answers 401")
+
+	// The headline counts the skipped scenarios apart from the passed ones
+	// (godog's own would call every one of them passed), grouped by reason.
+	m := regexp.MustCompile(`(?m)^(\d+) scenarios: (\d+) passed, (\d+) skipped \((.*)\), 0 failed$`).FindStringSubmatch(stdout)
+	require.NotNil(t, m, "no headline in:\n%s", stdout)
+	total, _ := strconv.Atoi(m[1])
+	passed, _ := strconv.Atoi(m[2])
+	skipped, _ := strconv.Atoi(m[3])
+	assert.Equal(t, total, passed+skipped)
+	assert.Positive(t, passed)
+	assert.Positive(t, skipped)
+	assert.Contains(t, m[4], "needs the sandbox control API: ")
+	assert.NotContains(t, stdout, fmt.Sprintf("%d scenarios (%d passed)", total, total), "godog's own headline is replaced")
 }
 
 func TestTestCommandAgainstASandboxAtAURL(t *testing.T) {

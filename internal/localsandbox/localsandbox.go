@@ -67,6 +67,7 @@ func (s *Sandbox) start(ctx context.Context) error {
 	dispatched := make(chan struct{})
 	go func() { srv.Run(dctx); close(dispatched) }()
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs.RegisterOnShutdown(srv.EndWaits) // long polls on the deliveries answer at once
 	go func() { _ = hs.Serve(ln) }()
 	s.srv, s.store, s.hs, s.stop, s.dispatched = srv, store, hs, stop, dispatched
 	return nil

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 // Override sets one member of a payload.
@@ -91,7 +94,7 @@ func (s *Sandbox) FireEvent(ctx context.Context, acct Account, t Trigger) (Event
 	if t.Fresh {
 		f := freshener{now: now, realNow: s.clock.Now(), account: acct.Name, appKey: e.AppKey}
 		if tg := e.Target; tg != nil {
-			f.receiver, f.pswd = configured(tg.Username), configured(tg.Authorization)
+			f.receiver, f.pswd = deref(tg.Username), deref(tg.Authorization)
 		}
 		f.wabaID = func() string { return s.wabaOf(ctx, acct, e.AppKey) }
 		if body, ok := p["body"].(map[string]any); ok && t.Envelope {
@@ -284,137 +287,20 @@ func timeLike(example string, t time.Time) string {
 	return t.UTC().Format(eventTimeLayout)
 }
 
-// setPointer sets the member a JSON pointer names, creating the objects on
-// its way; an array element is replaced, or appended with "-" or the
-// array's length. Anything else is an *InvalidError naming the pointer.
+// setPointer and unsetPointer are payload.Set and payload.Unset, their
+// errors an *InvalidError naming the pointer, as every refusal does.
 func setPointer(doc map[string]any, pointer string, value any) error {
-	raw, tokens, err := pointerTokens(pointer, "/body/status")
-	if err != nil {
-		return err
-	}
-	// at is the pointer to the i-th token's parent, as the caller wrote it.
-	at := func(i int) string { return "/" + strings.Join(raw[:i], "/") }
-	var cur any = doc
-	var set func(v any) // replaces cur in its parent
-	for i, tok := range tokens {
-		last := i == len(tokens)-1
-		switch c := cur.(type) {
-		case map[string]any:
-			if last {
-				c[tok] = value
-				return nil
-			}
-			next, ok := c[tok]
-			if !ok || next == nil {
-				next = map[string]any{}
-				c[tok] = next
-			}
-			cur = next
-			set = func(v any) { c[tok] = v }
-		case []any:
-			n := len(c)
-			idx := n
-			if tok != "-" {
-				j, err := strconv.Atoi(tok)
-				if err != nil || j < 0 || j > n || (tok != "0" && tok[0] == '0') {
-					return invalid(pointer, "%s is an array of %d; %q is not an index of it (0 to %d, or - to append)", at(i), n, tok, n)
-				}
-				idx = j
-			}
-			if idx == n {
-				if !last {
-					return invalid(pointer, "%s has no element %d to go into", at(i), idx)
-				}
-				set(append(c, value))
-				return nil
-			}
-			if last {
-				c[idx] = value
-				return nil
-			}
-			cur = c[idx]
-			set = func(v any) { c[idx] = v }
-		default:
-			return invalid(pointer, "%s is %s, not an object or array", at(i), jsonKind(c))
-		}
-	}
-	return nil
+	return pointerInvalid(payload.Set(doc, pointer, value))
 }
 
-// unsetPointer removes the object member or array element a JSON pointer
-// names; one that is not there is an *InvalidError, so that a misspelt
-// pointer is not taken for done.
 func unsetPointer(doc map[string]any, pointer string) error {
-	_, tokens, err := pointerTokens(pointer, "/body/conversation")
-	if err != nil {
-		return err
-	}
-	var cur any = doc
-	var set func(v any)
-	for i, tok := range tokens {
-		last := i == len(tokens)-1
-		switch c := cur.(type) {
-		case map[string]any:
-			next, ok := c[tok]
-			if !ok {
-				return invalid(pointer, "is not in the payload, so it cannot be removed")
-			}
-			if last {
-				delete(c, tok)
-				return nil
-			}
-			cur = next
-			set = func(v any) { c[tok] = v }
-		case []any:
-			j, err := strconv.Atoi(tok)
-			if err != nil || j < 0 || j >= len(c) {
-				return invalid(pointer, "is not in the payload, so it cannot be removed")
-			}
-			if last {
-				set(slices.Delete(c, j, j+1))
-				return nil
-			}
-			cur = c[j]
-			set = func(v any) { c[j] = v }
-		default:
-			return invalid(pointer, "is not in the payload, so it cannot be removed")
-		}
-	}
-	return nil
+	return pointerInvalid(payload.Unset(doc, pointer))
 }
 
-// configured is a configured header value, "" when not configured.
-func configured(s *string) string {
-	if s == nil {
-		return ""
+func pointerInvalid(err error) error {
+	var pe *payload.PointerError
+	if errors.As(err, &pe) {
+		return invalid(pe.Pointer, "%s", pe.Reason)
 	}
-	return *s
-}
-
-// pointerTokens splits a JSON pointer (RFC 6901) into its tokens as
-// written (raw) and the member names they stand for; example shows a
-// pointer for the caller's use in the error.
-func pointerTokens(pointer, example string) (raw, names []string, err error) {
-	if pointer == "" || pointer[0] != '/' {
-		return nil, nil, invalid(pointer, "is not a JSON pointer into the payload: write it like %s", example)
-	}
-	raw = strings.Split(pointer[1:], "/")
-	names = make([]string, len(raw))
-	for i, t := range raw {
-		names[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
-	}
-	return raw, names, nil
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case nil:
-		return "null"
-	default:
-		return "a number"
-	}
+	return err
 }

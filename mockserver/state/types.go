@@ -11,6 +11,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -262,8 +263,25 @@ type EventFilter struct {
 	AppKey  string
 	Type    string
 	Status  EventStatus
-	Limit   int // 0: DefaultEventLimit
+	// MessageID keeps the events whose payload carries it as a string
+	// value: a send's status reports name its message id (WhatsApp's body.id,
+	// SMS's msgid) and each recipient's wamid (PayloadMentions).
+	MessageID string
+	// Since keeps the events created at or after it (real time).
+	Since time.Time
+	Limit int // 0: DefaultEventLimit
 }
+
+// PayloadMentions says whether a JSON payload carries id as a string value
+// (or key): the quoted id appears in it. Ids are made of letters, digits
+// and punctuation that JSON does not escape, so the quoted form is exact.
+// The SQL stores run the same test on the payload column.
+func PayloadMentions(payload []byte, id string) bool {
+	return bytes.Contains(payload, QuotedID(id))
+}
+
+// QuotedID is id as it appears in a JSON payload: between double quotes.
+func QuotedID(id string) []byte { return []byte(`"` + id + `"`) }
 
 // DefaultEventLimit is how many events ListEvents returns when the filter
 // sets no Limit.

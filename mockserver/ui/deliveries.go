@@ -72,7 +72,9 @@ func (h *Handler) deliveries(w http.ResponseWriter, r *http.Request) {
 }
 
 // deliveriesLive streams the list's rows as server-sent events: the rows
-// once, then again whenever they change, until the browser goes away.
+// once, then again whenever they change, until the browser goes away or
+// the sandbox shuts down. It waits on the delivery log's watch, the same
+// one the long poll of GET /_sandbox/deliveries uses, never on a timer.
 // Each event's data is the table body's HTML, rendered by the same
 // template as the page.
 func (h *Handler) deliveriesLive(w http.ResponseWriter, r *http.Request) {
@@ -92,6 +94,7 @@ func (h *Handler) deliveriesLive(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, "retry: 2000\n\n")
 	fl.Flush()
 	ctx := r.Context()
+	watch := h.b.WatchDeliveries()
 	var last []byte
 	for {
 		rows, err := h.b.Sandbox().ListEvents(ctx, f)
@@ -119,7 +122,7 @@ func (h *Handler) deliveriesLive(w http.ResponseWriter, r *http.Request) {
 			}
 			fl.Flush()
 		}
-		if err := h.b.DeliveriesChanged(ctx, acct.Name); err != nil {
+		if !watch.Wait(ctx) {
 			return
 		}
 	}

@@ -56,9 +56,16 @@ type Backend interface {
 	// SessionKey signs the sign-in cookie: derived from the admin token,
 	// so that a new token ends every session; nil when there is no token.
 	SessionKey() []byte
-	// DeliveriesChanged returns when the account's delivery log may have
-	// changed, or when ctx ends; the live list renders again after it.
-	DeliveriesChanged(ctx context.Context, account string) error
+	// WatchDeliveries starts a watch on the delivery log: the live list
+	// reads the log, then waits on the watch, then reads again.
+	WatchDeliveries() Watch
+}
+
+// Watch tells when the delivery log may have changed since the last Wait
+// returned (or since the watch began); Wait returns false when ctx ends or
+// the sandbox is shutting down.
+type Watch interface {
+	Wait(ctx context.Context) bool
 }
 
 //go:embed templates/*.html
@@ -223,7 +230,7 @@ func (h *Handler) signedIn(r *http.Request) bool {
 		return false
 	}
 	n, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || time.Now().Unix() > n {
+	if err != nil || h.b.Sandbox().RealNow().Unix() > n {
 		return false
 	}
 	want := sessionValue(h.b.SessionKey(), time.Unix(n, 0))
@@ -249,7 +256,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusForbidden, "signin", &page{Title: "Sign in", Next: next, Error: "That is not the sandbox's admin token."})
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sessionValue(key, time.Now().Add(sessionLength)), Path: Prefix,
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sessionValue(key, h.b.Sandbox().RealNow().Add(sessionLength)), Path: Prefix,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(sessionLength / time.Second)})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

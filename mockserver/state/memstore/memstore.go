@@ -736,7 +736,9 @@ func (s *Store) ListEvents(_ context.Context, f state.EventFilter) ([]state.Even
 		if (f.Account == "" || e.ev.Account == f.Account) &&
 			(f.AppKey == "" || e.ev.AppKey == f.AppKey) &&
 			(f.Type == "" || e.ev.Type == f.Type) &&
-			(f.Status == "" || e.ev.Status == f.Status) {
+			(f.Status == "" || e.ev.Status == f.Status) &&
+			(f.MessageID == "" || state.PayloadMentions(e.ev.Payload, f.MessageID)) &&
+			(f.Since.IsZero() || !e.ev.CreatedAt.Before(f.Since)) {
 			list = append(list, e)
 		}
 	}

@@ -279,9 +279,15 @@ func (s *Store) GetEvent(ctx context.Context, id string) (state.Event, []state.A
 	return e, attempts, nil
 }
 
+// eventsDialect: created_at a timestamptz; payload a bytea.
+var eventsDialect = sqlstore.Dialect{
+	Time:     func(t time.Time) any { return t },
+	Contains: func(ph string) string { return "position(" + ph + "::bytea in payload) > 0" },
+}
+
 // ListEvents implements state.Store.
 func (s *Store) ListEvents(ctx context.Context, f state.EventFilter) ([]state.Event, error) {
-	q, args := sqlstore.EventsQuery(eventCols, f)
+	q, args := sqlstore.EventsQuery(eventCols, f, eventsDialect)
 	return queryRows(ctx, s, "list events", scanEventOnly, q, args...)
 }
 

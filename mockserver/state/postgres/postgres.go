@@ -320,3 +320,8 @@ func listOf[T any](ctx context.Context, s *Store, op string, scan func(scanner) 
 	})
 	return out, err
 }
+
+// SharedByReplicas says that other processes write to this store too: a
+// server waiting for deliveries reads it again now and then, since their
+// writes signal nothing in this process.
+func (s *Store) SharedByReplicas() bool { return true }

@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"time"
 
+	"github.com/innosandbox/innosandbox/internal/clock"
 	"github.com/innosandbox/innosandbox/mockserver/state/internal/sqlstore"
 )
 
@@ -66,7 +66,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 			return wrapErr(ctx, "migrate "+m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-			m.Version, m.Name, micros(time.Now())); err != nil {
+			m.Version, m.Name, micros(clock.Real{}.Now())); err != nil {
 			return wrapErr(ctx, "migrate "+m.Name, err)
 		}
 	}

@@ -739,9 +739,16 @@ func (s *Store) GetEvent(ctx context.Context, id string) (state.Event, []state.A
 	return e, attempts, nil
 }
 
+// eventsDialect: created_at in microseconds; payload a BLOB, searched
+// byte by byte (instr on two BLOBs).
+var eventsDialect = sqlstore.Dialect{
+	Time:     func(t time.Time) any { return micros(t) },
+	Contains: func(ph string) string { return "instr(payload, " + ph + ") > 0" },
+}
+
 // ListEvents implements state.Store.
 func (s *Store) ListEvents(ctx context.Context, f state.EventFilter) ([]state.Event, error) {
-	q, args := sqlstore.EventsQuery(eventCols, f)
+	q, args := sqlstore.EventsQuery(eventCols, f, eventsDialect)
 	return queryRows(ctx, s, "list events", scanEventOnly, q, args...)
 }
 

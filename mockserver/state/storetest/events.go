@@ -299,6 +299,9 @@ func testListEvents(t *testing.T, open func(t *testing.T) state.Store) {
 		{"nothing matches", state.EventFilter{Account: "IW0000009"}, []string{}},
 		{"limit keeps the newest", state.EventFilter{Limit: 2}, []string{"b1", "a3"}},
 		{"limit with a filter", state.EventFilter{Account: "IW0000001", Limit: 1}, []string{"a3"}},
+		{"by message id: the payload carries it", state.EventFilter{MessageID: "a2"}, []string{"a2"}},
+		{"by message id: a part of a value is no match", state.EventFilter{MessageID: "a"}, []string{}},
+		{"by message id and account", state.EventFilter{Account: "IW0000002", MessageID: "a2"}, []string{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := setup(t)
@@ -307,6 +310,30 @@ func testListEvents(t *testing.T, open func(t *testing.T) state.Store) {
 			assert.Equal(t, tc.want, eventIDs(got))
 		})
 	}
+	t.Run("since keeps the events created at or after it", func(t *testing.T) {
+		f := newFixture(t, open)
+		f.account("IW0000001")
+		var evs []state.Event
+		for i := range 3 {
+			e := droppedEvent("ev-"+strconv.Itoa(i), "IW0000001")
+			e.CreatedAt = t0.Add(time.Duration(i) * time.Second)
+			e.Payload = []byte(`{"id":"ev-` + strconv.Itoa(i) + `","body":{"id":"100000000000000042","wamid":"wamid.X"}}`)
+			evs = append(evs, e)
+		}
+		f.events(evs...)
+		got, err := f.s.ListEvents(f.ctx, state.EventFilter{Since: t0.Add(time.Second)})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"ev-2", "ev-1"}, eventIDs(got))
+		got, err = f.s.ListEvents(f.ctx, state.EventFilter{Since: t0.Add(1500 * time.Millisecond), MessageID: "100000000000000042"})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"ev-2"}, eventIDs(got), "with a message id in the body")
+		got, err = f.s.ListEvents(f.ctx, state.EventFilter{MessageID: "wamid.X"})
+		require.NoError(t, err)
+		assert.Len(t, got, 3, "a wamid is a message id too")
+		got, err = f.s.ListEvents(f.ctx, state.EventFilter{Since: t0.Add(time.Hour)})
+		require.NoError(t, err)
+		assert.Empty(t, got)
+	})
 	t.Run("returns every field", func(t *testing.T) {
 		f := setup(t)
 		want := f.getEvent("a1")

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
 )
@@ -64,9 +65,18 @@ func Latest(ms []Migration) int {
 	return ms[len(ms)-1].Version
 }
 
+// Dialect is what differs between the SQL stores in EventsQuery.
+type Dialect struct {
+	// Time is a time as the created_at column holds it.
+	Time func(time.Time) any
+	// Contains is the condition "the payload column holds the bytes of
+	// placeholder ph".
+	Contains func(ph string) string
+}
+
 // EventsQuery is ListEvents as one statement over the events table, newest
 // first, selecting cols, with $n placeholders (both drivers take them).
-func EventsQuery(cols string, f state.EventFilter) (string, []any) {
+func EventsQuery(cols string, f state.EventFilter, d Dialect) (string, []any) {
 	var where []string
 	var args []any
 	for _, c := range []struct{ col, val string }{
@@ -76,6 +86,14 @@ func EventsQuery(cols string, f state.EventFilter) (string, []any) {
 			args = append(args, c.val)
 			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
 		}
+	}
+	if f.MessageID != "" {
+		args = append(args, state.QuotedID(f.MessageID))
+		where = append(where, d.Contains(fmt.Sprintf("$%d", len(args))))
+	}
+	if !f.Since.IsZero() {
+		args = append(args, d.Time(f.Since))
+		where = append(where, fmt.Sprintf("created_at >= $%d", len(args)))
 	}
 	limit := f.Limit
 	if limit <= 0 {

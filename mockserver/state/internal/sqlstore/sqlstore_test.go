@@ -34,13 +34,19 @@ func TestMigrationsRefuseGapsAndBadNames(t *testing.T) {
 }
 
 func TestEventsQuery(t *testing.T) {
-	q, args := EventsQuery("id", state.EventFilter{})
+	d := Dialect{Time: func(t time.Time) any { return t.Unix() }, Contains: func(ph string) string { return "has(payload, " + ph + ")" }}
+	q, args := EventsQuery("id", state.EventFilter{}, d)
 	assert.Equal(t, "SELECT id FROM events ORDER BY seq DESC LIMIT $1", q)
 	assert.Equal(t, []any{state.DefaultEventLimit}, args)
 
-	q, args = EventsQuery("id, type", state.EventFilter{Account: "A", Status: state.EventFailed, Limit: 7})
+	q, args = EventsQuery("id, type", state.EventFilter{Account: "A", Status: state.EventFailed, Limit: 7}, d)
 	assert.Equal(t, "SELECT id, type FROM events WHERE account = $1 AND status = $2 ORDER BY seq DESC LIMIT $3", q)
 	assert.Equal(t, []any{"A", "failed", 7}, args)
+
+	since := time.Unix(1700000000, 0)
+	q, args = EventsQuery("id", state.EventFilter{Type: "t", MessageID: "m1", Since: since}, d)
+	assert.Equal(t, "SELECT id FROM events WHERE type = $1 AND has(payload, $2) AND created_at >= $3 ORDER BY seq DESC LIMIT $4", q)
+	assert.Equal(t, []any{"t", []byte(`"m1"`), int64(1700000000), state.DefaultEventLimit}, args)
 }
 
 func TestJSONKeepsNilApartFromEmpty(t *testing.T) {
