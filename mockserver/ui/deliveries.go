@@ -195,13 +195,15 @@ func indent(b []byte) string {
 // partner's callback credentials, and anything that looks like one.
 var secretHeaders = []string{"authorization", "username", "proxy-authorization", "cookie", "set-cookie", "x-sandbox-admin-token", "x-api-key"}
 
-// mask hides a secret: its last four characters at most, and only when
-// it is long enough that they give nothing away.
+// mask hides all of a secret but its last 4 characters, which are enough
+// to tell two tokens apart; one of 8 characters or fewer is hidden whole.
+// (The rule of `innosandbox listen` and certify's reports.)
 func mask(v string) string {
-	if len(v) >= 16 {
-		return "••••" + v[len(v)-4:]
+	r := []rune(v)
+	if len(r) <= 8 {
+		return "****"
 	}
-	return "••••"
+	return "****" + string(r[len(r)-4:])
 }
 
 func isSecretHeader(name string) bool {

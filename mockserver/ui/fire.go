@@ -63,7 +63,21 @@ func refusalOf(msg string) *contractRefusal {
 	return r
 }
 
-func (h *Handler) firePage(r *http.Request, acct state.Account) (*firePage, error) {
+// firePage is the page's data for the account the request names, with
+// the form's defaults; a store's refusal is rendered (ok false).
+func (h *Handler) firePage(w http.ResponseWriter, r *http.Request) (acct state.Account, p *firePage, ok bool) {
+	acct, err := h.accountOf(r)
+	if err == nil {
+		p, err = h.fireDefaults(r, acct)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return acct, nil, false
+	}
+	return acct, p, true
+}
+
+func (h *Handler) fireDefaults(r *http.Request, acct state.Account) (*firePage, error) {
 	apps, err := h.b.Sandbox().Store().ListApps(r.Context(), acct.Name)
 	if err != nil {
 		return nil, err
@@ -136,14 +150,8 @@ func sameJSON(a, b any) bool {
 }
 
 func (h *Handler) fireForm(w http.ResponseWriter, r *http.Request) {
-	acct, err := h.accountOf(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	p, err := h.firePage(r, acct)
-	if err != nil {
-		h.fail(w, r, err)
+	acct, p, ok := h.firePage(w, r)
+	if !ok {
 		return
 	}
 	p.Type = r.URL.Query().Get("type")
@@ -159,25 +167,19 @@ func (h *Handler) fireForm(w http.ResponseWriter, r *http.Request) {
 		p.AppKey = app
 	}
 	p.Payload = h.example(p.Type)
-	h.render(w, r, http.StatusOK, "fire", &page{Title: "Fire an event", Nav: "fire", Account: acct.Name, Data: p})
+	h.renderFire(w, r, http.StatusOK, acct, p)
 }
 
 func (h *Handler) fire(w http.ResponseWriter, r *http.Request) {
-	acct, err := h.accountOf(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	p, err := h.firePage(r, acct)
-	if err != nil {
-		h.fail(w, r, err)
+	acct, p, ok := h.firePage(w, r)
+	if !ok {
 		return
 	}
 	p.Type, p.AppKey, p.Payload = r.PostFormValue("type"), r.PostFormValue("app"), r.PostFormValue("payload")
 	if r.PostFormValue("load") != "" {
 		// "Load its example": the no-script way to switch event types.
 		p.Payload = h.example(p.Type)
-		h.render(w, r, http.StatusOK, "fire", &page{Title: "Fire an event", Nav: "fire", Account: acct.Name, Data: p})
+		h.renderFire(w, r, http.StatusOK, acct, p)
 		return
 	}
 	in := map[string]any{"type": p.Type}
@@ -189,7 +191,7 @@ func (h *Handler) fire(w http.ResponseWriter, r *http.Request) {
 	var payload map[string]any
 	if err := dec.Decode(&payload); err != nil {
 		p.Refusal = &contractRefusal{Field: "payload", Rule: "is not a JSON object: " + err.Error()}
-		h.render(w, r, http.StatusBadRequest, "fire", &page{Title: "Fire an event", Nav: "fire", Account: acct.Name, Data: p})
+		h.renderFire(w, r, http.StatusBadRequest, acct, p)
 		return
 	}
 	set, unset := map[string]any{}, []string{}
@@ -212,18 +214,12 @@ func (h *Handler) fire(w http.ResponseWriter, r *http.Request) {
 	} else {
 		p.Result = &res
 	}
-	h.render(w, r, status, "fire", &page{Title: "Fire an event", Nav: "fire", Account: acct.Name, Data: p})
+	h.renderFire(w, r, status, acct, p)
 }
 
 func (h *Handler) inbound(w http.ResponseWriter, r *http.Request) {
-	acct, err := h.accountOf(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	p, err := h.firePage(r, acct)
-	if err != nil {
-		h.fail(w, r, err)
+	acct, p, ok := h.firePage(w, r)
+	if !ok {
 		return
 	}
 	f := inboundForm{To: strings.TrimSpace(r.PostFormValue("to")), From: strings.TrimSpace(r.PostFormValue("from")),
@@ -242,7 +238,7 @@ func (h *Handler) inbound(w http.ResponseWriter, r *http.Request) {
 		var content any
 		if err := dec.Decode(&content); err != nil {
 			p.InRefuse = &contractRefusal{Field: state.MOMember(f.Type), Rule: "is not JSON: " + err.Error()}
-			h.render(w, r, http.StatusBadRequest, "fire", &page{Title: "Fire an event", Nav: "fire", Account: acct.Name, Data: p})
+			h.renderFire(w, r, http.StatusBadRequest, acct, p)
 			return
 		}
 		in[state.MOMember(f.Type)] = content
@@ -253,7 +249,11 @@ func (h *Handler) inbound(w http.ResponseWriter, r *http.Request) {
 	} else {
 		p.Result = &res
 	}
-	h.render(w, r, status, "fire", &page{Title: "Fire an event", Nav: "fire", Account: acct.Name, Data: p})
+	h.renderFire(w, r, status, acct, p)
 }
 
 func deliveryPath(id string) string { return Prefix + "deliveries/" + url.PathEscape(id) }
+
+func (h *Handler) renderFire(w http.ResponseWriter, r *http.Request, status int, acct state.Account, p *firePage) {
+	h.render(w, r, status, "fire", &page{Title: "Fire an event", Nav: "fire", Account: acct.Name, Data: p})
+}
