@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
+	"strings"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
 	"github.com/innosandbox/innosandbox/mockserver/ui"
@@ -46,9 +47,23 @@ func (d dashboard) Control(ctx context.Context, method, path, account string, bo
 	return rec.status, rec.body.Bytes()
 }
 
-// Admits applies the control API's rule for callers without a token.
+// Admits asks the control API's own authenticator about r as it came (its
+// address, any proxy's forwarding headers), without the sandbox's
+// credential headers: the dashboard opens without a token exactly where
+// the control API does. With an admin token nobody is admitted this way;
+// the sign-in decides.
 func (d dashboard) Admits(r *http.Request) bool {
-	return d.s.cfg.AdminToken == "" && (d.s.cfg.ControlOpen || isLoopback(r.RemoteAddr))
+	if d.s.cfg.AdminToken != "" {
+		return false
+	}
+	bare := r.Clone(r.Context())
+	for k := range bare.Header {
+		if strings.HasPrefix(k, "X-Sandbox-") {
+			delete(bare.Header, k)
+		}
+	}
+	_, refusal, err := d.s.authenticateControl(r.Context(), bare)
+	return err == nil && refusal == nil
 }
 
 func (d dashboard) CheckAdminToken(token string) bool {

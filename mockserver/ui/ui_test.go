@@ -161,15 +161,30 @@ func TestWithAnAdminTokenThePersonSignsIn(t *testing.T) {
 	})
 }
 
-func TestAnotherHostIsRefusedWithoutAToken(t *testing.T) {
-	sb := newSandbox(t)
-	req := httptest.NewRequest(http.MethodGet, ui.Prefix, nil)
-	req.RemoteAddr = "192.0.2.7:50000" // a documentation address: decided, never dialled
-	rec := httptest.NewRecorder()
-	sb.srv.ServeHTTP(rec, req)
-	assert.Equal(t, http.StatusForbidden, rec.Code)
-	assert.Contains(t, rec.Body.String(), "loopback callers only")
-	assert.Equal(t, ui.CSP, rec.Header().Get("Content-Security-Policy"))
+func TestTheDashboardOpensWhereTheControlAPIDoes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		open   bool
+		remote string
+		want   int
+	}{
+		{"loopback", false, "127.0.0.1:50000", http.StatusOK},
+		{"another host", false, "192.0.2.7:50000", http.StatusForbidden}, // a documentation address: decided, never dialled
+		{"another host, control opened", true, "192.0.2.7:50000", http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := newSandbox(t, func(c *mockserver.Config) { c.ControlOpen = tc.open })
+			req := httptest.NewRequest(http.MethodGet, ui.Prefix, nil)
+			req.RemoteAddr = tc.remote
+			rec := httptest.NewRecorder()
+			sb.srv.ServeHTTP(rec, req)
+			assert.Equal(t, tc.want, rec.Code)
+			assert.Equal(t, ui.CSP, rec.Header().Get("Content-Security-Policy"))
+			if tc.want == http.StatusForbidden {
+				assert.Contains(t, rec.Body.String(), "loopback callers only")
+			}
+		})
+	}
 }
 
 func TestWebhookCredentialsAreWriteOnly(t *testing.T) {
