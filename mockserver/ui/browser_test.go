@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -210,6 +212,18 @@ func TestTheDashboardInABrowser(t *testing.T) {
 	d.open(sb.ui + "templates?account=" + demoAccount)
 	assert.Contains(t, d.text("table"), "otp_login")
 	d.check("templates")
+
+	// With JavaScript off, the pages read the same: server-rendered rows,
+	// timelines and forms; only the list's live updates are missing.
+	d.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+	d.open(sb.ui + "deliveries?account=" + demoAccount)
+	assert.Contains(t, d.text("tbody#rows"), "whatsapp_message_status_updated")
+	assert.Contains(t, d.text("[data-live-state]"), "Reload to see new deliveries", "no script ran")
+	d.open(sb.ui + "messages?account=" + demoAccount)
+	assert.Contains(t, d.text("ol.reports"), "delivered at")
 }
 
 // driver runs chromedp actions for one test and fails it on an error.
