@@ -2,9 +2,11 @@ package ui_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -272,6 +274,17 @@ func TestFiringAnEventTheContractRefusesStoresNothing(t *testing.T) {
 		assert.Contains(t, a.body, "Open the delivery")
 		assert.Equal(t, before+1, count())
 	})
+	t.Run("the example left as it is gets the account's names and fresh ids", func(t *testing.T) {
+		example := regexp.MustCompile(`(?s)<textarea id="fire-payload"[^>]*>(.*?)</textarea>`).FindStringSubmatch(page.body)
+		require.NotNil(t, example)
+		a := b.post(sb.ui+"fire?account="+demoAccount, url.Values{"csrf": {token}, "type": {"whatsapp_message_status_updated"}, "payload": {html.UnescapeString(example[1])}})
+		require.Equal(t, http.StatusOK, a.status, a.body)
+		list, err := sb.srv.Sandbox().ListEvents(context.Background(), state.EventFilter{Account: demoAccount, Limit: 1})
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		assert.Contains(t, string(list[0].Payload), `"accountName":"`+demoAccount+`"`)
+		assert.NotContains(t, string(list[0].Payload), "e5cb1bc6-ad90-419d-8f83-aa394c0b7cc7", "not the example's event id")
+	})
 	t.Run("not JSON", func(t *testing.T) {
 		a := b.post(sb.ui+"fire?account="+demoAccount, url.Values{"csrf": {token}, "type": {"whatsapp_message_status_updated"}, "payload": {"{"}})
 		assert.Equal(t, http.StatusBadRequest, a.status)
@@ -312,4 +325,33 @@ func TestTemplatesAreReviewedFromTheirPage(t *testing.T) {
 		"name": {"no_such_template"}, "language": {tpl.Language}, "status": {"PAUSED"}})
 	assert.Equal(t, http.StatusBadRequest, a.status)
 	assert.Contains(t, a.body, "no_such_template unchanged")
+}
+
+func TestTheDeliveryListFilters(t *testing.T) {
+	sb := newSandbox(t)
+	b := newBrowser(t)
+	token := csrf(t, b.get(sb.ui+"fire").body)
+	// No webhook: an inbound message is routed to the demo app and
+	// dropped there; a fired event to no app is dropped too.
+	require.Equal(t, http.StatusOK, b.post(sb.ui+"inbound?account="+demoAccount, url.Values{"csrf": {token}, "to": {"8618912123456"}, "from": {"6285234567899"}, "type": {"text"}}).status)
+	example := regexp.MustCompile(`(?s)<textarea id="fire-payload"[^>]*>(.*?)</textarea>`).FindStringSubmatch(b.get(sb.ui + "fire?type=whatsapp_template_status_updated").body)
+	require.NotNil(t, example)
+	form := url.Values{"csrf": {token}, "type": {"whatsapp_template_status_updated"}, "payload": {html.UnescapeString(example[1])}}
+	a := b.post(sb.ui+"fire?account="+demoAccount, form)
+	require.Contains(t, a.body, "Open the delivery")
+	rows := func(query string) int { return strings.Count(b.get(sb.ui+"deliveries?account="+demoAccount+query).body, `<tr data-id="`) }
+	for _, tc := range []struct {
+		name, query string
+		want        int
+	}{
+		{"everything", "", 2},
+		{"by event type", "&type=whatsapp_mo_message_received", 1},
+		{"by another event type", "&type=sms_status_report", 0},
+		{"by status", "&status=dropped", 2},
+		{"by a status none has", "&status=delivered", 0},
+		{"by app", "&app=" + demoAppKey, 2},
+		{"by an app without deliveries", "&app=NoSuchApp00000000", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, rows(tc.query)) })
+	}
 }
