@@ -339,7 +339,9 @@ func TestTheDeliveryListFilters(t *testing.T) {
 	form := url.Values{"csrf": {token}, "type": {"whatsapp_template_status_updated"}, "payload": {html.UnescapeString(example[1])}}
 	a := b.post(sb.ui+"fire?account="+demoAccount, form)
 	require.Contains(t, a.body, "Open the delivery")
-	rows := func(query string) int { return strings.Count(b.get(sb.ui+"deliveries?account="+demoAccount+query).body, `<tr data-id="`) }
+	rows := func(query string) int {
+		return strings.Count(b.get(sb.ui+"deliveries?account="+demoAccount+query).body, `<tr data-id="`)
+	}
 	for _, tc := range []struct {
 		name, query string
 		want        int
