@@ -211,6 +211,9 @@ func TestTheDashboardInABrowser(t *testing.T) {
 	// Templates, with the reviewer's buttons.
 	d.open(sb.ui + "templates?account=" + demoAccount)
 	assert.Contains(t, d.text("table"), "otp_login")
+	d.submit(`button[aria-label="Pause welcome_offer (en_US)"]`)
+	assert.Contains(t, d.text(".note"), "welcome_offer (en_US) is now PAUSED")
+	assert.Contains(t, d.text("table"), "PAUSED")
 	d.check("templates")
 
 	// With JavaScript off, the pages read the same: server-rendered rows,
