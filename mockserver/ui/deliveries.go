@@ -83,16 +83,14 @@ func (h *Handler) deliveriesLive(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming is not supported here", http.StatusNotImplemented)
-		return
-	}
+	rc := http.NewResponseController(w) // reaches a wrapped writer's Flush
 	f := filterOf(r, acct.Name)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 2000\n\n")
-	fl.Flush()
+	if err := rc.Flush(); err != nil {
+		return
+	}
 	ctx := r.Context()
 	watch := h.b.WatchDeliveries()
 	var last []byte
@@ -120,7 +118,9 @@ func (h *Handler) deliveriesLive(w http.ResponseWriter, r *http.Request) {
 			if _, err := w.Write(ev.Bytes()); err != nil {
 				return
 			}
-			fl.Flush()
+			if err := rc.Flush(); err != nil {
+				return
+			}
 		}
 		if !watch.Wait(ctx) {
 			return
