@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -356,4 +357,38 @@ func TestTheDeliveryListFilters(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, rows(tc.query)) })
 	}
+}
+
+func TestReplayAllDeadLettersOfAnApp(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(receiver.Close)
+	sb := newSandbox(t)
+	b := newBrowser(t)
+	token := csrf(t, b.get(sb.ui+"apps/"+demoAppKey).body)
+	require.Equal(t, http.StatusSeeOther, b.post(sb.ui+"apps/"+demoAppKey+"/webhooks/whatsapp", url.Values{"csrf": {token},
+		"url": {receiver.URL}, "method": {"POST"}, "events": {"whatsapp_mo_message_received"}, "maxAttempts": {"1"}}).status)
+	for range 2 {
+		require.Equal(t, http.StatusOK, b.post(sb.ui+"inbound?account="+demoAccount, url.Values{"csrf": {token}, "to": {"8618912123456"}, "from": {"6285234567899"}, "type": {"text"}}).status)
+	}
+	events := func(status state.EventStatus) int {
+		list, err := sb.srv.Sandbox().ListEvents(context.Background(), state.EventFilter{Account: demoAccount, AppKey: demoAppKey, Status: status})
+		require.NoError(t, err)
+		return len(list)
+	}
+	require.Eventually(t, func() bool { return events(state.EventFailed) == 2 }, 10*time.Second, 20*time.Millisecond)
+	assert.Contains(t, b.get(sb.ui+"apps/"+demoAppKey).body, "2 deliveries of this app failed for good")
+
+	down.Store(false)
+	next := ui.Prefix + "deliveries?account=" + demoAccount + "&app=" + demoAppKey
+	a := b.post(sb.ui+"apps/"+demoAppKey+"/replay", url.Values{"csrf": {token}, "next": {next}})
+	require.Equal(t, http.StatusSeeOther, a.status, a.body)
+	assert.True(t, strings.HasPrefix(a.header.Get("Location"), next+"&note="), a.header.Get("Location"))
+	assert.Contains(t, a.header.Get("Location"), url.QueryEscape("2 dead letters of "+demoAppKey+" replayed."))
+	assert.Eventually(t, func() bool { return events(state.EventDelivered) == 2 }, 10*time.Second, 20*time.Millisecond)
 }
