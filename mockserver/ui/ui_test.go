@@ -392,3 +392,32 @@ func TestReplayAllDeadLettersOfAnApp(t *testing.T) {
 	assert.Contains(t, a.header.Get("Location"), url.QueryEscape("2 dead letters of "+demoAppKey+" replayed."))
 	assert.Eventually(t, func() bool { return events(state.EventDelivered) == 2 }, 10*time.Second, 20*time.Millisecond)
 }
+
+func TestTheMessagesPageShowsEachRecipientsTimeline(t *testing.T) {
+	sb := newSandbox(t)
+	b := newBrowser(t)
+	public := func(path, body string) {
+		req, err := http.NewRequest(http.MethodPost, sb.url+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json;charset=utf-8")
+		req.Header.Set("AppKey", demoAppKey)
+		req.Header.Set("Authorization", demoToken)
+		a := b.do(req)
+		require.Equal(t, http.StatusOK, a.status, a.body)
+		require.Contains(t, a.body, `"code":"0"`)
+	}
+	// An SMS to two numbers; a WhatsApp template to a number whose send
+	// fails (a magic number: failed with Meta's 131026).
+	public("/api/sms/v3/msg/send", `{"msg":"hi","mobile":"8613800138000,6285234567899"}`)
+	public("/api/whatsapp/v3/msg/submit", `{"wabaId":"110129512080569","messageType":"template","sendNumber":"8618912123456",`+
+		`"recipientNumber":"99910131026","templateName":"otp_login","language":"en_US","bodyParams":["245098"]}`)
+
+	page := b.get(sb.ui + "messages?account=" + demoAccount).body
+	assert.Contains(t, page, "sms ")
+	assert.Contains(t, page, "To <code>8613800138000</code>")
+	assert.Contains(t, page, "To <code>6285234567899</code>")
+	assert.Contains(t, page, "DELIVRD")
+	assert.Contains(t, page, "To <code>99910131026</code>")
+	assert.Contains(t, page, "failed (131026)", "a failed report names its code")
+	assert.Contains(t, page, `class="dot failed"`)
+}
