@@ -421,3 +421,31 @@ func TestTheMessagesPageShowsEachRecipientsTimeline(t *testing.T) {
 	assert.Contains(t, page, "failed (131026)", "a failed report names its code")
 	assert.Contains(t, page, `class="dot failed"`)
 }
+
+func TestAccountsAndTheirDefaultApps(t *testing.T) {
+	sb := newSandbox(t)
+	ctx := context.Background()
+	_, err := sb.srv.Sandbox().CreateAccount(ctx, "IW2000002", "Second account")
+	require.NoError(t, err)
+	app, err := sb.srv.Sandbox().CreateApp(ctx, "IW2000002", "Billing", "", false)
+	require.NoError(t, err)
+	b := newBrowser(t)
+
+	overview := b.get(sb.ui).body
+	assert.Contains(t, overview, "Account IW2000002")
+	assert.Contains(t, overview, "Second account")
+	assert.Equal(t, 1, strings.Count(overview, `<span class="badge s-default">default</span>`), "only the demo app is a default app")
+
+	page := b.get(sb.ui + "apps/" + app.Key).body
+	assert.Contains(t, page, "Make it the default app")
+	a := b.post(sb.ui+"apps/"+app.Key+"/default", url.Values{"csrf": {csrf(t, page)}})
+	require.Equal(t, http.StatusSeeOther, a.status, a.body)
+	acct, err := sb.srv.Sandbox().Store().GetAccount(ctx, "IW2000002")
+	require.NoError(t, err)
+	assert.Equal(t, app.Key, acct.DefaultApp)
+	assert.Equal(t, 2, strings.Count(b.get(sb.ui).body, `<span class="badge s-default">default</span>`))
+
+	list := b.get(sb.ui + "deliveries?account=IW2000002").body
+	assert.Contains(t, list, `<option value="IW2000002" selected>`, "the account switcher names the account shown")
+	assert.Contains(t, list, "Deliveries of IW2000002")
+}
