@@ -15,17 +15,26 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/innosandbox/innosandbox/fixtures"
 	"github.com/innosandbox/innosandbox/mockserver"
 	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
 	"github.com/innosandbox/innosandbox/spec"
 )
 
-// The seed's demo credentials (fixtures/seed.yaml).
-const (
-	demoAppKey  = "XFbZY1rtTKo3UD4n1"
-	demoToken   = "YUIYIUIAIIASUDIAOSIDUOIWUOQWUEOIUWOEUQWOEUOQWUOUWOUWQOWU"
-	demoAccount = "IW1000001"
+// The seed's demo account and app, as the sandbox applies them.
+var (
+	demo        = sync.OnceValue(func() *fixtures.Seed { return must(fixtures.LoadSeed("")) })
+	demoAccount = demo().Accounts[0].Name
+	demoAppKey  = demo().Accounts[0].Apps[0].AppKey
+	demoToken   = demo().Accounts[0].Apps[0].Token
 )
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
 
 var loadSpec = sync.OnceValue(spec.MustLoadEmbedded)
 
