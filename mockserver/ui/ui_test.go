@@ -240,6 +240,16 @@ func TestANewTokenIsShownOnce(t *testing.T) {
 	assert.NotContains(t, again.body, "shown this once")
 	assert.Contains(t, again.body, "superseded", "the demo token was superseded by the new one")
 
+	t.Run("with an expiry", func(t *testing.T) {
+		a := b.post(sb.ui+"apps/"+demoAppKey+"/tokens", url.Values{"csrf": {token}, "expiresAt": {"2030-01-02T03:04"}})
+		require.Equal(t, http.StatusOK, a.status, a.body)
+		assert.Contains(t, a.body, "<td>2030-01-02 03:04:00Z</td>", "the field is read as UTC")
+		bad := b.post(sb.ui+"apps/"+demoAppKey+"/tokens", url.Values{"csrf": {token}, "expiresAt": {"soon"}})
+		assert.Equal(t, http.StatusBadRequest, bad.status)
+		assert.Contains(t, bad.body, "/expiresAt")
+		assert.NotContains(t, bad.body, "shown this once")
+	})
+
 	revoked := b.post(sb.ui+"apps/"+demoAppKey+"/tokens/revoke", url.Values{"csrf": {token}})
 	require.Equal(t, http.StatusSeeOther, revoked.status)
 	st, _, err := sb.srv.Sandbox().TokenStatus(context.Background(), demoAppKey)
