@@ -200,8 +200,11 @@ func TestTheDashboardInABrowser(t *testing.T) {
 
 	// Fire an event the contract refuses: a status it does not know.
 	d.open(sb.ui + "fire?account=" + demoAccount + "&type=whatsapp_message_status_updated")
+	d.js(`(window.example = document.querySelector('#fire-payload').value, true)`)
+	d.do(chromedp.SendKeys(chromedp.CSS("#fire-payload"), "}"))
+	assert.Contains(t, d.text("#payload-check"), "Not JSON yet", "the editor tells a syntax error as it is typed")
 	d.js(`(() => { const ta = document.querySelector('#fire-payload');
-	  const p = JSON.parse(ta.value); p.body.status = 'seen'; ta.value = JSON.stringify(p, null, 2); return true; })()`)
+	  const p = JSON.parse(window.example); p.body.status = 'seen'; ta.value = JSON.stringify(p, null, 2); return true; })()`)
 	d.submit("#fire-form > button[type=submit]")
 	assert.Equal(t, "/body/status", strings.TrimSpace(d.text("#fire-refusal .field")))
 	assert.Contains(t, d.text("#fire-refusal .rule"), `"seen"`)

@@ -38,4 +38,19 @@
       if (load) load.click();
     });
   }
+
+  // The payload editor says at once whether its text is JSON at all (the
+  // contract's own judgement comes with the answer to "Fire").
+  document.querySelectorAll("[data-json-check]").forEach(function (out) {
+    var ta = document.getElementById(out.dataset.jsonCheck);
+    if (!ta) return;
+    ta.addEventListener("input", function () {
+      try {
+        var v = JSON.parse(ta.value);
+        out.textContent = (v && typeof v === "object" && !Array.isArray(v)) ? "JSON object: ready to fire." : "The payload must be a JSON object.";
+      } catch (e) {
+        out.textContent = "Not JSON yet: " + e.message;
+      }
+    });
+  });
 })();
