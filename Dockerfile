@@ -56,10 +56,13 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD ["/innosandbox", "healthcheck"]
 ENTRYPOINT ["/innosandbox"]
 # --addr 0.0.0.0:8080: the port must be reachable from outside the container.
-# --control-open: the control API (/_sandbox/) answers only loopback callers
-# unless it has an admin token, and a caller on the host or in another
-# container (compose) is never on the container's loopback. Set
-# INNOSANDBOX_ADMIN_TOKEN to require a token instead on any shared network.
+# The control API (/_sandbox/, /metrics) fails closed: listening beyond
+# loopback, the sandbox needs an admin token. Give it one through the
+# environment (docker run -e INNOSANDBOX_ADMIN_TOKEN, at least 16
+# characters), or it makes one up at start and prints it once (docker logs).
+# So `docker run -p 8080:8080` never publishes an open control API.
+# Webhook pushes reach public addresses only unless INNOSANDBOX_WEBHOOK_ALLOW
+# names more (see docs/SECURITY.md).
 # Flags given here win over INNOSANDBOX_* variables: to configure the store or
 # the address through the environment, run the command as `serve` alone.
-CMD ["serve", "--addr", "0.0.0.0:8080", "--store", "sqlite:/data/innosandbox.db", "--control-open"]
+CMD ["serve", "--addr", "0.0.0.0:8080", "--store", "sqlite:/data/innosandbox.db"]

@@ -141,7 +141,8 @@ func TestComposePublishesPortsOnLoopback(t *testing.T) {
 			require.GreaterOrEqual(t, i, 0, "port %d is not published (ports: %+v)", port, s.Ports)
 			pc := s.Ports[i]
 			assert.Equal(t, strconv.Itoa(int(port)), pc.Published)
-			// The sandbox's control API is open to every caller that reaches it.
+			// A sandbox for this machine's user; a shared one is put behind a
+			// reverse proxy (docs/SECURITY.md).
 			assert.Equal(t, "127.0.0.1", pc.HostIP, "publish on the host's loopback only")
 		})
 	}
@@ -251,5 +252,31 @@ func TestComposePostgresProfileRunsTwoReplicasOnOneDatabase(t *testing.T) {
 	for _, v := range pg.Volumes {
 		_, declared := p.Volumes[v.Source]
 		assert.True(t, declared, "volume %q is not declared", v.Source)
+	}
+}
+
+func TestComposeControlAPIFailsClosed(t *testing.T) {
+	p := loadCompose(t, map[string]string{"INNOSANDBOX_ADMIN_TOKEN": "from-the-environment-0123"}, "postgres")
+	subnets := []string{}
+	if n, ok := p.Networks["default"]; ok {
+		for _, c := range n.Ipam.Config {
+			subnets = append(subnets, c.Subnet)
+		}
+	}
+	require.Len(t, subnets, 1, "the compose network has one fixed subnet, for --webhook-allow to name")
+	for _, name := range []string{"sandbox", "sandbox-a", "sandbox-b"} {
+		t.Run(name, func(t *testing.T) {
+			s := service(t, p, name)
+			assert.NotContains(t, s.Command, "--control-open")
+			assert.NotContains(t, s.Command, "--admin-token", "a token on a command line shows in ps and inspect")
+			_, open := s.Environment["INNOSANDBOX_CONTROL_OPEN"]
+			assert.False(t, open, "the control API is not opened to every caller")
+			tok := s.Environment["INNOSANDBOX_ADMIN_TOKEN"]
+			require.NotNil(t, tok, "the admin token comes from the environment")
+			assert.Equal(t, "from-the-environment-0123", *tok)
+			allow, ok := flagValue(s.Command, "webhook-allow")
+			require.True(t, ok, "the receiver on the compose network is allowed explicitly")
+			assert.Equal(t, subnets[0], allow, "--webhook-allow opens the compose network and nothing more")
+		})
 	}
 }

@@ -217,7 +217,8 @@ func TestDockerfileRunsTheSandbox(t *testing.T) {
 	require.NoError(t, err, "CMD --addr %q", addr)
 	assert.Equal(t, "0.0.0.0", host, "CMD --addr: listen beyond loopback, or nothing outside the container reaches it")
 	assert.Equal(t, port, strings.TrimSuffix(one(t, final, "EXPOSE").args, "/tcp"), "EXPOSE the port the sandbox listens on")
-	assert.Contains(t, cmd, "--control-open", "without it, callers outside the container cannot reach the control API")
+	assert.NotContains(t, cmd, "--control-open", "the image must not publish an open control API: it makes up an admin token instead")
+	assert.NotContains(t, cmd, "--admin-token", "a token in the image is everyone's token: it comes from the environment")
 
 	volume := one(t, final, "VOLUME").args
 	store, _ := flagValue(cmd, "store")

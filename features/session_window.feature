@@ -9,6 +9,7 @@ Feature: Anything but a template needs the user to have written within 24 hours
   Background:
     Given my app has a current token
 
+  @own-account
   Scenario: A text to a user who never wrote is refused with 131047, a template is not
     When I send the contract's "text" message
     Then the call is refused with code "131047"

@@ -12,6 +12,7 @@ Feature: Templates are reviewed, and only an approved template can be sent
     Given my app has a current token
     And my app's whatsapp webhook points at my receiver
 
+  @own-account
   Scenario: A submitted template is PENDING, then APPROVED after the review, with a push
     When I submit the contract's "utility" template named "order_update_v2"
     Then the template is accepted as PENDING
@@ -29,6 +30,7 @@ Feature: Templates are reviewed, and only an approved template can be sent
     When I send the template "order_update_v2" in "en" with 2 body parameters and a header parameter
     Then the message is accepted
 
+  @own-account
   Scenario: A template whose name starts with reject_ is REJECTED with a reason, and cannot be sent
     When I submit the contract's "authentication" template named "reject_common_otp"
     Then the template is accepted as PENDING
@@ -42,6 +44,7 @@ Feature: Templates are reviewed, and only an approved template can be sent
     Then the call is refused with code "132001"
     And the answer says "REJECTED"
 
+  @own-account
   Scenario: A template whose name starts with pending_ is never reviewed
     When I submit the contract's "utility" template named "pending_order_v1"
     Then the template is accepted as PENDING
@@ -51,12 +54,14 @@ Feature: Templates are reviewed, and only an approved template can be sent
     And the answer says "PENDING"
     And the delivery log holds 0 "whatsapp_template_status_updated" events
 
+  @own-account
   Scenario: A template with a media header takes the handle of an uploaded file
     When I upload a file "sale.jpg" of type "image/jpeg"
     Then the file is accepted with a handle starting "4::"
     When I submit the contract's "marketing" template named "summer_sale" with /headerExample/header_handle/0 = "<my handle>"
     Then the template is accepted as PENDING
 
+  @own-account
   Scenario: The same name and language twice is refused
     When I submit the contract's "utility" template named "order_update_v3"
     Then the template is accepted as PENDING
@@ -92,6 +97,7 @@ Feature: Templates are reviewed, and only an approved template can be sent
       | DISABLED | 132016 |
       | REJECTED | 132001 |
 
+  @own-account
   Scenario Outline: A template send that does not fit the template is refused: <case>
     Given my WABA has the approved template "order_shipped_v1" in "en" with 2 body parameters and a header parameter
     When I send the template "<name>" in "<language>" with <params> body parameters and <header> header parameter

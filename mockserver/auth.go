@@ -2,7 +2,6 @@ package mockserver
 
 import (
 	"context"
-	"crypto/subtle"
 	"net"
 	"net/http"
 
@@ -31,27 +30,6 @@ func (s *Server) authenticatePublic(ctx context.Context, r *http.Request) (any, 
 		return nil, refuse(string(reason)), nil
 	}
 	return p, nil, nil
-}
-
-// authenticateControl opens the control API to loopback callers, or to
-// callers with the admin token when one is configured, or to everyone with
-// ControlOpen.
-func (s *Server) authenticateControl(_ context.Context, r *http.Request) (any, *reply, error) {
-	if tok := s.cfg.AdminToken; tok != "" {
-		got := r.Header.Get(HeaderAdminToken)
-		if subtle.ConstantTimeCompare([]byte(got), []byte(tok)) != 1 {
-			s.metrics.authFailure("control-admin-token")
-			rep := fail(http.StatusForbidden, MsgAdminToken)
-			return nil, &rep, nil
-		}
-		return nil, nil, nil
-	}
-	if s.cfg.ControlOpen || isLoopback(r.RemoteAddr) {
-		return nil, nil, nil
-	}
-	s.metrics.authFailure("control-not-loopback")
-	rep := fail(http.StatusForbidden, MsgControlClosed)
-	return nil, &rep, nil
 }
 
 // isLoopback reports whether a RemoteAddr is a loopback address. An empty

@@ -13,8 +13,18 @@ import (
 	"github.com/innosandbox/innosandbox/mockserver/state"
 )
 
-// controlHandlers binds the control API's operations.
+// controlHandlers binds the control API's operations, each behind the
+// wall between accounts (access.go).
 func (s *Server) controlHandlers() map[string]handlerFunc {
+	m := s.controlOperations()
+	for op, h := range m {
+		m[op] = s.walled(op, h)
+	}
+	return m
+}
+
+// controlOperations names the handler of each control operation.
+func (s *Server) controlOperations() map[string]handlerFunc {
 	return map[string]handlerFunc{
 		"healthz":              s.healthz,
 		"readyz":               s.readyz,
@@ -23,6 +33,7 @@ func (s *Server) controlHandlers() map[string]handlerFunc {
 		"createAccount":        s.createAccount,
 		"getAccount":           s.getAccount,
 		"deleteAccount":        s.deleteAccount,
+		"rotateAccountToken":   s.rotateAccountToken,
 		"getDefaultApp":        s.getDefaultApp,
 		"setDefaultApp":        s.setDefaultApp,
 		"clearDefaultApp":      s.clearDefaultApp,
@@ -74,7 +85,7 @@ func decode(c *call, v any) *reply {
 // account resolves the account a call names in X-Sandbox-Account (the
 // default account when it names none).
 func (s *Server) account(c *call) (state.Account, *reply) {
-	name := c.r.Header.Get(HeaderAccount)
+	name := c.accountName()
 	a, err := s.sandbox.ResolveAccount(c.ctx, name)
 	if err != nil {
 		if errors.Is(err, state.ErrNotFound) && name == "" {
@@ -110,12 +121,12 @@ func (s *Server) healthz(c *call) reply {
 }
 
 // readyz says whether this replica can serve: its store answers. A
-// balancer takes a replica whose store fails out of rotation; the reason is
-// in the answer (and the log).
+// balancer takes a replica whose store fails out of rotation; the answer
+// says so in general words, the log names the store's failure.
 func (s *Server) readyz(c *call) reply {
 	if err := s.store.Ping(c.ctx); err != nil {
 		s.log.Warn("not ready: the store does not answer", "err", err)
-		return fail(http.StatusServiceUnavailable, MsgNotReady+err.Error())
+		return fail(http.StatusServiceUnavailable, MsgNotReady)
 	}
 	return ok(http.StatusOK, map[string]string{"status": "ready", "store": s.storeKind})
 }
@@ -145,6 +156,13 @@ func (s *Server) reset(c *call) reply {
 // ---------------------------------------------------------------- accounts
 
 func (s *Server) listAccounts(c *call) reply {
+	if mine := c.scope(); mine != "" {
+		a, err := s.store.GetAccount(c.ctx, mine)
+		if err != nil {
+			return fromError(err)
+		}
+		return ok(http.StatusOK, []accountView{s.accountView(a)})
+	}
 	list, err := s.store.ListAccounts(c.ctx)
 	if err != nil {
 		return fromError(err)
@@ -164,7 +182,26 @@ func (s *Server) createAccount(c *call) reply {
 	if err != nil {
 		return fromError(err)
 	}
-	return ok(http.StatusCreated, s.accountView(a))
+	// The account's control token goes to its creator once; it is never
+	// logged and only its hash is kept.
+	tok, err := s.sandbox.IssueAccountToken(c.ctx, a.Name)
+	if err != nil {
+		return fromError(err)
+	}
+	v := s.accountView(a)
+	v.ControlToken = tok
+	return ok(http.StatusCreated, v)
+}
+
+// rotateAccountToken issues an account a new control token; the old one
+// stops working at once.
+func (s *Server) rotateAccountToken(c *call) reply {
+	name := c.params["accountName"]
+	tok, err := s.sandbox.IssueAccountToken(c.ctx, name)
+	if err != nil {
+		return fromError(err)
+	}
+	return ok(http.StatusCreated, map[string]string{"account": name, "controlToken": tok})
 }
 
 func (s *Server) getAccount(c *call) reply {

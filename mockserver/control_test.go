@@ -369,10 +369,10 @@ func TestRetryAfterAndGone(t *testing.T) {
 
 func TestControlAPIAccess(t *testing.T) {
 	t.Run("admin token required when set", func(t *testing.T) {
-		s := newSandbox(t, func(c *mockserver.Config) { c.AdminToken = "let-me-in" })
+		s := newSandbox(t, func(c *mockserver.Config) { c.AdminToken = "let-me-in-0123456789" })
 		r := s.control("GET", "/_sandbox/accounts", nil, "").must(t, 403)
 		assert.Equal(t, mockserver.MsgAdminToken, r.envelope(t).Message)
-		s.do("GET", "/_sandbox/accounts", "", http.Header{"X-Sandbox-Admin-Token": {"let-me-in"}}).must(t, 200)
+		s.do("GET", "/_sandbox/accounts", "", http.Header{"X-Sandbox-Admin-Token": {"let-me-in-0123456789"}}).must(t, 200)
 		s.do("GET", "/healthz", "", nil).must(t, 200)
 	})
 }

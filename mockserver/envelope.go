@@ -23,11 +23,15 @@ const (
 	MsgInternal = "internal error in the sandbox; the log has the details"
 	// MsgUnavailable is answered while the store cannot be reached.
 	MsgUnavailable = "the sandbox store is unavailable; try again"
-	// MsgNotReady starts the answer of /readyz when the store fails; the
-	// store's error follows.
-	MsgNotReady = "not ready: the store does not answer: "
+	// MsgNotReady is the answer of /readyz when the store fails. The
+	// store's error goes to the log only: it can name hosts, users and
+	// paths that whoever can reach /readyz need not learn.
+	MsgNotReady = "not ready: the store does not answer; the sandbox's log has the cause"
 	// MsgControlClosed refuses control calls from other hosts when no admin token is set.
 	MsgControlClosed = "the control API is open to loopback callers only; start the sandbox with --admin-token (and send it as X-Sandbox-Admin-Token) or --control-open"
+	// MsgAccountToken refuses control calls whose account token names no
+	// account (never issued, rotated since, or its account deleted).
+	MsgAccountToken = "the X-Sandbox-Account-Token header holds no account's current control token (rotated, or the account deleted?)"
 	// MsgAdminToken refuses control calls without the right admin token.
 	MsgAdminToken = "the control API needs the sandbox's admin token in the X-Sandbox-Admin-Token header"
 )

@@ -227,7 +227,12 @@ func (s *Server) triggerAccount(c *call, appKey string) (state.Account, *reply) 
 		r := fromError(err)
 		return state.Account{}, &r
 	}
-	if name := c.r.Header.Get(HeaderAccount); name != "" && name != app.Account {
+	if mine := c.scope(); mine != "" && mine != app.Account {
+		// Another account's app answers as one that does not exist.
+		r := fromError(state.NotFound("app", appKey))
+		return state.Account{}, &r
+	}
+	if name := c.accountName(); name != "" && name != app.Account {
 		r := fail(http.StatusNotFound, fmt.Sprintf("app %s is not an app of account %s", appKey, name))
 		return state.Account{}, &r
 	}

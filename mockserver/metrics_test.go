@@ -2,6 +2,7 @@ package mockserver_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -136,7 +137,8 @@ func openSQLite(t *testing.T) *sqlite.Store {
 
 func TestReadyzFollowsTheStore(t *testing.T) {
 	st := openSQLite(t)
-	s := newSandboxOn(t, st)
+	logs := &syncBuffer{}
+	s := newSandboxOn(t, st, func(c *mockserver.Config) { c.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
 	var ready struct{ Status, Store string }
 	s.do("GET", "/readyz", "", nil).must(t, 200).decode(t, &ready)
 	assert.Equal(t, "ready", ready.Status)
@@ -146,7 +148,8 @@ func TestReadyzFollowsTheStore(t *testing.T) {
 	r := s.do("GET", "/readyz", "", nil).must(t, 503)
 	e := r.envelope(t)
 	assert.Equal(t, "503", e.Code)
-	assert.True(t, strings.HasPrefix(e.Message, mockserver.MsgNotReady), e.Message)
-	assert.Greater(t, len(e.Message), len(mockserver.MsgNotReady), "the store's failure is named")
+	assert.Equal(t, mockserver.MsgNotReady, e.Message, "a generic reason: the store's error can name hosts and paths")
+	assert.Contains(t, logs.String(), "not ready: the store does not answer", "the log has the detail")
+	assert.Contains(t, logs.String(), "err=", "the log names the store's failure")
 	assert.Equal(t, 0.0, s.scrape().value(mockserver.MetricStoreUp))
 }

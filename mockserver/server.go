@@ -37,9 +37,11 @@ type Config struct {
 	// RejectUnknownFields refuses request fields the contract does not
 	// define; by default they are accepted with an X-Sandbox-Warning.
 	RejectUnknownFields bool
-	// AdminToken, when set, is required on every control call.
+	// AdminToken, when set, is required on every control call that does
+	// not carry an account token; at least MinAdminTokenLen characters.
 	AdminToken string
-	// ControlOpen opens the control API to non-loopback callers without a token.
+	// ControlOpen opens the control API to non-loopback callers without a
+	// token (and to forwarded ones: trusted networks only).
 	ControlOpen bool
 	// AuthFailureStatus is the HTTP status of an authentication failure
 	// (401). Set 200 to mimic an endpoint that refuses with HTTP 200.
@@ -81,6 +83,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: auth failure status %d is not an HTTP status", c.AuthFailureStatus)
 	case c.Retention.MaxAge < 0:
 		return fmt.Errorf("config: retention age %s is negative", c.Retention.MaxAge)
+	case c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLen:
+		return fmt.Errorf("config: the admin token has %d characters; use at least %d (e.g. openssl rand -hex 24)", len(c.AdminToken), MinAdminTokenLen)
 	case c.Retention.Keep < 0:
 		return fmt.Errorf("config: retention count %d is negative", c.Retention.Keep)
 	}
@@ -143,7 +147,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		stopJanitor: make(chan struct{}), changes: newBroadcast(), recheck: deliveryRecheck(cfg), waitsEnded: make(chan struct{})}
 	d := cfg.Dispatch
 	s.dispatcher = dispatch.New(newOutbox(cfg.Store, s.signalDeliveries), dispatch.Options{
-		Owner: d.Owner, Clock: cfg.Clock, Client: d.Client, Timeout: d.Timeout, Schedule: d.Schedule,
+		Owner: d.Owner, Clock: cfg.Clock, Client: d.Client, Timeout: d.Timeout, Schedule: d.Schedule, UserAgent: PushUserAgent,
 		Workers: d.Workers, PerHost: d.PerHost, PollInterval: d.PollInterval, Logger: cfg.Logger.With("component", "dispatch"),
 		ValidatePayload: cfg.Spec.ValidatePayload, StrictPayloads: cfg.Strict, OnAttempt: s.metrics.attempt,
 	})
@@ -189,23 +193,66 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 // ServeHTTP sends /_sandbox/, /healthz and /readyz to the control API,
 // /metrics to the Prometheus handler and everything else to the public API;
-// each API answers unknown paths with its envelope.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// each API answers unknown paths with its envelope. It serves a sandbox on
+// one listener; PublicHandler and ControlHandler split it over two.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.route(w, r, true, true) }
+
+// PublicHandler serves the public API (and /healthz, /readyz) for a public
+// listener when the control API has its own (--control-addr): /_sandbox/
+// and /metrics answer 404 with the envelope there, as any unknown path.
+func (s *Server) PublicHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.route(w, r, true, false) })
+}
+
+// ControlHandler serves the control API, /metrics, /healthz and /readyz for
+// the control listener; the public API's paths answer 404 there.
+func (s *Server) ControlHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.route(w, r, false, true) })
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request, public, control bool) {
 	switch {
-	case r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+	case control && r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		// Prometheus text format, not JSON: outside the contract, like any
-		// exporter's. Open like /healthz: counts and sizes, no secrets.
-		s.metrics.handler.ServeHTTP(w, r)
+		// exporter's. Counts and sizes of every account: the operator's,
+		// behind the control API's access rule.
+		s.serveMetrics(w, r)
 		return
-	case strings.HasPrefix(r.URL.Path, strings.TrimSuffix(ui.Prefix, "/")):
-		// The dashboard: HTML, on the control API's access rules.
+	case control && strings.HasPrefix(r.URL.Path, strings.TrimSuffix(ui.Prefix, "/")):
+		// The dashboard: HTML, on the control API's listener and access rules.
 		s.ui.ServeHTTP(w, r)
 		return
-	case r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || strings.HasPrefix(r.URL.Path, "/_sandbox/"):
+	case r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || (control && strings.HasPrefix(r.URL.Path, "/_sandbox/")):
 		s.control.ServeHTTP(w, r)
+		return
+	case !public:
+		s.control.ServeHTTP(w, r) // an unknown path to the control API: 404
 		return
 	}
 	s.public.ServeHTTP(w, r)
+}
+
+// serveMetrics answers /metrics to the operator only: a caller the control
+// API would take for the operator (admin token, trusted loopback,
+// ControlOpen). An account token does not open it: 404, as for any path
+// such a caller cannot see.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	who, refusal, err := s.authenticateControl(r.Context(), r)
+	var rep reply
+	switch {
+	case err != nil:
+		s.log.Error("authenticating a /metrics call failed", "err", err)
+		rep = fromError(err)
+	case refusal != nil:
+		rep = *refusal
+	case who.(controlCaller).account != "":
+		rep = fail(http.StatusNotFound, fmt.Sprintf("no operation at %s %s", r.Method, r.URL.Path))
+	default:
+		s.metrics.handler.ServeHTTP(w, r)
+		return
+	}
+	body, _ := encode(rep)
+	writeRaw(w, rep, body)
 }
 
 // Run pushes webhooks until ctx ends or Shutdown is called. When ctx ends,

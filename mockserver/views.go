@@ -43,6 +43,8 @@ type accountView struct {
 	DefaultApp *string   `json:"defaultApp"`
 	Clock      clockView `json:"clock"`
 	CreatedAt  string    `json:"createdAt"`
+	// ControlToken is set only in the answer that creates the account.
+	ControlToken string `json:"controlToken,omitempty"`
 }
 
 func (s *Server) accountView(a state.Account) accountView {

@@ -318,8 +318,7 @@ func (w *world) registerProducts(sc *godog.ScenarioContext) {
 		if header != "" {
 			in["headerParams"] = 1
 		}
-		_, err := w.control(ctx, http.MethodPost, "/_sandbox/templates", in, nil, http.StatusCreated)
-		return err
+		return w.approvedTemplate(ctx, in)
 	})
 	sc.Step(`^the template "([^"]+)" in "([^"]+)" is set to (APPROVED|REJECTED|PAUSED|DISABLED)(?: because "([^"]+)")?$`, func(ctx context.Context, name, lang, status, reason string) error {
 		if err := w.ensureAccount(ctx); err != nil {

@@ -85,6 +85,11 @@ type Target struct {
 	BaseURL string
 	// AdminToken is sent as X-Sandbox-Admin-Token on control calls when set.
 	AdminToken string
+	// AccountToken, when set, is sent as X-Sandbox-Account-Token on control
+	// calls instead: every scenario then runs in that one account (the
+	// sandbox lets the token reach no other), which the suite keeps, and
+	// scenarios that create further accounts are skipped.
+	AccountToken string
 	// Credentials are used on a real target, where apps cannot be created.
 	Credentials Credentials
 	// AllowSends lets scenarios that send messages run on a real target.
@@ -134,6 +139,10 @@ const (
 	CapSends Capability = "sends"
 	// CapRestart: a private sandbox the scenario may stop and start again.
 	CapRestart Capability = "restart"
+	// CapOwnAccount: an account of the scenario's own, fresh (it counts or
+	// moves what the whole account holds). A target driven with an account
+	// token shares one account between every scenario.
+	CapOwnAccount Capability = "own-account"
 )
 
 // tagCapabilities maps scenario tags onto what they need.
@@ -141,6 +150,7 @@ var tagCapabilities = map[string]Capability{
 	"@sandbox-only": CapControl,
 	"@sends":        CapSends,
 	"@restart":      CapRestart,
+	"@own-account":  CapOwnAccount,
 }
 
 // Missing returns why the target lacks a capability, as a one-line reason
@@ -163,6 +173,10 @@ func (t Target) Missing(c Capability, restart bool) string {
 	case CapSends:
 		if !t.Kind.Innosandbox() && !t.AllowSends {
 			return fmt.Sprintf("would send real messages: run with --allow-sends (and set %s to a message you may send)", EnvMessage)
+		}
+	case CapOwnAccount:
+		if t.AccountToken != "" {
+			return "needs a fresh account of its own, and an account token gives one shared account: run with --admin-token"
 		}
 	case CapRestart:
 		switch {

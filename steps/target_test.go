@@ -33,6 +33,8 @@ func TestTargetMissing(t *testing.T) {
 		{"restart without one", sandbox, CapRestart, false, "cannot start"},
 		{"restart at a URL", url, CapRestart, false, "--target sandbox"},
 		{"restart on a real target", real, CapRestart, false, "--target sandbox"},
+		{"an account of its own at a URL", url, CapOwnAccount, false, ""},
+		{"an account of its own with an account token", Target{Kind: KindURL, BaseURL: "http://127.0.0.1:1", AccountToken: "isa_x"}, CapOwnAccount, false, "--admin-token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

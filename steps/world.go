@@ -112,7 +112,16 @@ func (w *world) after(ctx context.Context, _ *godog.Scenario, stepErr error) (co
 	// sandbox has recorded every attempt the receivers answered (removing
 	// an event while its attempt is in flight makes the sandbox log an
 	// error about an attempt it cannot record).
-	if w.account != "" && stepErr == nil && len(problems) == 0 && w.private == nil && w.settle(ctx) == nil {
+	if w.account != "" && w.s.cfg.Target.AccountToken != "" {
+		// The token's account is kept; what the scenario made in it goes,
+		// so that the next scenario finds its numbers unbound.
+		for _, a := range w.apps {
+			if _, err := w.control(ctx, http.MethodDelete, "/_sandbox/apps/"+url.PathEscape(a.key), nil, nil, http.StatusNoContent, http.StatusNotFound); err != nil {
+				problems = append(problems, "removing the scenario's app: "+err.Error())
+			}
+		}
+	}
+	if w.account != "" && w.s.cfg.Target.AccountToken == "" && stepErr == nil && len(problems) == 0 && w.private == nil && w.settle(ctx) == nil {
 		for _, name := range append([]string{w.account}, w.others...) {
 			if _, err := w.control(ctx, http.MethodDelete, "/_sandbox/accounts/"+url.PathEscape(name), nil, nil, http.StatusNoContent); err != nil {
 				problems = append(problems, "removing the scenario's account: "+err.Error())
@@ -264,6 +273,10 @@ func (w *world) controlHeaders(h http.Header, account string) {
 	if account != "" {
 		h.Set("X-Sandbox-Account", account)
 	}
+	if tok := w.s.cfg.Target.AccountToken; tok != "" {
+		h.Set("X-Sandbox-Account-Token", tok)
+		return
+	}
 	if tok := w.s.cfg.Target.AdminToken; tok != "" {
 		h.Set("X-Sandbox-Admin-Token", tok)
 	}
@@ -315,20 +328,55 @@ func (w *world) ensureAccount(ctx context.Context) error {
 	if w.account != "" || !w.innosandbox() {
 		return nil
 	}
-	name, err := w.newAccount(ctx)
-	w.account = name
-	if err != nil {
-		return err
+	if w.s.cfg.Target.AccountToken != "" {
+		// The token's own account, shared by every scenario (they run one
+		// at a time); the template is there from an earlier one.
+		var mine []struct {
+			Name string `json:"name"`
+		}
+		if _, err := w.controlAs(ctx, "", http.MethodGet, "/_sandbox/accounts", nil, &mine, http.StatusOK); err != nil {
+			return err
+		}
+		if len(mine) != 1 {
+			return fmt.Errorf("an account token should see one account, not %d", len(mine))
+		}
+		w.account = mine[0].Name
+	} else {
+		name, err := w.newAccount(ctx)
+		w.account = name
+		if err != nil {
+			return err
+		}
 	}
 	// Set up as an InnoPaaS console would have it: the WABA the suite sends
 	// from has the approved template the default message names.
 	tmpl := map[string]any{"wabaId": WabaID, "name": DefaultTemplate, "language": DefaultLanguage, "category": "AUTHENTICATION", "bodyParams": 1}
-	_, err = w.control(ctx, http.MethodPost, "/_sandbox/templates", tmpl, nil, http.StatusCreated)
+	return w.approvedTemplate(ctx, tmpl)
+}
+
+// approvedTemplate creates an approved template in the scenario's account.
+// With an account token the account outlives the scenario, so a template
+// an earlier scenario made is approved again instead.
+func (w *world) approvedTemplate(ctx context.Context, tmpl map[string]any) error {
+	if w.s.cfg.Target.AccountToken == "" {
+		_, err := w.control(ctx, http.MethodPost, "/_sandbox/templates", tmpl, nil, http.StatusCreated)
+		return err
+	}
+	ex, err := w.control(ctx, http.MethodPost, "/_sandbox/templates", tmpl, nil, http.StatusCreated, http.StatusConflict)
+	if err != nil || ex.Status == http.StatusCreated {
+		return err
+	}
+	path := "/_sandbox/templates/" + url.PathEscape(fmt.Sprint(tmpl["wabaId"])) + "/" + url.PathEscape(fmt.Sprint(tmpl["name"])) + "/" +
+		url.PathEscape(fmt.Sprint(tmpl["language"])) + "/status"
+	_, err = w.control(ctx, http.MethodPut, path, map[string]any{"status": "APPROVED"}, nil, http.StatusOK)
 	return err
 }
 
 // newAccount creates an account labelled with the scenario's name.
 func (w *world) newAccount(ctx context.Context) (string, error) {
+	if w.s.cfg.Target.AccountToken != "" {
+		return "", w.skip(ctx, "creates another account, which an account token cannot: run with --admin-token")
+	}
 	label := "contract: " + w.name
 	if len(label) > 200 {
 		label = label[:200]

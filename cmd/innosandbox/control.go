@@ -18,7 +18,24 @@ type controlClient struct {
 	sandbox    string // base URL
 	account    string // X-Sandbox-Account, when set
 	adminToken string // X-Sandbox-Admin-Token, when set; never printed
-	timeout    time.Duration
+	// accountToken is X-Sandbox-Account-Token, when set; never printed.
+	// It confines every call to its account.
+	accountToken string
+	timeout      time.Duration
+}
+
+// controlHTTP is the control client's HTTP client. It follows no redirect:
+// a redirect would carry the admin token's call somewhere the user did not
+// name (and Go drops custom headers on a redirect to another host only).
+// It uses no proxy: HTTP_PROXY is meant for the outside world, and a proxy
+// would see the token of a sandbox that is usually on loopback.
+var controlHTTP = &http.Client{
+	Transport: func() http.RoundTripper {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.Proxy = nil
+		return t
+	}(),
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
 // do sends one control call and returns the answer's status and body.
@@ -44,7 +61,10 @@ func (c controlClient) do(ctx context.Context, method, path string, body []byte)
 	if c.adminToken != "" {
 		req.Header.Set("X-Sandbox-Admin-Token", c.adminToken)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	if c.accountToken != "" {
+		req.Header.Set("X-Sandbox-Account-Token", c.accountToken)
+	}
+	resp, err := controlHTTP.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return 0, nil, fmt.Errorf("%s: no answer within %s", url, c.timeout)
@@ -52,6 +72,10 @@ func (c controlClient) do(ctx context.Context, method, path string, body []byte)
 		return 0, nil, fmt.Errorf("is the sandbox running at %s? %w", c.sandbox, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return 0, nil, fmt.Errorf("%s answered a redirect (HTTP %d to %q); the control client follows none: give --sandbox the sandbox's own URL",
+			url, resp.StatusCode, resp.Header.Get("Location"))
+	}
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s: reading the answer: %w", url, err)

@@ -14,11 +14,12 @@ import (
 
 // replayOptions are the flags of `innosandbox replay`.
 type replayOptions struct {
-	sandbox    string
-	app        string
-	adminToken string
-	json       bool
-	timeout    time.Duration
+	sandbox      string
+	app          string
+	adminToken   string
+	accountToken string
+	json         bool
+	timeout      time.Duration
 }
 
 func newReplayCmd() *cobra.Command {
@@ -35,7 +36,8 @@ or the receiver answered 410) is replayed; other deliveries are left alone.
 Each replay makes one attempt; one that fails again is a dead letter again.
 
 Every flag can also be set from the environment: --sandbox from
-INNOSANDBOX_SANDBOX, --admin-token from INNOSANDBOX_ADMIN_TOKEN, and so on.`,
+INNOSANDBOX_SANDBOX, --admin-token from INNOSANDBOX_ADMIN_TOKEN (keep tokens there, not
+on the command line), --account-token from INNOSANDBOX_ACCOUNT_TOKEN, and so on.`,
 		Example: `  innosandbox replay --app XFbZY1rtTKo3UD4n1
   innosandbox replay 01a21e76-d55e-7384-a12d-5c4261c65062 --sandbox http://127.0.0.1:8080`,
 		Args: cobra.MaximumNArgs(1),
@@ -51,6 +53,7 @@ INNOSANDBOX_SANDBOX, --admin-token from INNOSANDBOX_ADMIN_TOKEN, and so on.`,
 	f.StringVar(&o.sandbox, "sandbox", "http://127.0.0.1:8080", "base URL of the running sandbox")
 	f.StringVar(&o.app, "app", "", "replay every dead letter of this app (AppKey)")
 	f.StringVar(&o.adminToken, "admin-token", "", "the sandbox's admin token, when it was started with one")
+	f.StringVar(&o.accountToken, "account-token", "", "an account's control token instead: acts on that account only (set it as INNOSANDBOX_ACCOUNT_TOKEN)")
 	f.BoolVar(&o.json, "json", false, "print the sandbox's answer as JSON")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long the sandbox may take to answer")
 	return cmd
@@ -63,7 +66,7 @@ func runReplay(ctx context.Context, o *replayOptions, eventID string, stdout, st
 	case eventID != "" && o.app != "":
 		return fmt.Errorf("give an event id or --app %s, not both", o.app)
 	}
-	cc := controlClient{sandbox: o.sandbox, adminToken: o.adminToken, timeout: o.timeout}
+	cc := controlClient{sandbox: o.sandbox, adminToken: o.adminToken, accountToken: o.accountToken, timeout: o.timeout}
 	path := "/_sandbox/deliveries/" + url.PathEscape(eventID) + "/replay"
 	if o.app != "" {
 		path = "/_sandbox/apps/" + url.PathEscape(o.app) + "/deliveries/replay"

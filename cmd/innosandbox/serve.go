@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +26,7 @@ import (
 // serveOptions are the flags of `innosandbox serve`.
 type serveOptions struct {
 	addr                string
+	controlAddr         string
 	store               string
 	memoryMaxEvents     int
 	memoryMaxMessages   int
@@ -75,6 +78,7 @@ INNOSANDBOX_ADMIN_TOKEN, --store from INNOSANDBOX_STORE, and so on.`,
 // bindServeFlags declares serve's flags on f, filling o.
 func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	f.StringVar(&o.controlAddr, "control-addr", "", "serve the control API (/_sandbox/) and /metrics on this address of their own; the --addr listener then answers 404 there")
 	f.StringVar(&o.store, "store", "sqlite:innosandbox.db", "where state lives: sqlite:FILE (kept across restarts, one process per file), memory (throw-away) or postgres://USER@HOST/DATABASE (shared by replicas)")
 	f.IntVar(&o.memoryMaxEvents, "memory-max-events", memstore.DefaultMaxEvents, "with --store memory: finished events kept in the delivery log (oldest go first; pending ones always stay)")
 	f.IntVar(&o.memoryMaxMessages, "memory-max-messages", memstore.DefaultMaxMessages, "with --store memory: sent messages kept (for replies' context)")
@@ -83,8 +87,8 @@ func bindServeFlags(f *pflag.FlagSet, o *serveOptions) {
 	f.StringVar(&o.seedPath, "seed", "", "use this seed file instead of the embedded one")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	f.StringVar(&o.adminToken, "admin-token", "", "require this token (X-Sandbox-Admin-Token) on every control call")
-	f.BoolVar(&o.controlOpen, "control-open", false, "open the control API to non-loopback callers without a token (trusted networks only)")
+	f.StringVar(&o.adminToken, "admin-token", "", "require this token (X-Sandbox-Admin-Token, at least 16 characters) on every control call; set it as INNOSANDBOX_ADMIN_TOKEN rather than on the command line. Listening beyond loopback without it, the sandbox makes one up and prints it once")
+	f.BoolVar(&o.controlOpen, "control-open", false, "open the control API to every caller without a token, forwarded ones included (a trusted network of one user only)")
 	f.BoolVar(&o.strict, "strict", false, "validate every answer and pushed payload against the spec; answer 500 / refuse to push on a mismatch")
 	f.BoolVar(&o.rejectUnknownFields, "reject-unknown-fields", false, "refuse request fields the contract does not define (default: accept with an X-Sandbox-Warning)")
 	f.IntVar(&o.authFailureStatus, "auth-failure-status", http.StatusUnauthorized, "HTTP status of an authentication failure (200 mimics an endpoint that refuses with HTTP 200)")
@@ -179,6 +183,8 @@ func (o *serveOptions) validate() error {
 		return fmt.Errorf("--retention-count %d: must be 0 (off) or positive", o.retentionCount)
 	case o.retentionInterval <= 0:
 		return fmt.Errorf("--retention-interval %s: must be positive", o.retentionInterval)
+	case o.adminToken != "" && len(o.adminToken) < mockserver.MinAdminTokenLen:
+		return fmt.Errorf("--admin-token (or INNOSANDBOX_ADMIN_TOKEN) has %d characters: use at least %d, e.g. the output of openssl rand -hex 24", len(o.adminToken), mockserver.MinAdminTokenLen)
 	}
 	return nil
 }
@@ -197,29 +203,68 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("--addr %s: %w", o.addr, err)
 	}
+	listeners := []net.Listener{ln}
+	var cln net.Listener
+	if o.controlAddr != "" {
+		if cln, err = net.Listen("tcp", o.controlAddr); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("--control-addr %s: %w", o.controlAddr, err)
+		}
+		listeners = append(listeners, cln)
+	}
+	closeAll := func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}
+	// Fail closed: a sandbox others can reach never opens its control API
+	// without a token. Unless told otherwise, it makes one up and prints it
+	// once (never to the log), as notebook servers do.
+	generated := ""
+	if o.adminToken == "" && !o.controlOpen && !allLoopback(listeners) {
+		generated = newAdminToken()
+		o.adminToken = generated
+	}
 	srv, store, err := buildServer(ctx, o, nil, log)
 	if err != nil {
-		_ = ln.Close()
+		closeAll()
 		return err
 	}
 	defer store.Close()
-	if o.adminToken == "" && !o.controlOpen && !isLoopbackAddr(ln.Addr()) {
-		log.Warn("listening beyond loopback without --admin-token: the control API answers only loopback callers")
-	}
 
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	hs.RegisterOnShutdown(srv.EndWaits) // long polls on the deliveries answer at once
+	servers := map[*http.Server]net.Listener{}
+	newServer := func(h http.Handler) *http.Server {
+		hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+		hs.RegisterOnShutdown(srv.EndWaits) // long polls on the deliveries answer at once
+		return hs
+	}
+	if cln == nil {
+		servers[newServer(srv)] = ln
+	} else {
+		servers[newServer(srv.PublicHandler())] = ln
+		servers[newServer(srv.ControlHandler())] = cln
+	}
 	dispatched := make(chan struct{})
 	go func() { srv.Run(context.WithoutCancel(ctx)); close(dispatched) }()
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	if !o.quiet {
-		printBanner(stdout, ln.Addr(), srv.Seed(), o)
+	served := make(chan error, len(servers))
+	for hs, l := range servers {
+		go func() { served <- hs.Serve(l) }()
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "store", o.storeKindForLog())
+	if generated != "" {
+		// Even with --quiet: without it the control API cannot be used.
+		printGeneratedToken(stdout, generated)
+	}
+	if !o.quiet {
+		printBanner(stdout, ln.Addr(), controlAddrOf(cln, ln), srv.Seed(), o)
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "control_addr", controlAddrOf(cln, ln).String(), "store", o.storeKindForLog(),
+		"control_access", controlAccess(o, generated != ""))
 
 	select {
 	case err := <-served:
+		for hs := range servers {
+			_ = hs.Close()
+		}
 		_ = srv.Shutdown(context.Background())
 		<-dispatched
 		return err
@@ -233,9 +278,11 @@ func runServe(ctx context.Context, o *serveOptions, stdout, stderr io.Writer) er
 	srv.StopDispatching()
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		log.Warn("requests still in flight at shutdown", "err", err)
-		_ = hs.Close()
+	for hs := range servers {
+		if err := hs.Shutdown(sctx); err != nil {
+			log.Warn("requests still in flight at shutdown", "err", err)
+			_ = hs.Close()
+		}
 	}
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("webhook deliveries could not be handed back; they return when their leases end", "err", err)
@@ -253,11 +300,77 @@ func isLoopbackAddr(a net.Addr) bool {
 	return ok && ta.IP.IsLoopback()
 }
 
+// allLoopback reports whether every listener is on a loopback address, the
+// one case where loopback callers may be taken for the operator.
+func allLoopback(ls []net.Listener) bool {
+	for _, l := range ls {
+		if !isLoopbackAddr(l.Addr()) {
+			return false
+		}
+	}
+	return true
+}
+
+// newAdminToken makes up an admin token: 24 bytes from crypto/rand, hex.
+func newAdminToken() string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		// crypto/rand does not fail on supported platforms; a guessable
+		// token would be worse than not starting.
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return hex.EncodeToString(b)
+}
+
+// controlAddrOf is where the control API answers: its own listener, or the
+// public one.
+func controlAddrOf(control, public net.Listener) net.Addr {
+	if control != nil {
+		return control.Addr()
+	}
+	return public.Addr()
+}
+
+// controlAccess says in the log who the control API answers (never the
+// token itself).
+func controlAccess(o *serveOptions, generated bool) string {
+	switch {
+	case generated:
+		return "admin token made up at start (printed once on stdout)"
+	case o.adminToken != "":
+		return "admin token"
+	case o.controlOpen:
+		return "open to every caller (--control-open)"
+	}
+	return "loopback callers, not forwarded"
+}
+
+// printGeneratedToken shows a made-up admin token, once: it is not logged
+// and not kept anywhere.
+func printGeneratedToken(w io.Writer, tok string) {
+	fmt.Fprintf(w, "The sandbox listens beyond loopback and was given no --admin-token, so it made one up.\n"+
+		"Every control call (/_sandbox/, /metrics) needs it in X-Sandbox-Admin-Token; it is shown only here:\n"+
+		"  export INNOSANDBOX_ADMIN_TOKEN=%s\n"+
+		"(The examples below, trigger and replay read it from there. Set it before starting to choose your own,\n"+
+		"at least 16 characters.)\n\n", tok)
+}
+
 // printBanner tells a developer how to use the sandbox right away.
-func printBanner(w io.Writer, addr net.Addr, seed *fixtures.Seed, o *serveOptions) {
+func printBanner(w io.Writer, addr, controlAddr net.Addr, seed *fixtures.Seed, o *serveOptions) {
 	base := "http://" + bannerHost(addr)
+	ctl := "http://" + bannerHost(controlAddr)
 	fmt.Fprintf(w, "innosandbox %s listening on %s (store: %s)\n", version, base, o.storeKindForLog())
-	fmt.Fprintf(w, "Dashboard: %s%s\n\n", base, ui.Prefix)
+	if ctl != base {
+		fmt.Fprintf(w, "control API (/_sandbox/, /metrics) on %s\n", ctl)
+	}
+	fmt.Fprintf(w, "Dashboard: %s%s\n", ctl, ui.Prefix)
+	fmt.Fprintln(w)
+	// The control calls below carry the admin token from the environment:
+	// a token on a command line ends up in shell history and ps output.
+	auth := ""
+	if o.adminToken != "" {
+		auth = ` -H "X-Sandbox-Admin-Token: $INNOSANDBOX_ADMIN_TOKEN"`
+	}
 	var app *fixtures.SeedApp
 	for i := range seed.Accounts[0].Apps {
 		if seed.Accounts[0].Apps[i].Token != "" {
@@ -266,14 +379,14 @@ func printBanner(w io.Writer, addr net.Addr, seed *fixtures.Seed, o *serveOption
 		}
 	}
 	if app == nil {
-		fmt.Fprintf(w, "The seed has no app with a fixed token; create one:\n  curl -s -X POST %s/_sandbox/apps -H 'Content-Type: application/json' -d '{\"name\":\"my app\"}'\n", base)
+		fmt.Fprintf(w, "The seed has no app with a fixed token; create one:\n  curl -s -X POST %s/_sandbox/apps%s -H 'Content-Type: application/json' -d '{\"name\":\"my app\"}'\n", ctl, auth)
 		return
 	}
 	fmt.Fprintf(w, "Demo account %s, demo app (the account's default app):\n  AppKey:        %s\n  Authorization: %s\n", seed.Accounts[0].Name, app.AppKey, app.Token)
 	fmt.Fprintf(w, "(If you issued a new token for the demo app, this one no longer works: POST /_sandbox/reset restores it.)\n\n")
 	fmt.Fprintf(w, "Send a WhatsApp message:\n  curl -s %s/api/whatsapp/v3/msg/submit \\\n    -H 'Content-Type: application/json;charset=utf-8' \\\n    -H 'AppKey: %s' \\\n    -H 'Authorization: %s' \\\n    -d '{\"wabaId\":\"110129512080569\",\"messageType\":\"template\",\"sendNumber\":\"8618912123456\",\"recipientNumber\":\"6285234567899\",\"templateName\":\"otp_login\",\"language\":\"en_US\",\"bodyParams\":[\"245098\"]}'\n\n", base, app.AppKey, app.Token)
-	fmt.Fprintf(w, "Receive its status reports: configure a callback, then send again:\n  curl -s -X POST %s/_sandbox/apps/%s/webhooks -H 'Content-Type: application/json' \\\n    -d '{\"product\":\"whatsapp\",\"url\":\"http://127.0.0.1:9000/hook\",\"events\":[\"whatsapp_message_status_updated\",\"whatsapp_mo_message_received\"]}'\n", base, app.AppKey)
-	fmt.Fprintf(w, "See every push and its attempts: curl -s %s/_sandbox/deliveries\n\n", base)
+	fmt.Fprintf(w, "Receive its status reports: configure a callback, then send again:\n  curl -s -X POST %s/_sandbox/apps/%s/webhooks%s -H 'Content-Type: application/json' \\\n    -d '{\"product\":\"whatsapp\",\"url\":\"http://127.0.0.1:9000/hook\",\"events\":[\"whatsapp_message_status_updated\",\"whatsapp_mo_message_received\"]}'\n", ctl, app.AppKey, auth)
+	fmt.Fprintf(w, "See every push and its attempts: curl -s %s/_sandbox/deliveries%s\n\n", ctl, auth)
 }
 
 func bannerHost(a net.Addr) string {

@@ -30,6 +30,7 @@ type testOptions struct {
 	target            string
 	baseURL           string
 	adminToken        string
+	accountToken      string
 	authFailureStatus int
 	formats           []string
 	tags              string
@@ -74,6 +75,7 @@ and so on.`,
 	f.StringVar(&o.target, "target", "sandbox", "what to test: sandbox (in process), url (a running sandbox) or real (an InnoPaaS endpoint)")
 	f.StringVar(&o.baseURL, "base-url", "", "the target's base URL (--target url or real)")
 	f.StringVar(&o.adminToken, "admin-token", "", "the sandbox's admin token, sent as X-Sandbox-Admin-Token (--target url)")
+	f.StringVar(&o.accountToken, "account-token", "", "an account's control token instead (--target url): every scenario runs in that account, one at a time, and those that create accounts are skipped; set it as INNOSANDBOX_ACCOUNT_TOKEN")
 	f.IntVar(&o.authFailureStatus, "auth-failure-status", 401, "the HTTP status the sandbox at --base-url was started to refuse with (--target url)")
 	f.StringArrayVar(&o.formats, "format", []string{"pretty"}, "report format: pretty, progress, junit:FILE or cucumber:FILE; repeat for several")
 	f.StringVar(&o.tags, "tags", "", "run only the scenarios these tags select, e.g. '@auth && ~@sends'")
@@ -156,6 +158,8 @@ func (o *testOptions) validate() (steps.Kind, error) {
 		return "", fmt.Errorf("--random %d: a seed, -1 to pick one or 0 for the files' order", o.random)
 	case o.callbackPublicURL != "" && o.callbackListen == "":
 		return "", errors.New("--callback-public-url needs --callback-listen: the address the receivers listen on")
+	case o.accountToken != "" && kind != steps.KindURL:
+		return "", fmt.Errorf("--account-token is for --target url (a running sandbox's control API), not --target %s", kind)
 	}
 	if _, err := godogFormats(o.formats); err != nil {
 		return "", err
@@ -177,7 +181,7 @@ func runTest(ctx context.Context, o *testOptions, stdout, stderr io.Writer) erro
 	}
 	cfg := steps.Config{
 		Spec:   sp,
-		Target: steps.Target{Kind: kind, BaseURL: o.baseURL, AdminToken: o.adminToken, AllowSends: o.allowSends},
+		Target: steps.Target{Kind: kind, BaseURL: o.baseURL, AdminToken: o.adminToken, AccountToken: o.accountToken, AllowSends: o.allowSends},
 		Wait:   o.wait, CallbackListen: o.callbackListen, CallbackPublicURL: o.callbackPublicURL,
 		AuthChoice: steps.AuthChoice{Status: o.authFailureStatus, Code: mockserver.CodeAuthFailure, Message: mockserver.MsgAuthFailure},
 	}
@@ -212,6 +216,13 @@ func runTest(ctx context.Context, o *testOptions, stdout, stderr io.Writer) erro
 	defer suite.Close()
 	format := peopleFormats(formats, suite.Report())
 
+	concurrency := o.concurrency
+	if o.accountToken != "" && concurrency > 1 {
+		// Every scenario shares the token's account (its clock, default
+		// app, delivery log): one at a time, or they would see each other.
+		fmt.Fprintf(stderr, "innosandbox test: --account-token: scenarios share one account, so they run one at a time (not %d)\n", concurrency)
+		concurrency = 1
+	}
 	seed := o.random
 	if seed == -1 {
 		seed = rand.Int64N(1<<31) + 1
@@ -229,7 +240,7 @@ func runTest(ctx context.Context, o *testOptions, stdout, stderr io.Writer) erro
 		ScenarioInitializer: suite.InitializeScenario,
 		Options: &godog.Options{
 			FS: features.FS, Paths: []string{"."}, Format: format, Tags: o.tags, Output: stdout,
-			Strict: true, Randomize: seed, Concurrency: o.concurrency, NoColors: o.noColors || !isTerminal(stdout),
+			Strict: true, Randomize: seed, Concurrency: concurrency, NoColors: o.noColors || !isTerminal(stdout),
 		},
 	}.Run()
 	os.Stdout = realStdout

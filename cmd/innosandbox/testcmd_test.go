@@ -192,6 +192,24 @@ func TestTestCommandAgainstASandboxAtAURL(t *testing.T) {
 	assert.NotContains(t, stderr, "Skipped scenarios", "a sandbox at a URL runs them all")
 }
 
+func TestTestCommandWithAnAccountToken(t *testing.T) {
+	sb := startSeeded(t, 0)
+	var acct struct{ ControlToken string }
+	adminCall(t, sb.URL(), "", "POST", "/_sandbox/accounts", `{"label":"partner"}`, 201, &acct)
+	require.NotEmpty(t, acct.ControlToken)
+	t.Setenv("INNOSANDBOX_ACCOUNT_TOKEN", acct.ControlToken)
+	args := []string{"test", "--target", "url", "--base-url", sb.URL(), "--format", "progress", "--tags", "@clock,@tokens"}
+	for range 2 { // twice in the same account: what a run leaves there does not fail the next
+		stdout, stderr, err := runCLI(t, args...)
+		require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+		assert.Contains(t, stderr, "one at a time")
+		assert.Contains(t, stderr, "which an account token cannot", "the scenario that creates another account is skipped, saying why")
+	}
+	var all []struct{ Name string }
+	adminCall(t, sb.URL(), "", "GET", "/_sandbox/accounts", "", 200, &all)
+	assert.Len(t, all, 2, "the suite made no account: the seed's and the partner's")
+}
+
 func TestTestCommandNeedsASandboxAtTheURL(t *testing.T) {
 	gone := httptest.NewServer(http.NotFoundHandler())
 	url := gone.URL
@@ -216,6 +234,7 @@ func TestTestCommandOptions(t *testing.T) {
 		{"two formats on stdout", []string{"--format", "pretty", "--format", "junit"}, "2 formats write to stdout"},
 		{"no concurrency", []string{"--concurrency", "0"}, "at least 1"},
 		{"a public URL without a listener", []string{"--callback-public-url", "https://x"}, "needs --callback-listen"},
+		{"an account token for the in-process sandbox", []string{"--account-token", "isa_x"}, "--account-token is for --target url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

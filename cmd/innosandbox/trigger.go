@@ -16,15 +16,16 @@ import (
 
 // triggerOptions are the flags of `innosandbox trigger`.
 type triggerOptions struct {
-	sandbox    string
-	app        string
-	account    string
-	adminToken string
-	set        []string
-	unset      []string
-	payload    string
-	json       bool
-	timeout    time.Duration
+	sandbox      string
+	app          string
+	account      string
+	adminToken   string
+	accountToken string
+	set          []string
+	unset        []string
+	payload      string
+	json         bool
+	timeout      time.Duration
 }
 
 func newTriggerCmd() *cobra.Command {
@@ -46,7 +47,8 @@ else as a string. Objects on the way are created; /body/errors/- appends.
 the sandbox's message naming it, and the command exits 1.
 
 Every flag can also be set from the environment: --sandbox from
-INNOSANDBOX_SANDBOX, --admin-token from INNOSANDBOX_ADMIN_TOKEN, and so on.`,
+INNOSANDBOX_SANDBOX, --admin-token from INNOSANDBOX_ADMIN_TOKEN (keep tokens there, not
+on the command line), --account-token from INNOSANDBOX_ACCOUNT_TOKEN, and so on.`,
 		Example: `  innosandbox trigger whatsapp_template_status_updated --app XFbZY1rtTKo3UD4n1 \
       --set /body/templateStatus=REJECTED --set /body/reason=INVALID_FORMAT
   innosandbox trigger whatsapp_message_status_updated --set /body/status=read --unset /body/conversation
@@ -62,6 +64,7 @@ INNOSANDBOX_SANDBOX, --admin-token from INNOSANDBOX_ADMIN_TOKEN, and so on.`,
 	f.StringVar(&o.app, "app", "", "AppKey of the app to push to (default: the account's default app)")
 	f.StringVar(&o.account, "account", "", "account name (IW and 7 digits); default: the app's, else the sandbox's seed account")
 	f.StringVar(&o.adminToken, "admin-token", "", "the sandbox's admin token, when it was started with one")
+	f.StringVar(&o.accountToken, "account-token", "", "an account's control token instead: acts on that account only (set it as INNOSANDBOX_ACCOUNT_TOKEN)")
 	f.StringArrayVar(&o.set, "set", nil, "set a payload member: /json/pointer=value (repeatable)")
 	f.StringArrayVar(&o.unset, "unset", nil, "remove a payload member: /json/pointer (repeatable)")
 	f.StringVar(&o.payload, "payload", "", "a file with the whole payload to send instead of the example (- for standard input)")
@@ -166,7 +169,7 @@ func runTrigger(ctx context.Context, o *triggerOptions, eventType string, stdin 
 	if err != nil {
 		return err
 	}
-	cc := controlClient{sandbox: o.sandbox, account: o.account, adminToken: o.adminToken, timeout: o.timeout}
+	cc := controlClient{sandbox: o.sandbox, account: o.account, adminToken: o.adminToken, accountToken: o.accountToken, timeout: o.timeout}
 	status, answer, err := cc.do(ctx, http.MethodPost, "/_sandbox/events", body)
 	if err != nil {
 		return err

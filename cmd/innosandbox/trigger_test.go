@@ -167,11 +167,11 @@ func TestTriggerCommand(t *testing.T) {
 }
 
 func TestTriggerCommandWithAnAdminToken(t *testing.T) {
-	url, pushes := triggerSandbox(t, "let-me-in")
+	url, pushes := triggerSandbox(t, "let-me-in-0123456789")
 	_, stderr, err := runCLI(t, "trigger", "whatsapp_mo_message_received", "--sandbox", url)
 	assert.Equal(t, exitError{code: 1}, err)
 	assert.Contains(t, stderr, "HTTP 403")
-	t.Setenv("INNOSANDBOX_ADMIN_TOKEN", "let-me-in")
+	t.Setenv("INNOSANDBOX_ADMIN_TOKEN", "let-me-in-0123456789")
 	_, stderr, err = runCLI(t, "trigger", "whatsapp_mo_message_received", "--sandbox", url)
 	require.NoError(t, err, stderr)
 	waitPushes(t, pushes, 1)

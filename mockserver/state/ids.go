@@ -52,6 +52,15 @@ func NewAppKey() string { return randomString(alnum, appKeyLen) }
 // 290 bits of entropy).
 func NewToken() string { return randomString(upperAlnum, tokenLen) }
 
+// AccountTokenPrefix starts every account control token, so that one found
+// in a log or a repository can be recognised (and is never mistaken for an
+// app's token, which is upper-case only).
+const AccountTokenPrefix = "isa_"
+
+// NewAccountToken returns a fresh account control token: the prefix and 43
+// letters and digits (about 256 bits of entropy).
+func NewAccountToken() string { return AccountTokenPrefix + randomString(alnum, 43) }
+
 // HashToken is how tokens are kept: their SHA-256.
 func HashToken(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 

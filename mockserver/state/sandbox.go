@@ -116,6 +116,20 @@ func (s *Sandbox) CreateAccount(ctx context.Context, name, label string) (Accoun
 	return Account{}, fmt.Errorf("could not draw an unused account name: %w", ErrConflict)
 }
 
+// IssueAccountToken gives the account a new control token and returns it;
+// the one it had stops working. Only its hash is kept, so this is the one
+// time it can be shown.
+func (s *Sandbox) IssueAccountToken(ctx context.Context, account string) (string, error) {
+	plain := NewAccountToken()
+	return plain, s.store.SetAccountToken(ctx, account, HashToken(plain))
+}
+
+// AccountOfToken names the account a control token belongs to; ErrNotFound
+// when it belongs to none (never issued, rotated, or its account deleted).
+func (s *Sandbox) AccountOfToken(ctx context.Context, plain string) (string, error) {
+	return s.store.AccountByTokenHash(ctx, HashToken(plain))
+}
+
 // ResolveAccount returns the named account, or the default one for "".
 func (s *Sandbox) ResolveAccount(ctx context.Context, name string) (Account, error) {
 	if name == "" {

@@ -31,6 +31,13 @@ type Store interface {
 	// so events come due as if that much time had passed. It returns the
 	// updated account.
 	ShiftClock(ctx context.Context, account string, d time.Duration) (Account, error)
+	// SetAccountToken makes hash the account's control token, replacing
+	// the one it had (which stops working at once); ErrNotFound when the
+	// account does not exist. Only the hash is ever kept.
+	SetAccountToken(ctx context.Context, account string, hash [32]byte) error
+	// AccountByTokenHash names the account whose control token has this
+	// hash; ErrNotFound when none has.
+	AccountByTokenHash(ctx context.Context, hash [32]byte) (string, error)
 
 	// CreateApp adds an app to an existing account.
 	CreateApp(ctx context.Context, a App) error

@@ -50,6 +50,8 @@ type Store struct {
 	tmpls    map[tmplKey]*tmplEntry
 	numbers  map[numKey]string // (account, number) -> WABA id
 	sessions map[sessionKey]time.Time
+	// acctTokens holds each account's control token hash.
+	acctTokens map[string][32]byte
 }
 
 type tmplKey struct{ account, waba, name, lang string }
@@ -160,6 +162,7 @@ func (s *Store) init() {
 	s.tmpls = map[tmplKey]*tmplEntry{}
 	s.numbers = map[numKey]string{}
 	s.sessions = map[sessionKey]time.Time{}
+	s.acctTokens = map[string][32]byte{}
 }
 
 func (s *Store) next() int64 {
@@ -208,6 +211,7 @@ func (s *Store) DeleteAccount(_ context.Context, name string) error {
 	if _, ok := s.accounts[name]; !ok {
 		return state.NotFound("account", name)
 	}
+	delete(s.acctTokens, name)
 	for key, e := range s.apps {
 		if e.app.Account == name {
 			s.deleteAppLocked(key)
@@ -264,6 +268,30 @@ func (s *Store) SetDefaultApp(_ context.Context, account, appKey string) error {
 	}
 	a.DefaultApp = appKey
 	return nil
+}
+
+// SetAccountToken implements state.Store.
+func (s *Store) SetAccountToken(_ context.Context, account string, hash [32]byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.accounts[account]; !ok {
+		return state.NotFound("account", account)
+	}
+	s.acctTokens[account] = hash
+	return nil
+}
+
+// AccountByTokenHash implements state.Store. Accounts are few; a scan
+// keeps the map one-way like the tables of the SQL stores.
+func (s *Store) AccountByTokenHash(_ context.Context, hash [32]byte) (string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for name, h := range s.acctTokens {
+		if h == hash {
+			return name, nil
+		}
+	}
+	return "", state.NotFound("account token", state.Fingerprint(hash))
 }
 
 // ShiftClock implements state.Store.

@@ -521,7 +521,7 @@ func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
 // the next claims to step over.
 func (s *Store) Reset(ctx context.Context) error {
 	_, err := s.exec(ctx, "reset", "TRUNCATE attempts, events, messages, bindings, webhooks, tokens, apps, "+
-		"templates, waba_numbers, sessions, accounts")
+		"templates, waba_numbers, sessions, account_tokens, accounts")
 	return err
 }
 

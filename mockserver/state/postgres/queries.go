@@ -108,6 +108,27 @@ func cmp(err, alt error) error {
 	return alt
 }
 
+// SetAccountToken implements state.Store.
+func (s *Store) SetAccountToken(ctx context.Context, account string, hash [32]byte) error {
+	return s.tx(ctx, "set account token", func(ctx context.Context, tx pgx.Tx) error {
+		if ok, err := exists(ctx, tx, accountExistsSQL, account); err != nil || !ok {
+			return cmp(err, state.NotFound("account", account))
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO account_tokens (account, hash) VALUES ($1, $2) "+
+			"ON CONFLICT (account) DO UPDATE SET hash = excluded.hash", account, hash[:])
+		return err
+	})
+}
+
+// AccountByTokenHash implements state.Store.
+func (s *Store) AccountByTokenHash(ctx context.Context, hash [32]byte) (string, error) {
+	return queryOne(ctx, s, "account by token hash", func(sc scanner) (string, error) {
+		var name string
+		return name, sc.Scan(&name)
+	}, func() error { return state.NotFound("account token", state.Fingerprint(hash)) },
+		"SELECT account FROM account_tokens WHERE hash = $1", hash[:])
+}
+
 // ShiftClock implements state.Store. The account's offset and its pending
 // events move in one transaction, so every replica sees both or neither.
 func (s *Store) ShiftClock(ctx context.Context, account string, d time.Duration) (state.Account, error) {

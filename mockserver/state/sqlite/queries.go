@@ -32,43 +32,44 @@ const (
 
 // Write queries.
 const (
-	insertAccountSQL    = "INSERT INTO accounts (" + accountCols + ") VALUES ($1, $2, $3, $4, $5)"
-	deleteAccountSQL    = "DELETE FROM accounts WHERE name = $1"
-	accountExistsSQL    = "SELECT 1 FROM accounts WHERE name = $1"
-	setDefaultAppSQL    = "UPDATE accounts SET default_app = $2 WHERE name = $1"
-	shiftAccountSQL     = "UPDATE accounts SET clock_offset_ns = clock_offset_ns + $2 WHERE name = $1 RETURNING " + accountCols
-	shiftEventsSQL      = "UPDATE events SET next_attempt_at = next_attempt_at - $2 WHERE account = $1 AND status = 'pending'"
-	insertAppSQL        = "INSERT INTO apps (" + appCols + ") VALUES ($1, $2, $3, $4)"
-	appAccountSQL       = "SELECT account FROM apps WHERE app_key = $1"
-	appExistsSQL        = "SELECT 1 FROM apps WHERE app_key = $1"
-	deleteAppSQL        = "DELETE FROM apps WHERE app_key = $1 RETURNING account"
-	clearDefaultAppSQL  = "UPDATE accounts SET default_app = '' WHERE name = $1 AND default_app = $2"
-	supersedeTokenSQL   = "UPDATE tokens SET state = 'superseded', ended_at = $2 WHERE app_key = $1 AND state = 'current'"
-	insertTokenSQL      = "INSERT INTO tokens (" + tokenCols + ") VALUES ($1, $2, 'current', $3, $4, NULL)"
-	revokeTokenSQL      = "UPDATE tokens SET state = 'revoked', ended_at = $2 WHERE app_key = $1 AND state = 'current'"
-	insertWebhookSQL    = "INSERT INTO webhooks (" + webhookCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-	updateWebhookSQL    = "UPDATE webhooks SET url = $3, events = $4, method = $5, username = $6, auth = $7, retry = $8, chaos = $9, updated_at = $10 WHERE app_key = $1 AND product = $2"
-	deleteWebhookSQL    = "DELETE FROM webhooks WHERE app_key = $1 AND product = $2"
-	insertBindingSQL    = "INSERT INTO bindings (" + bindingCols + ") VALUES ($1, $2, $3, $4, $5)"
-	bindIfUnboundSQL    = insertBindingSQL + " ON CONFLICT DO NOTHING"
-	deleteBindingSQL    = "DELETE FROM bindings WHERE account = $1 AND kind = $2 AND value = $3"
-	insertMessageSQL    = "INSERT INTO messages (" + messageCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-	insertEventSQL      = "INSERT INTO events (" + eventData + ", target_dest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
-	releaseLeasesSQL    = "UPDATE events SET lease_owner = '', lease_until = $2 WHERE lease_owner = $1 AND status = 'pending'"
-	templateCols        = "account, waba_id, name, language, category, template_id, sid, app_key, body_params, header_params, status, reason, review_at, request, created_at, updated_at"
-	insertTemplateSQL   = "INSERT INTO templates (" + templateCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-	setTemplateSQL      = "UPDATE templates SET status = $5, reason = $6, review_at = $7, updated_at = $8 WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4"
-	wabaOfNumberSQL     = "SELECT waba_id FROM waba_numbers WHERE account = $1 AND number = $2"
-	insertNumberSQL     = "INSERT INTO waba_numbers (account, number, waba_id, created_at) VALUES ($1, $2, $3, $4)"
-	registerNumberSQL   = insertNumberSQL + " ON CONFLICT DO NOTHING"
-	touchSessionSQL     = "INSERT INTO sessions (account, business, user_number, last_inbound_at) VALUES ($1, $2, $3, $4) ON CONFLICT (account, business, user_number) DO UPDATE SET last_inbound_at = excluded.last_inbound_at"
-	recordAttemptSQL    = "UPDATE events SET status = $3, reason = $4, attempts = attempts + 1, next_attempt_at = COALESCE($5, next_attempt_at), lease_owner = '', lease_until = $6, updated_at = $7 WHERE id = $1 AND lease_owner = $2 AND status = 'pending'"
-	insertAttemptSQL    = "INSERT INTO attempts (" + attemptCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-	requeueSQL          = "UPDATE events SET status = 'pending', reason = '', next_attempt_at = $2, lease_owner = '', lease_until = $3 WHERE id = $1 AND status IN ('delivered', 'failed')"
-	claimDueLockSuffix  = "" // PostgreSQL: "FOR UPDATE SKIP LOCKED"; SQLite has one writer, which is the lock
-	claimDueSQL         = "UPDATE events SET lease_owner = $1, lease_until = $2 WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_owner = '' OR lease_until <= $3) ORDER BY next_attempt_at, seq LIMIT $4 " + claimDueLockSuffix + ") RETURNING " + eventCols
-	eventExistsSQL      = "SELECT 1 FROM events WHERE id = $1"
-	selectTokenExistSQL = "SELECT 1 FROM tokens WHERE hash = $1"
+	insertAccountSQL      = "INSERT INTO accounts (" + accountCols + ") VALUES ($1, $2, $3, $4, $5)"
+	deleteAccountSQL      = "DELETE FROM accounts WHERE name = $1"
+	accountExistsSQL      = "SELECT 1 FROM accounts WHERE name = $1"
+	setDefaultAppSQL      = "UPDATE accounts SET default_app = $2 WHERE name = $1"
+	upsertAccountTokenSQL = "INSERT INTO account_tokens (account, hash) VALUES ($1, $2) ON CONFLICT (account) DO UPDATE SET hash = excluded.hash"
+	shiftAccountSQL       = "UPDATE accounts SET clock_offset_ns = clock_offset_ns + $2 WHERE name = $1 RETURNING " + accountCols
+	shiftEventsSQL        = "UPDATE events SET next_attempt_at = next_attempt_at - $2 WHERE account = $1 AND status = 'pending'"
+	insertAppSQL          = "INSERT INTO apps (" + appCols + ") VALUES ($1, $2, $3, $4)"
+	appAccountSQL         = "SELECT account FROM apps WHERE app_key = $1"
+	appExistsSQL          = "SELECT 1 FROM apps WHERE app_key = $1"
+	deleteAppSQL          = "DELETE FROM apps WHERE app_key = $1 RETURNING account"
+	clearDefaultAppSQL    = "UPDATE accounts SET default_app = '' WHERE name = $1 AND default_app = $2"
+	supersedeTokenSQL     = "UPDATE tokens SET state = 'superseded', ended_at = $2 WHERE app_key = $1 AND state = 'current'"
+	insertTokenSQL        = "INSERT INTO tokens (" + tokenCols + ") VALUES ($1, $2, 'current', $3, $4, NULL)"
+	revokeTokenSQL        = "UPDATE tokens SET state = 'revoked', ended_at = $2 WHERE app_key = $1 AND state = 'current'"
+	insertWebhookSQL      = "INSERT INTO webhooks (" + webhookCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+	updateWebhookSQL      = "UPDATE webhooks SET url = $3, events = $4, method = $5, username = $6, auth = $7, retry = $8, chaos = $9, updated_at = $10 WHERE app_key = $1 AND product = $2"
+	deleteWebhookSQL      = "DELETE FROM webhooks WHERE app_key = $1 AND product = $2"
+	insertBindingSQL      = "INSERT INTO bindings (" + bindingCols + ") VALUES ($1, $2, $3, $4, $5)"
+	bindIfUnboundSQL      = insertBindingSQL + " ON CONFLICT DO NOTHING"
+	deleteBindingSQL      = "DELETE FROM bindings WHERE account = $1 AND kind = $2 AND value = $3"
+	insertMessageSQL      = "INSERT INTO messages (" + messageCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+	insertEventSQL        = "INSERT INTO events (" + eventData + ", target_dest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+	releaseLeasesSQL      = "UPDATE events SET lease_owner = '', lease_until = $2 WHERE lease_owner = $1 AND status = 'pending'"
+	templateCols          = "account, waba_id, name, language, category, template_id, sid, app_key, body_params, header_params, status, reason, review_at, request, created_at, updated_at"
+	insertTemplateSQL     = "INSERT INTO templates (" + templateCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+	setTemplateSQL        = "UPDATE templates SET status = $5, reason = $6, review_at = $7, updated_at = $8 WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4"
+	wabaOfNumberSQL       = "SELECT waba_id FROM waba_numbers WHERE account = $1 AND number = $2"
+	insertNumberSQL       = "INSERT INTO waba_numbers (account, number, waba_id, created_at) VALUES ($1, $2, $3, $4)"
+	registerNumberSQL     = insertNumberSQL + " ON CONFLICT DO NOTHING"
+	touchSessionSQL       = "INSERT INTO sessions (account, business, user_number, last_inbound_at) VALUES ($1, $2, $3, $4) ON CONFLICT (account, business, user_number) DO UPDATE SET last_inbound_at = excluded.last_inbound_at"
+	recordAttemptSQL      = "UPDATE events SET status = $3, reason = $4, attempts = attempts + 1, next_attempt_at = COALESCE($5, next_attempt_at), lease_owner = '', lease_until = $6, updated_at = $7 WHERE id = $1 AND lease_owner = $2 AND status = 'pending'"
+	insertAttemptSQL      = "INSERT INTO attempts (" + attemptCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+	requeueSQL            = "UPDATE events SET status = 'pending', reason = '', next_attempt_at = $2, lease_owner = '', lease_until = $3 WHERE id = $1 AND status IN ('delivered', 'failed')"
+	claimDueLockSuffix    = "" // PostgreSQL: "FOR UPDATE SKIP LOCKED"; SQLite has one writer, which is the lock
+	claimDueSQL           = "UPDATE events SET lease_owner = $1, lease_until = $2 WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_owner = '' OR lease_until <= $3) ORDER BY next_attempt_at, seq LIMIT $4 " + claimDueLockSuffix + ") RETURNING " + eventCols
+	eventExistsSQL        = "SELECT 1 FROM events WHERE id = $1"
+	selectTokenExistSQL   = "SELECT 1 FROM tokens WHERE hash = $1"
 )
 
 // Read queries that run inside read transactions; they are prepared at
@@ -187,6 +188,26 @@ func cmp(err, alt error) error {
 		return err
 	}
 	return alt
+}
+
+// SetAccountToken implements state.Store.
+func (s *Store) SetAccountToken(ctx context.Context, account string, hash [32]byte) error {
+	return s.write(ctx, "set account token", func(tx *wtx) error {
+		if ok, err := exists(tx.queryRow(accountExistsSQL, account)); err != nil || !ok {
+			return cmp(err, state.NotFound("account", account))
+		}
+		_, err := tx.exec(upsertAccountTokenSQL, account, hashBytes(hash))
+		return err
+	})
+}
+
+// AccountByTokenHash implements state.Store.
+func (s *Store) AccountByTokenHash(ctx context.Context, hash [32]byte) (string, error) {
+	return queryOne(ctx, s, "account by token hash", func(sc scanner) (string, error) {
+		var name string
+		return name, sc.Scan(&name)
+	}, func() error { return state.NotFound("account token", state.Fingerprint(hash)) },
+		"SELECT account FROM account_tokens WHERE hash = $1", hashBytes(hash))
 }
 
 // ShiftClock implements state.Store.
@@ -931,7 +952,7 @@ func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
 func (s *Store) Reset(ctx context.Context) error {
 	return s.write(ctx, "reset", func(tx *wtx) error {
 		for _, table := range []string{"attempts", "events", "messages", "bindings", "webhooks", "tokens", "apps",
-			"templates", "waba_numbers", "sessions", "accounts"} {
+			"templates", "waba_numbers", "sessions", "account_tokens", "accounts"} {
 			if _, err := tx.exec("DELETE FROM " + table); err != nil {
 				return err
 			}

@@ -75,6 +75,60 @@ func testAccounts(t *testing.T, open func(t *testing.T) state.Store) {
 		f.account("IW0000001")
 		assert.ErrorIs(t, f.s.DeleteAccount(f.ctx, "IW0000002"), state.ErrNotFound)
 	})
+	testAccountTokens(t, open)
+}
+
+func testAccountTokens(t *testing.T, open func(t *testing.T) state.Store) {
+	first, second := state.HashToken("first"), state.HashToken("second")
+	t.Run("account token is found by its hash", func(t *testing.T) {
+		f := newFixture(t, open)
+		f.account("IW0000001")
+		f.account("IW0000002")
+		require.NoError(t, f.s.SetAccountToken(f.ctx, "IW0000001", first))
+		require.NoError(t, f.s.SetAccountToken(f.ctx, "IW0000002", second))
+		got, err := f.s.AccountByTokenHash(f.ctx, first)
+		require.NoError(t, err)
+		assert.Equal(t, "IW0000001", got)
+		got, err = f.s.AccountByTokenHash(f.ctx, second)
+		require.NoError(t, err)
+		assert.Equal(t, "IW0000002", got)
+	})
+	t.Run("a new account token replaces the old one", func(t *testing.T) {
+		f := newFixture(t, open)
+		f.account("IW0000001")
+		require.NoError(t, f.s.SetAccountToken(f.ctx, "IW0000001", first))
+		require.NoError(t, f.s.SetAccountToken(f.ctx, "IW0000001", second))
+		_, err := f.s.AccountByTokenHash(f.ctx, first)
+		assert.ErrorIs(t, err, state.ErrNotFound)
+		got, err := f.s.AccountByTokenHash(f.ctx, second)
+		require.NoError(t, err)
+		assert.Equal(t, "IW0000001", got)
+	})
+	t.Run("account token of an unknown account is not found", func(t *testing.T) {
+		f := newFixture(t, open)
+		assert.ErrorIs(t, f.s.SetAccountToken(f.ctx, "IW0000009", first), state.ErrNotFound)
+		_, err := f.s.AccountByTokenHash(f.ctx, first)
+		assert.ErrorIs(t, err, state.ErrNotFound)
+	})
+	t.Run("deleting the account ends its token", func(t *testing.T) {
+		f := newFixture(t, open)
+		f.account("IW0000001")
+		require.NoError(t, f.s.SetAccountToken(f.ctx, "IW0000001", first))
+		require.NoError(t, f.s.DeleteAccount(f.ctx, "IW0000001"))
+		_, err := f.s.AccountByTokenHash(f.ctx, first)
+		assert.ErrorIs(t, err, state.ErrNotFound)
+		f.account("IW0000001")
+		_, err = f.s.AccountByTokenHash(f.ctx, first)
+		assert.ErrorIs(t, err, state.ErrNotFound, "a recreated account does not inherit the token")
+	})
+	t.Run("reset ends every account token", func(t *testing.T) {
+		f := newFixture(t, open)
+		f.account("IW0000001")
+		require.NoError(t, f.s.SetAccountToken(f.ctx, "IW0000001", first))
+		require.NoError(t, f.s.Reset(f.ctx))
+		_, err := f.s.AccountByTokenHash(f.ctx, first)
+		assert.ErrorIs(t, err, state.ErrNotFound)
+	})
 }
 
 func testDefaultApp(t *testing.T, open func(t *testing.T) state.Store) {
