@@ -459,3 +459,33 @@ func TestAccountsAndTheirDefaultApps(t *testing.T) {
 	assert.Contains(t, list, `<option value="IW2000002" selected>`, "the account switcher names the account shown")
 	assert.Contains(t, list, "Deliveries of IW2000002")
 }
+
+func TestTheDashboardIsOnTheControlListenerOnly(t *testing.T) {
+	sb := newSandbox(t)
+	for _, tc := range []struct {
+		name    string
+		handler http.Handler
+		want    int
+	}{
+		{"the control listener", sb.srv.ControlHandler(), http.StatusOK},
+		{"the public listener", sb.srv.PublicHandler(), http.StatusNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, ui.Prefix, nil)
+			req.RemoteAddr = "127.0.0.1:50000"
+			rec := httptest.NewRecorder()
+			tc.handler.ServeHTTP(rec, req)
+			assert.Equal(t, tc.want, rec.Code)
+		})
+	}
+}
+
+func TestThePushersOwnRequestIsNotTheOperator(t *testing.T) {
+	sb := newSandbox(t)
+	req := httptest.NewRequest(http.MethodGet, ui.Prefix, nil)
+	req.RemoteAddr = "127.0.0.1:50000"
+	req.Header.Set("User-Agent", mockserver.PushUserAgent) // a callback URL aimed at the dashboard
+	rec := httptest.NewRecorder()
+	sb.srv.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusForbidden, rec.Code)
+}
