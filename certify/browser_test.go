@@ -1,9 +1,7 @@
 package certify_test
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/innosandbox/innosandbox/certify"
+	"github.com/innosandbox/innosandbox/internal/headless"
 )
 
 // TestHTMLReportInABrowser opens the HTML report in headless Chromium and
@@ -21,28 +20,10 @@ import (
 // evidence in view, no secret anywhere in the rendered text, and no page
 // wider than a phone's screen.
 func TestHTMLReportInABrowser(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (apt-get install chromium), so the HTML report is not read in a browser")
-	}
+	ctx := headless.Start(t, "the HTML report", 60*time.Second)
 	html, _, _ := reportsOf(t, echoingRun(t))
 	path := filepath.Join(t.TempDir(), "report.html")
 	require.NoError(t, os.WriteFile(path, []byte(html), 0o644))
-
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
 
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate("file://"+path)))
 	verdict, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#verdict h1")))

@@ -21,6 +21,7 @@ import (
 	"github.com/innosandbox/innosandbox/internal/clock"
 	"github.com/innosandbox/innosandbox/mockserver/dispatch"
 	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/ui"
 	"github.com/innosandbox/innosandbox/spec"
 )
 
@@ -141,6 +142,7 @@ type Server struct {
 	dispatcher *dispatch.Dispatcher
 	public     *api
 	control    *api
+	ui         *ui.Handler // the dashboard, under ui.Prefix
 	log        *slog.Logger
 	metrics    *metrics
 	rate       *rateLimiter // nil: no rate limit
@@ -219,6 +221,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		name := a.name
 		a.observe = func(op string, status int) { s.metrics.request(name, op, status) }
 	}
+	if s.ui, err = ui.New(dashboard{s}, cfg.Logger.With("component", "dashboard")); err != nil {
+		return nil, err
+	}
 	// The public API mirrors a real one that may ignore unknown fields, so
 	// they only warn there unless asked; the control API is the sandbox's
 	// own, where a typo must fail.
@@ -269,6 +274,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, public, control b
 		// exporter's. Counts and sizes of every account: the operator's,
 		// behind the control API's access rule.
 		s.serveMetrics(w, r)
+		return
+	case control && strings.HasPrefix(r.URL.Path, strings.TrimSuffix(ui.Prefix, "/")):
+		// The dashboard: HTML, on the control API's listener and access rules.
+		s.ui.ServeHTTP(w, r)
 		return
 	case r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || (control && strings.HasPrefix(r.URL.Path, "/_sandbox/")):
 		s.control.ServeHTTP(w, r)

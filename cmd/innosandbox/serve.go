@@ -21,6 +21,7 @@ import (
 	"github.com/innosandbox/innosandbox/mockserver/dispatch"
 	"github.com/innosandbox/innosandbox/mockserver/state"
 	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
+	"github.com/innosandbox/innosandbox/mockserver/ui"
 	"github.com/innosandbox/innosandbox/spec"
 )
 
@@ -458,6 +459,7 @@ func printBanner(w io.Writer, addr, controlAddr net.Addr, seed *fixtures.Seed, o
 	if ctl != base {
 		fmt.Fprintf(w, "control API (/_sandbox/, /metrics) on %s\n", ctl)
 	}
+	fmt.Fprintf(w, "Dashboard: %s%s\n", ctl, ui.Prefix)
 	fmt.Fprintln(w)
 	// The control calls below carry the admin token from the environment:
 	// a token on a command line ends up in shell history and ps output.

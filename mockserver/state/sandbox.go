@@ -93,6 +93,10 @@ func New(store Store, clk clock.Clock, catalog EventCatalog, opts Options, notif
 // wrapped so that events written get their webhook's chaos (chaos.go).
 func (s *Sandbox) Store() Store { return s.store }
 
+// Options returns the options in force, defaults filled in (the dashboard
+// places a send's acceptance on its timeline with DeliveredAfter).
+func (s *Sandbox) Options() Options { return s.opts }
+
 // DefaultAccount is the account used when a call names none.
 func (s *Sandbox) DefaultAccount() string { return s.opts.DefaultAccount }
 
