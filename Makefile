@@ -12,7 +12,7 @@ SPECTRAL     := $(SPECTRAL_DIR)/node_modules/.bin/spectral
 SPECTRAL_OK  := $(SPECTRAL_DIR)/node_modules/.installed
 SPECS        := spec/innopaas.yaml spec/sandbox.yaml
 
-.PHONY: kill-restart bench-deliveries run test build lint lint-spec vet fmt-check staticcheck fuzz fuzz-long bench docker clean contract contract-url contract-real
+.PHONY: kill-restart bench-deliveries bench-webhooks run test build lint lint-spec vet fmt-check staticcheck fuzz fuzz-long bench docker clean contract contract-url contract-real
 
 ## run: start the sandbox on its embedded default store (a SQLite file, innosandbox.db)
 run:
@@ -85,6 +85,10 @@ kill-restart: build
 ## bench-deliveries: webhook deliveries per second and due-to-first-attempt latency (docs/BENCHMARKS.md)
 bench-deliveries: build
 	$(GO) run ./bench/deliveries -binary $(BIN)
+
+## bench-webhooks: sends at fixed rates with the demo app's webhook on a local receiver; the highest rate whose push lag p99 stays under 1 s, per store (docs/BENCHMARKS.md)
+bench-webhooks: build
+	$(GO) run ./bench/webhooks -binary $(BIN)
 
 ## docker: build the container image (needs a Docker engine)
 docker:

@@ -15,7 +15,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,6 +35,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	benchproc "github.com/innosandbox/innosandbox/bench/internal/proc"
 
 	"github.com/innosandbox/innosandbox/spec"
 )
@@ -238,52 +239,12 @@ func (p *proc) stop() {
 type rss struct{ peak, file, anon float64 }
 
 func (p *proc) rss() rss {
-	var r rss
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return r
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 2 {
-			continue
-		}
-		kb, _ := strconv.Atoi(fields[1])
-		switch fields[0] {
-		case "VmHWM:":
-			r.peak = float64(kb) / 1024
-		case "RssFile:":
-			r.file = float64(kb) / 1024
-		case "RssAnon:":
-			r.anon = float64(kb) / 1024
-		}
-	}
-	return r
+	m, _ := benchproc.ReadMemory(p.cmd.Process.Pid)
+	return rss{peak: m.Peak, file: m.File, anon: m.Anon}
 }
 
-// cpu is the CPU time (user and system, all threads) the process has used,
-// from /proc/PID/stat, whose clock ticks are 1/100 s on Linux.
-func (p *proc) cpu() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading the server's CPU time: %w", err)
-	}
-	// The command name (field 2) is in parentheses and may hold spaces:
-	// count from after its closing one, where field 3 (state) starts.
-	i := strings.LastIndexByte(string(b), ')')
-	f := strings.Fields(string(b[i+1:]))
-	if i < 0 || len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", p.cmd.Process.Pid)
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
-	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %w", p.cmd.Process.Pid, err)
-	}
-	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
-}
+// cpu is the CPU time the process has used.
+func (p *proc) cpu() (time.Duration, error) { return benchproc.ReadCPU(p.cmd.Process.Pid) }
 
 // perCPU is requests per server CPU-second.
 func (r result) perCPU() float64 {
