@@ -31,14 +31,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,7 +46,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	benchproc "github.com/innosandbox/innosandbox/bench/internal/proc"
@@ -279,7 +276,7 @@ func startStore(c config, store string, step int) ([]*benchproc.Sandbox, func(),
 			replicas = 2
 		}
 		schema := fmt.Sprintf("bench_webhooks_%d_%d", os.Getpid(), step)
-		dsn, drop, err := pgSchema(c.postgres, schema)
+		dsn, drop, err := benchproc.PostgresSchema(c.postgres, schema)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -304,40 +301,6 @@ func startStore(c config, store string, step int) ([]*benchproc.Sandbox, func(),
 		out = append(out, s)
 	}
 	return out, stop, nil
-}
-
-// pgSchema creates a schema on the DSN's database and returns a DSN whose
-// search_path is that schema, and a function that drops it.
-func pgSchema(dsn, schema string) (string, func(), error) {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "", nil, fmt.Errorf("-postgres: %w", err)
-	}
-	if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return "", nil, fmt.Errorf("-postgres: host %q is not a loopback address: this benchmark talks to 127.0.0.1 only", u.Hostname())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return "", nil, fmt.Errorf("-postgres: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		return "", nil, fmt.Errorf("creating schema %s: %w", schema, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	drop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if conn, err := pgx.Connect(ctx, dsn); err == nil {
-			_, _ = conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-			_ = conn.Close(ctx)
-		}
-	}
-	return u.String(), drop, nil
 }
 
 // setup has the demo user write to the demo number (so that text sends are
