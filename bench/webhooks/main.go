@@ -78,7 +78,7 @@ func main() {
 	var c config
 	flag.StringVar(&c.binary, "binary", "bin/innosandbox", "the innosandbox binary to measure")
 	stores := flag.String("stores", "memory,sqlite,postgres,postgres-2", "stores to measure (postgres and postgres-2, two replicas, need -postgres)")
-	rates := flag.String("rates", "500,1000,1500,2000,3000,4000", "sends per second to climb, in order; each store stops at its first miss")
+	rates := flag.String("rates", "100,250,500,1000,1500,2000,3000,4000", "sends per second to climb, in order; each store stops at its first miss")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "how long each rate sends")
 	flag.DurationVar(&c.maxLag, "max-lag", time.Second, "a rate passes when the push lag's p99 stays under this")
 	flag.DurationVar(&c.wait, "wait", 20*time.Second, "after the sends, how long to wait for the last pushes before counting the rest lost")
