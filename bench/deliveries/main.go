@@ -42,6 +42,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	benchproc "github.com/innosandbox/innosandbox/bench/internal/proc"
 )
 
 func main() {
@@ -94,29 +96,15 @@ var (
 	statusKey = []byte(`"type":"whatsapp_message_status_updated"`)
 )
 
-// member returns the string value after key, without a full decode per push.
-func member(b, key []byte) string {
-	i := bytes.Index(b, key)
-	if i < 0 {
-		return ""
-	}
-	rest := b[i+len(key):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return ""
-	}
-	return string(rest[:j])
-}
-
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	at := time.Now()
 	b, _ := io.ReadAll(req.Body)
-	id := member(b, idKey) // the envelope's id is its first "id" member
+	id := benchproc.Member(b, idKey) // the envelope's id is its first "id" member
 	r.mu.Lock()
 	a, ok := r.seen[id]
 	if !ok {
 		a = &arrival{first: at, status: bytes.Contains(b, statusKey)}
-		a.due, _ = time.Parse("2006-01-02T15:04:05.000Z", member(b, timeKey))
+		a.due, _ = time.Parse("2006-01-02T15:04:05.000Z", benchproc.Member(b, timeKey))
 		r.seen[id] = a
 	}
 	a.count++

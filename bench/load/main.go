@@ -15,8 +15,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,13 +29,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	benchproc "github.com/innosandbox/innosandbox/bench/internal/proc"
-
+	"github.com/innosandbox/innosandbox/internal/reference"
 	"github.com/innosandbox/innosandbox/spec"
 )
 
@@ -94,83 +89,24 @@ func bare(addr string) {
 	}
 }
 
-// validatorOnly is the reference the sandbox's throughput is judged against:
-// what the fixed libraries allow. kin-openapi's request validator (route,
-// security with an authenticator that accepts, parameters, body schema)
-// behind its gorilla/mux router, both built from the same embedded contract
-// (spec/innopaas.yaml) the sandbox serves, answering every valid request
-// with the spec's own example of the operation's 200 answer, with no state
-// behind it.
+// validatorOnly is the reference the sandbox's throughput is judged
+// against (package reference), on the embedded contract.
 func validatorOnly(addr string) {
-	sp := spec.MustLoadEmbedded()
-	router, err := gorillamux.NewRouter(sp.Public.Doc)
+	ref, err := reference.Handler(spec.MustLoadEmbedded().Public.Doc)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	answers := map[*openapi3.Operation][]byte{}
-	for _, item := range sp.Public.Doc.Paths.Map() {
-		for _, op := range item.Operations() {
-			answers[op] = okExample(op)
-		}
-	}
-	if answers[sp.Public.Doc.Paths.Find(path).Post] == nil {
-		fmt.Fprintln(os.Stderr, "the contract has no example of the submit's 200 answer")
-		os.Exit(1)
-	}
-	opts := &openapi3filter.Options{AuthenticationFunc: func(context.Context, *openapi3filter.AuthenticationInput) error { return nil }}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" { // the readiness probe of start
 			return
 		}
-		route, params, err := router.FindRoute(r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusNotFound)
-			return
-		}
-		if err := openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: opts}); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json;charset=utf-8")
-		_, _ = w.Write(answers[route.Operation])
+		ref.ServeHTTP(w, r)
 	})
 	if err := http.ListenAndServe(addr, h); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-}
-
-// okExample is the JSON of an operation's documented 200 answer: the media
-// type's example, else its first named example, else its schema's example.
-func okExample(op *openapi3.Operation) []byte {
-	resp := op.Responses.Status(200)
-	if resp == nil || resp.Value == nil {
-		return nil
-	}
-	mt := resp.Value.Content.Get("application/json")
-	if mt == nil {
-		return nil
-	}
-	ex := mt.Example
-	if ex == nil {
-		names := make([]string, 0, len(mt.Examples))
-		for n := range mt.Examples {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		if len(names) > 0 && mt.Examples[names[0]].Value != nil {
-			ex = mt.Examples[names[0]].Value.Value
-		}
-	}
-	if ex == nil && mt.Schema != nil && mt.Schema.Value != nil {
-		ex = mt.Schema.Value.Example
-	}
-	if ex == nil {
-		return nil
-	}
-	b, _ := json.Marshal(ex)
-	return b
 }
 
 // proc is a server under test.
@@ -220,17 +156,7 @@ func start(name string, args ...string) (*proc, time.Duration, error) {
 	return nil, 0, fmt.Errorf("%s did not become ready", name)
 }
 
-func (p *proc) stop() {
-	_ = p.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
-}
+func (p *proc) stop() { benchproc.Stop(p.cmd, 5*time.Second) }
 
 // rss is a process's memory as /proc/PID/status reports it, in MiB: the
 // high-water resident set size, and the resident set now split into pages

@@ -388,30 +388,16 @@ var (
 	timeKey = []byte(`"eventTime":"`)
 )
 
-// member returns the string value after key, without a full decode.
-func member(b, key []byte) string {
-	i := bytes.Index(b, key)
-	if i < 0 {
-		return ""
-	}
-	rest := b[i+len(key):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return ""
-	}
-	return string(rest[:j])
-}
-
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	b, _ := io.ReadAll(req.Body)
 	w.WriteHeader(http.StatusNoContent)
-	at := time.Now()       // the answer is written: that is what the lag is measured to
-	id := member(b, idKey) // the envelope's id is its first "id" member
+	at := time.Now()                 // the answer is written: that is what the lag is measured to
+	id := benchproc.Member(b, idKey) // the envelope's id is its first "id" member
 	r.mu.Lock()
 	a, ok := r.seen[id]
 	if !ok {
 		a = &arrival{at: at}
-		a.due, _ = time.Parse(time.RFC3339Nano, member(b, timeKey))
+		a.due, _ = time.Parse(time.RFC3339Nano, benchproc.Member(b, timeKey))
 		r.seen[id] = a
 	}
 	a.count++

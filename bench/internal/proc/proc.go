@@ -6,6 +6,7 @@ package proc
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -70,16 +71,35 @@ func Serve(binary, logPath string, args ...string) (*Sandbox, error) {
 }
 
 // Stop interrupts the process and waits for it (kills it after 10 s).
-func (s *Sandbox) Stop() {
-	_ = s.Cmd.Process.Signal(os.Interrupt)
+func (s *Sandbox) Stop() { Stop(s.Cmd, 10*time.Second) }
+
+// Stop interrupts a started command and waits for it to exit, killing it
+// when it has not after grace.
+func Stop(cmd *exec.Cmd, grace time.Duration) {
+	_ = cmd.Process.Signal(os.Interrupt)
 	done := make(chan struct{})
-	go func() { _ = s.Cmd.Wait(); close(done) }()
+	go func() { _ = cmd.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = s.Cmd.Process.Kill()
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
 		<-done
 	}
+}
+
+// Member returns the JSON string value that follows key (e.g. `"id":"`) in
+// b: a receiver's cheap look at a push without decoding it.
+func Member(b, key []byte) string {
+	i := bytes.Index(b, key)
+	if i < 0 {
+		return ""
+	}
+	rest := b[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return ""
+	}
+	return string(rest[:j])
 }
 
 // Memory is a process's memory as /proc/PID/status reports it, in MiB.
