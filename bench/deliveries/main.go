@@ -459,26 +459,16 @@ type client struct {
 type app struct{ key, token, account string }
 
 func (c *client) do(ctx context.Context, i int, method, path string, header map[string]string, body []byte, want int, out any) error {
-	url := c.urls[i%len(c.urls)] + path
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json;charset=utf-8")
+	h := map[string]string{"Content-Type": "application/json;charset=utf-8"}
 	if c.adminToken != "" {
-		req.Header.Set("X-Sandbox-Admin-Token", c.adminToken)
+		h["X-Sandbox-Admin-Token"] = c.adminToken
 	}
 	for k, v := range header {
-		req.Header.Set(k, v)
+		h[k] = v
 	}
-	resp, err := c.http.Do(req)
+	b, err := benchproc.Call(ctx, c.http, method, c.urls[i%len(c.urls)]+path, body, h, want)
 	if err != nil {
 		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, url, resp.StatusCode, b)
 	}
 	if out != nil {
 		return json.Unmarshal(b, out)

@@ -15,11 +15,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -115,18 +115,9 @@ type proc struct {
 	addr string
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // start runs a command and waits until GET /healthz (or /, for bare) answers.
 func start(name string, args ...string) (*proc, time.Duration, error) {
-	addr, err := freeAddr()
+	addr, err := benchproc.FreeAddr()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -182,36 +173,19 @@ func (r result) perCPU() float64 {
 
 // converse has the demo user write to the demo number (control API).
 func converse(addr string) error {
-	resp, err := http.Post("http://"+addr+"/_sandbox/events/inbound", "application/json",
-		strings.NewReader(`{"to":"8618912123456","from":"6285234567899","text":{"body":"hi"}}`))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("simulated inbound message: %s: %s", resp.Status, b)
-	}
-	return nil
+	_, err := benchproc.Call(context.Background(), http.DefaultClient, "POST", "http://"+addr+"/_sandbox/events/inbound",
+		[]byte(`{"to":"8618912123456","from":"6285234567899","text":{"body":"hi"}}`), nil, http.StatusCreated)
+	return err
 }
 
 // probe sends the load's submit once and requires it accepted (code "0").
 func probe(addr string) error {
-	req, err := http.NewRequest("POST", "http://"+addr+path, strings.NewReader(body))
-	if err != nil {
-		return err
+	b, err := benchproc.Call(context.Background(), http.DefaultClient, "POST", "http://"+addr+path, []byte(body),
+		map[string]string{"AppKey": appKey, "Authorization": token}, http.StatusOK)
+	if err == nil && !strings.Contains(string(b), `"code":"0"`) {
+		err = fmt.Errorf("the load's submit is not accepted: %s", b)
 	}
-	req.Header = http.Header{"Content-Type": {"application/json;charset=utf-8"}, "Appkey": {appKey}, "Authorization": {token}}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !strings.Contains(string(b), `"code":"0"`) {
-		return fmt.Errorf("the load's submit is not accepted: %s: %s", resp.Status, b)
-	}
-	return nil
+	return err
 }
 
 func targeter(addr, tok string) vegeta.Targeter {

@@ -348,26 +348,7 @@ func (s *soak) do(i int, method, path, body string, h map[string]string, want in
 		i = int(s.rr.Add(1))
 	}
 	u := s.sandboxes[i%len(s.sandboxes)].URL + path
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json;charset=utf-8")
-	}
-	for k, v := range h {
-		req.Header.Set(k, v)
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		return b, fmt.Errorf("%s %s: HTTP %d: %.200s", method, path, resp.StatusCode, b)
-	}
-	return b, nil
+	return benchproc.Call(context.Background(), s.client, method, u, []byte(body), h, want)
 }
 
 func (s *soak) ok(kind string) {

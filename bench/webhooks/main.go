@@ -31,6 +31,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -319,42 +320,17 @@ func setup(base, hook string) error {
 }
 
 func post(u, body string, h map[string]string, want int) error {
-	req, err := http.NewRequest("POST", u, strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json;charset=utf-8")
-	for k, v := range h {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		return fmt.Errorf("POST %s: %s: %s", u, resp.Status, b)
-	}
-	return nil
+	_, err := benchproc.Call(context.Background(), http.DefaultClient, "POST", u, []byte(body), h, want)
+	return err
 }
 
 // clockOffset is how far the demo account's sandbox clock is ahead of real
 // time (zero unless advanced): due times are on the sandbox clock.
 func clockOffset(base string) (time.Duration, error) {
-	req, err := http.NewRequest("GET", base+"/_sandbox/clock", nil)
+	b, err := benchproc.Call(context.Background(), http.DefaultClient, "GET", base+"/_sandbox/clock", nil,
+		map[string]string{"X-Sandbox-Account": demoAccount}, http.StatusOK)
 	if err != nil {
 		return 0, err
-	}
-	req.Header.Set("X-Sandbox-Account", demoAccount)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("GET /_sandbox/clock: %s: %s", resp.Status, b)
 	}
 	i := bytes.Index(b, []byte(`"offsetSeconds":`))
 	if i < 0 {

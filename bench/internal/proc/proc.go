@@ -7,8 +7,10 @@ package proc
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -186,4 +188,30 @@ func Percentile(sorted []time.Duration, q float64) time.Duration {
 		return 0
 	}
 	return sorted[min(int(q*float64(len(sorted))), len(sorted)-1)]
+}
+
+// Call makes one HTTP request to a sandbox (a JSON body when body is not
+// empty, header added) and returns the answer's body; an answer other than
+// want is an error naming the request and quoting the body.
+func Call(ctx context.Context, client *http.Client, method, url string, body []byte, header map[string]string, want int) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > 0 {
+		req.Header.Set("Content-Type", "application/json;charset=utf-8")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		return b, fmt.Errorf("%s %s: HTTP %d: %.300s", method, url, resp.StatusCode, b)
+	}
+	return b, nil
 }
