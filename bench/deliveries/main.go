@@ -243,20 +243,7 @@ func burst(ctx context.Context, cl *client, a app, recv *receiver, c config) (re
 		}
 	}
 	// Each report is due at its eventTime (sandbox clock); one id each.
-	last, lastChange := -1, time.Now()
-	for {
-		got := recv.statusReports()
-		if got >= c.n {
-			break
-		}
-		if got != last {
-			last, lastChange = got, time.Now()
-		}
-		if time.Since(lastChange) > c.wait {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	benchproc.AwaitCount(recv.statusReports, c.n, c.wait)
 	var lat []time.Duration
 	var firstDue, lastAt time.Time
 	recv.mu.Lock()
@@ -353,20 +340,7 @@ func dueNow(ctx context.Context, cl *client, a app, recv *receiver, c config) (r
 
 // waitFor returns once every id arrived, or after wait without progress.
 func waitFor(recv *receiver, ids []string, wait time.Duration) {
-	last, lastChange := -1, time.Now()
-	for {
-		got := recv.arrived(ids)
-		if got == len(ids) {
-			return
-		}
-		if got != last {
-			last, lastChange = got, time.Now()
-		}
-		if time.Since(lastChange) > wait {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	benchproc.AwaitCount(func() int { return recv.arrived(ids) }, len(ids), wait)
 }
 
 func percentiles(lat []time.Duration) result {

@@ -229,22 +229,10 @@ func measure(c config, store string, rate, step int) (result, error) {
 	res.sendP50, res.sendP99 = benchproc.Percentile(lat, 0.5), benchproc.Percentile(lat, 0.99)
 	res.expected = pushesPer * len(lat)
 
-	// The last reports are due 3 s after the last send; then wait until
-	// every push arrived or nothing has come for c.wait.
-	last, lastChange := -1, time.Now()
-	for {
-		got := recv.distinct()
-		if got >= res.expected {
-			break
-		}
-		if got != last {
-			last, lastChange = got, time.Now()
-		}
-		if time.Since(lastChange) > c.wait && time.Since(began) > c.duration+4*time.Second {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// The last reports are due 3 s after the last send; from then on, wait
+	// until every push arrived or nothing has come for c.wait.
+	time.Sleep(time.Until(began.Add(c.duration + 3*time.Second)))
+	benchproc.AwaitCount(recv.distinct, res.expected, c.wait)
 	for _, s := range sandboxes {
 		if m, err := benchproc.ReadMemory(s.Cmd.Process.Pid); err == nil {
 			res.peakRSS = max(res.peakRSS, m.Peak)

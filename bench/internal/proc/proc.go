@@ -215,3 +215,22 @@ func Call(ctx context.Context, client *http.Client, method, url string, body []b
 	}
 	return b, nil
 }
+
+// AwaitCount returns once count() reaches want, or once it has not changed
+// for stall (the rest are then lost, as far as the caller can tell).
+func AwaitCount(count func() int, want int, stall time.Duration) {
+	last, lastChange := -1, time.Now()
+	for {
+		got := count()
+		if got >= want {
+			return
+		}
+		if got != last {
+			last, lastChange = got, time.Now()
+		}
+		if time.Since(lastChange) > stall {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
