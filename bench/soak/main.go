@@ -690,7 +690,7 @@ func (s *soak) report(store string, samples []sample, drained bool, drainTook ti
 				sizeY = append(sizeY, float64(sm.size)/(1<<20))
 			}
 		}
-		fmt.Printf("store size after the warm-up %+.2f MiB/min (reported, not judged: a SQLite file keeps its freed pages for reuse)\n", slope(ts, sizeY))
+		fmt.Printf("store size after the warm-up %+.2f MiB/min (reported, not judged: freed space is reused, as SQLite free pages or after PostgreSQL vacuums)\n", slope(ts, sizeY))
 	}
 	first, last := samples[0], samples[len(samples)-1]
 	fmt.Printf("store size on disk: %.1f MiB at the start, %.1f MiB at the end (retention: 20,000 finished deliveries, 10 min)\n",
