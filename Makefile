@@ -12,7 +12,7 @@ SPECTRAL     := $(SPECTRAL_DIR)/node_modules/.bin/spectral
 SPECTRAL_OK  := $(SPECTRAL_DIR)/node_modules/.installed
 SPECS        := spec/innopaas.yaml spec/sandbox.yaml
 
-.PHONY: kill-restart bench-deliveries bench-restart run test build lint lint-spec vet fmt-check staticcheck fuzz fuzz-long bench docker clean contract contract-url contract-real
+.PHONY: kill-restart bench-deliveries bench-restart bench-webhooks soak run test build lint lint-spec vet fmt-check staticcheck fuzz fuzz-long bench docker clean contract contract-url contract-real
 
 ## run: start the sandbox on its embedded default store (a SQLite file, innosandbox.db)
 run:
@@ -90,6 +90,14 @@ bench-deliveries: build
 ## bench-restart: the first submit after /healthz on a restart over a large SQLite file (docs/BENCHMARKS.md)
 bench-restart: build
 	$(GO) run ./bench/restart -binary $(BIN)
+## bench-webhooks: sends at fixed rates with the demo app's webhook on a local receiver; the highest rate whose push lag p99 stays under 1 s, per store (docs/BENCHMARKS.md)
+bench-webhooks: build
+	$(GO) run ./bench/webhooks -binary $(BIN)
+
+## soak: an hour (SOAK=5m for CI) of mixed load on SQLite and, with INNOSANDBOX_TEST_POSTGRES_DSN, two PostgreSQL replicas; exits 1 when judged bad (not part of `make test`)
+SOAK ?= 1h
+soak: build
+	$(GO) run ./bench/soak -binary $(BIN) -duration $(SOAK)
 
 ## docker: build the container image (needs a Docker engine)
 docker:

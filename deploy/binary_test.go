@@ -13,10 +13,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/innosandbox/innosandbox/internal/testbin"
 )
 
 // The binary is built once, by TestMain, the way the Dockerfile builds it
-// (version stamped through the same -X flag), and asked for its --help.
+// (version stamped through the same -X flag), and asked for its --help;
+// package testbin keeps it for the next run of the same source.
 var (
 	binPath   string
 	versionX  string // the -X target read from the Dockerfile, e.g. main.version
@@ -29,12 +32,6 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "innosandbox-deploy-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
 	df, err := readDockerfile(filepath.Join(repoRoot, "Dockerfile"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -45,13 +42,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "Dockerfile: no `-X pkg.var=${VERSION}` in the go build line")
 		return 1
 	}
-	binPath = filepath.Join(dir, "innosandbox")
-	// go test puts its own go first on PATH.
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X "+versionX+"="+stampedAs, "-o", binPath, "./cmd/innosandbox")
-	build.Dir = repoRoot
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the binary: %v\n%s", err, out)
+	// Built as the Dockerfile builds it, once per source: a run from
+	// another clone of the same commit (or the next run) reuses it.
+	binPath, err = testbin.Build(repoRoot, testbin.Options{Trimpath: true, Ldflags: "-X " + versionX + "=" + stampedAs, Env: []string{"CGO_ENABLED=0"}})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building the binary: %v\n", err)
 		return 1
 	}
 	return m.Run()

@@ -37,12 +37,15 @@ func walkUnknown(schema *openapi3.Schema, value any, path string, out *[]string)
 			return
 		}
 		for name, member := range v {
-			p := path + "/" + escapePointer(name)
 			subs, ok := props[name]
 			if !ok {
-				*out = append(*out, p)
+				*out = append(*out, path+"/"+escapePointer(name))
 				continue
 			}
+			if !container(member) {
+				continue // a string, number, boolean or null has no members
+			}
+			p := path + "/" + escapePointer(name) // built only when needed: most members are scalars
 			for _, sub := range subs {
 				walkUnknown(sub, member, p, out)
 			}
@@ -57,13 +60,23 @@ func walkUnknown(schema *openapi3.Schema, value any, path string, out *[]string)
 	}
 }
 
+// container reports whether a decoded JSON value can hold members.
+func container(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
+}
+
 // shape is what a schema says about an object's members, computed once per
 // schema (the documents are immutable after loading).
 type shape struct {
 	open   bool                          // any member allowed
 	props  map[string][]*openapi3.Schema // member -> schemas that apply to it
 	disc   []*openapi3.Schema            // parts with oneOf/anyOf branches
-	merged sync.Map                      // branch selection key -> map[string][]*openapi3.Schema
+	mu     sync.RWMutex
+	merged map[string]map[string][]*openapi3.Schema // branch selection key -> properties (nil: open)
 }
 
 var shapes sync.Map // *openapi3.Schema -> *shape
@@ -112,10 +125,13 @@ func knownProperties(schema *openapi3.Schema, obj map[string]any) (map[string][]
 	// The branches that apply depend on the object's discriminator values.
 	// Cache the merge per selection, but only for values the mappings know,
 	// so that arbitrary input cannot grow the cache.
-	key, cacheable := selectionKey(sh.disc, obj)
+	var buf [64]byte
+	key, cacheable := selectionKey(buf[:0], sh.disc, obj)
 	if cacheable {
-		if v, ok := sh.merged.Load(key); ok {
-			props := v.(map[string][]*openapi3.Schema)
+		sh.mu.RLock()
+		props, ok := sh.merged[string(key)] // no string is allocated for the lookup
+		sh.mu.RUnlock()
+		if ok {
 			return props, props == nil
 		}
 	}
@@ -139,16 +155,21 @@ func knownProperties(schema *openapi3.Schema, obj map[string]any) (map[string][]
 		}
 	}
 	if cacheable {
-		sh.merged.Store(key, props)
+		sh.mu.Lock()
+		if sh.merged == nil {
+			sh.merged = map[string]map[string][]*openapi3.Schema{}
+		}
+		sh.merged[string(key)] = props
+		sh.mu.Unlock()
 	}
 	return props, props == nil
 }
 
-// selectionKey names which branches pickBranches will choose for obj.
-func selectionKey(disc []*openapi3.Schema, obj map[string]any) (string, bool) {
-	var b strings.Builder
+// selectionKey names which branches pickBranches will choose for obj,
+// appended to b (a caller's buffer, so that the usual key costs nothing).
+func selectionKey(b []byte, disc []*openapi3.Schema, obj map[string]any) ([]byte, bool) {
 	for _, s := range disc {
-		b.WriteByte('|')
+		b = append(b, '|')
 		d := s.Discriminator
 		if d == nil {
 			continue // every branch applies
@@ -158,11 +179,11 @@ func selectionKey(disc []*openapi3.Schema, obj map[string]any) (string, bool) {
 			continue
 		}
 		if _, known := d.Mapping[tag]; !known {
-			return "", false
+			return nil, false
 		}
-		b.WriteString(tag)
+		b = append(b, tag...)
 	}
-	return b.String(), true
+	return b, true
 }
 
 // pickBranches returns the oneOf/anyOf branches that apply: the mapped one

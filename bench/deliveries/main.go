@@ -42,6 +42,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	benchproc "github.com/innosandbox/innosandbox/bench/internal/proc"
 )
 
 func main() {
@@ -94,29 +96,15 @@ var (
 	statusKey = []byte(`"type":"whatsapp_message_status_updated"`)
 )
 
-// member returns the string value after key, without a full decode per push.
-func member(b, key []byte) string {
-	i := bytes.Index(b, key)
-	if i < 0 {
-		return ""
-	}
-	rest := b[i+len(key):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return ""
-	}
-	return string(rest[:j])
-}
-
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	at := time.Now()
 	b, _ := io.ReadAll(req.Body)
-	id := member(b, idKey) // the envelope's id is its first "id" member
+	id := benchproc.Member(b, idKey) // the envelope's id is its first "id" member
 	r.mu.Lock()
 	a, ok := r.seen[id]
 	if !ok {
 		a = &arrival{first: at, status: bytes.Contains(b, statusKey)}
-		a.due, _ = time.Parse("2006-01-02T15:04:05.000Z", member(b, timeKey))
+		a.due, _ = time.Parse("2006-01-02T15:04:05.000Z", benchproc.Member(b, timeKey))
 		r.seen[id] = a
 	}
 	a.count++
@@ -255,20 +243,7 @@ func burst(ctx context.Context, cl *client, a app, recv *receiver, c config) (re
 		}
 	}
 	// Each report is due at its eventTime (sandbox clock); one id each.
-	last, lastChange := -1, time.Now()
-	for {
-		got := recv.statusReports()
-		if got >= c.n {
-			break
-		}
-		if got != last {
-			last, lastChange = got, time.Now()
-		}
-		if time.Since(lastChange) > c.wait {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	benchproc.AwaitCount(recv.statusReports, c.n, c.wait)
 	var lat []time.Duration
 	var firstDue, lastAt time.Time
 	recv.mu.Lock()
@@ -365,20 +340,7 @@ func dueNow(ctx context.Context, cl *client, a app, recv *receiver, c config) (r
 
 // waitFor returns once every id arrived, or after wait without progress.
 func waitFor(recv *receiver, ids []string, wait time.Duration) {
-	last, lastChange := -1, time.Now()
-	for {
-		got := recv.arrived(ids)
-		if got == len(ids) {
-			return
-		}
-		if got != last {
-			last, lastChange = got, time.Now()
-		}
-		if time.Since(lastChange) > wait {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	benchproc.AwaitCount(func() int { return recv.arrived(ids) }, len(ids), wait)
 }
 
 func percentiles(lat []time.Duration) result {
@@ -471,26 +433,16 @@ type client struct {
 type app struct{ key, token, account string }
 
 func (c *client) do(ctx context.Context, i int, method, path string, header map[string]string, body []byte, want int, out any) error {
-	url := c.urls[i%len(c.urls)] + path
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json;charset=utf-8")
+	h := map[string]string{"Content-Type": "application/json;charset=utf-8"}
 	if c.adminToken != "" {
-		req.Header.Set("X-Sandbox-Admin-Token", c.adminToken)
+		h["X-Sandbox-Admin-Token"] = c.adminToken
 	}
 	for k, v := range header {
-		req.Header.Set(k, v)
+		h[k] = v
 	}
-	resp, err := c.http.Do(req)
+	b, err := benchproc.Call(ctx, c.http, method, c.urls[i%len(c.urls)]+path, body, h, want)
 	if err != nil {
 		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, url, resp.StatusCode, b)
 	}
 	if out != nil {
 		return json.Unmarshal(b, out)

@@ -9,17 +9,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/innosandbox/innosandbox/internal/testbin"
 )
 
 // The test binary doubles as the sandbox: with INNOSANDBOX_TEST_CHILD set it
-// runs `innosandbox` with the rest of its arguments, so tests can start a
-// real process and kill it with SIGKILL.
+// runs `innosandbox` with the rest of its arguments (TestNoGoCommandAtStartUp
+// checks the test binary's own start-up that way).
 func TestMain(m *testing.M) {
 	if os.Getenv("INNOSANDBOX_TEST_CHILD") == "1" {
 		os.Args = append([]string{"innosandbox"}, os.Args[1:]...)
@@ -44,12 +47,29 @@ func startChild(t *testing.T, addr string, args ...string) *child {
 	return c
 }
 
+// sandboxBinary is the command built as `make build` builds it, once per
+// source (package testbin shares it between runs and clones): the sandbox
+// processes the tests start and kill are the real program, without the
+// race detector that slows this test binary several times over (the code
+// they run is raced in process by the other packages' tests).
+var sandboxBinary = sync.OnceValues(func() (string, error) {
+	return testbin.Build("../..", testbin.Options{Trimpath: true, Env: []string{"CGO_ENABLED=0"}})
+})
+
+// sandbox returns the path of the sandbox binary, building it on first use.
+func sandbox(t *testing.T) string {
+	t.Helper()
+	bin, err := sandboxBinary()
+	require.NoError(t, err)
+	return bin
+}
+
 // spawnChild starts a sandbox process without waiting for it (startChild
 // waits); several can then come up at once.
 func spawnChild(t *testing.T, addr string, args ...string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", addr, "--quiet"}, args...)...)
-	cmd.Env = append(os.Environ(), "INNOSANDBOX_TEST_CHILD=1")
+	cmd := exec.Command(sandbox(t), append([]string{"serve", "--addr", addr, "--quiet"}, args...)...)
+	cmd.Env = os.Environ()
 	logs := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
@@ -174,8 +194,7 @@ func TestServeRefusesABrokenStoreOrSpecWithAClearMessage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", freeAddr(t), "--quiet"}, tc.args...)...)
-			cmd.Env = append(os.Environ(), "INNOSANDBOX_TEST_CHILD=1")
+			cmd := exec.Command(sandbox(t), append([]string{"serve", "--addr", freeAddr(t), "--quiet"}, tc.args...)...)
 			out, err := cmd.CombinedOutput()
 			var ee *exec.ExitError
 			require.ErrorAs(t, err, &ee, "serve must exit non-zero: %s", out)

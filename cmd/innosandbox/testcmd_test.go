@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -36,6 +37,20 @@ func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	root.SetErr(&errOut)
 	root.SetArgs(args)
 	err = root.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
+}
+
+// runProcess runs the command line in a process of the built binary (see
+// sandbox) and returns its outputs; err is non-nil when it exits non-zero.
+// The long feature runs use it: the harness then runs without the race
+// detector (the features package runs it in process with it), several
+// times faster, against sandboxes that may be in this raced process.
+func runProcess(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(sandbox(t), args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
 	return out.String(), errOut.String(), err
 }
 
@@ -68,7 +83,7 @@ func readJUnit(t *testing.T, path string) junitReport {
 func TestTestCommandAgainstTheInProcessSandbox(t *testing.T) {
 	dir := t.TempDir()
 	junit, cucumber := filepath.Join(dir, "report.xml"), filepath.Join(dir, "report.json")
-	stdout, stderr, err := runCLI(t, "test", "--format", "progress", "--format", "junit:"+junit,
+	stdout, stderr, err := runProcess(t, "test", "--format", "progress", "--format", "junit:"+junit,
 		"--format", "cucumber:"+cucumber, "--concurrency", "4", "--random", "7")
 	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 
@@ -161,7 +176,7 @@ func TestTestCommandAgainstARealTarget(t *testing.T) {
 	t.Setenv("INNOPAAS_SUPERSEDED_TOKEN", "")
 
 	junit := filepath.Join(t.TempDir(), "report.xml")
-	stdout, stderr, err := runCLI(t, "test", "--target", "real", "--base-url", sb.URL(), "--format", "junit:"+junit, "--format", "progress")
+	stdout, stderr, err := runProcess(t, "test", "--target", "real", "--base-url", sb.URL(), "--format", "junit:"+junit, "--format", "progress")
 	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	r := readJUnit(t, junit)
 	assert.Zero(t, r.Failures)
@@ -187,7 +202,7 @@ func TestTestCommandAgainstARealTarget(t *testing.T) {
 
 func TestTestCommandAgainstASandboxAtAURL(t *testing.T) {
 	sb := startSeeded(t, 0)
-	stdout, stderr, err := runCLI(t, "test", "--target", "url", "--base-url", sb.URL(), "--format", "progress", "--tags", "@routing,@tokens")
+	stdout, stderr, err := runProcess(t, "test", "--target", "url", "--base-url", sb.URL(), "--format", "progress", "--tags", "@routing,@tokens")
 	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	assert.NotContains(t, stderr, "Skipped scenarios", "a sandbox at a URL runs them all")
 }
@@ -257,7 +272,7 @@ func TestGodogFormats(t *testing.T) {
 func TestTestCommandWithOneCallbackListener(t *testing.T) {
 	// Every scenario's receiver behind one address, as when a real platform
 	// must reach them through a public URL.
-	stdout, stderr, err := runCLI(t, "test", "--format", "progress", "--tags", "@webhooks && ~@restart",
+	stdout, stderr, err := runProcess(t, "test", "--format", "progress", "--tags", "@webhooks && ~@restart",
 		"--callback-listen", "127.0.0.1:0")
 	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 }
@@ -267,7 +282,7 @@ func TestTestCommandWithOneCallbackListener(t *testing.T) {
 // and scenarios of every SMS feature ran.
 func TestTestCommandRunsOneProductsSuite(t *testing.T) {
 	report := filepath.Join(t.TempDir(), "report.json")
-	stdout, stderr, err := runCLI(t, "test", "--format", "progress", "--format", "cucumber:"+report, "--tags", "@sms")
+	stdout, stderr, err := runProcess(t, "test", "--format", "progress", "--format", "cucumber:"+report, "--tags", "@sms")
 	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	data, err := os.ReadFile(report)
 	require.NoError(t, err)
