@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/innosandbox/innosandbox/internal/clock"
 )
 
 // destKeys names receivers by the address their URL resolves to, so that
@@ -35,7 +37,7 @@ const (
 )
 
 func newDestKeys() *destKeys {
-	return &destKeys{cache: map[string]cachedAddr{}, resolver: net.DefaultResolver, now: time.Now}
+	return &destKeys{cache: map[string]cachedAddr{}, resolver: net.DefaultResolver, now: clock.Real{}.Now}
 }
 
 // keyAll returns the destination key of each URL: "address:port" of the
