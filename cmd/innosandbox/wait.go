@@ -16,16 +16,17 @@ import (
 
 // waitOptions are the flags of `innosandbox wait`.
 type waitOptions struct {
-	sandbox    string
-	adminToken string
-	account    string
-	app        string
-	eventType  string
-	status     string
-	messageID  string
-	since      string
-	timeout    time.Duration
-	json       bool
+	sandbox      string
+	adminToken   string
+	accountToken string
+	account      string
+	app          string
+	eventType    string
+	status       string
+	messageID    string
+	since        string
+	timeout      time.Duration
+	json         bool
 }
 
 func newWaitCmd() *cobra.Command {
@@ -48,7 +49,8 @@ without --status, a delivery matches as soon as it is written (pending).
 this command's start, by this machine's clock).
 
 Every flag can also be set from the environment: --sandbox from
-INNOSANDBOX_SANDBOX, --admin-token from INNOSANDBOX_ADMIN_TOKEN, and so on.`,
+INNOSANDBOX_SANDBOX, --admin-token from INNOSANDBOX_ADMIN_TOKEN, --account-token
+from INNOSANDBOX_ACCOUNT_TOKEN, and so on.`,
 		Example: `  innosandbox wait --type whatsapp_message_status_updated --message-id 100003125154712345 --status delivered
   innosandbox wait --type whatsapp_mo_message_received --app XFbZY1rtTKo3UD4n1 --since now --timeout 5s`,
 		Args: cobra.NoArgs,
@@ -59,6 +61,7 @@ INNOSANDBOX_SANDBOX, --admin-token from INNOSANDBOX_ADMIN_TOKEN, and so on.`,
 	f := cmd.Flags()
 	f.StringVar(&o.sandbox, "sandbox", "http://127.0.0.1:8080", "base URL of the running sandbox")
 	f.StringVar(&o.adminToken, "admin-token", "", "the sandbox's admin token, when it was started with one")
+	f.StringVar(&o.accountToken, "account-token", "", "an account's control token instead: sees that account's deliveries only (set it as INNOSANDBOX_ACCOUNT_TOKEN)")
 	f.StringVar(&o.account, "account", "", "the account whose deliveries to watch (X-Sandbox-Account; default: the seed's)")
 	f.StringVar(&o.app, "app", "", "only deliveries routed to this app (AppKey)")
 	f.StringVar(&o.eventType, "type", "", "only events of this type, e.g. whatsapp_message_status_updated")
@@ -102,7 +105,7 @@ func runWait(ctx context.Context, o *waitOptions, start time.Time, stdout, stder
 		left = min(left, mockserver.MaxDeliveryWait)
 		q.Set("wait", fmt.Sprintf("%dms", left.Milliseconds()))
 		// The answer may take the whole wait; the client allows that and a margin.
-		cc := controlClient{sandbox: o.sandbox, account: o.account, adminToken: o.adminToken, timeout: left + 10*time.Second}
+		cc := controlClient{sandbox: o.sandbox, account: o.account, adminToken: o.adminToken, accountToken: o.accountToken, timeout: left + 10*time.Second}
 		status, answer, err := cc.do(ctx, http.MethodGet, "/_sandbox/deliveries?"+q.Encode(), nil)
 		if err != nil {
 			return err

@@ -93,3 +93,50 @@ func TestWaitCommand(t *testing.T) {
 		assert.Contains(t, out.String(), `"type":"whatsapp_template_status_updated"`)
 	})
 }
+
+// An account's control token waits on its own account's deliveries only:
+// another account's push never matches (the wall of the control API), and
+// its own does.
+func TestWaitWithAnAccountToken(t *testing.T) {
+	const admin = "wait-test-admin-token-0123456789"
+	hs := inProcessSandbox(t, admin)
+	ctx := context.Background()
+	adminClient := controlClient{sandbox: hs.URL, adminToken: admin, timeout: 5 * time.Second}
+	newAccount := func(name string) (token, appKey string) {
+		t.Helper()
+		status, answer, err := adminClient.do(ctx, "POST", "/_sandbox/accounts", []byte(`{"name":"`+name+`"}`))
+		require.NoError(t, err)
+		require.Equal(t, 201, status, "%s", answer)
+		var acct struct{ ControlToken string }
+		require.NoError(t, json.Unmarshal(answer, &acct))
+		require.NotEmpty(t, acct.ControlToken)
+		own := controlClient{sandbox: hs.URL, accountToken: acct.ControlToken, timeout: 5 * time.Second}
+		status, answer, err = own.do(ctx, "POST", "/_sandbox/apps", []byte(`{"name":"Orders service","default":true}`))
+		require.NoError(t, err)
+		require.Equal(t, 201, status, "%s", answer)
+		var app struct{ AppKey string }
+		require.NoError(t, json.Unmarshal(answer, &app))
+		return acct.ControlToken, app.AppKey
+	}
+	mine, _ := newAccount("IW2000001")
+	theirs, theirApp := newAccount("IW2000002")
+
+	// The other account fires an event; mine waits for that type and sees nothing.
+	other := controlClient{sandbox: hs.URL, accountToken: theirs, timeout: 5 * time.Second}
+	status, answer, err := other.do(ctx, "POST", "/_sandbox/events", []byte(`{"type":"whatsapp_template_status_updated","appKey":"`+theirApp+`"}`))
+	require.NoError(t, err)
+	require.Equal(t, 201, status, "%s", answer)
+	o := &waitOptions{sandbox: hs.URL, accountToken: mine, eventType: "whatsapp_template_status_updated", timeout: 500 * time.Millisecond}
+	var out, errOut bytes.Buffer
+	err = runWait(ctx, o, time.Now(), &out, &errOut)
+	var ee exitError
+	require.ErrorAs(t, err, &ee, "another account's delivery must not match: %s", out.String())
+	assert.Equal(t, 1, ee.code)
+	assert.Empty(t, out.String())
+
+	// The other account's own token sees it.
+	o.accountToken = theirs
+	out.Reset()
+	require.NoError(t, runWait(ctx, o, time.Now(), &out, &errOut), errOut.String())
+	assert.Contains(t, out.String(), `"type":"whatsapp_template_status_updated"`)
+}
