@@ -23,13 +23,8 @@ import (
 	"github.com/innosandbox/innosandbox/mockserver/state/storetest"
 )
 
-func openT(t testing.TB, dsn string) *Store {
-	t.Helper()
-	s, err := Open(context.Background(), dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
+// openT opens a store on dsn, closed when t ends.
+func openT(t testing.TB, dsn string) *Store { return storetest.Opened(t, Open, dsn) }
 
 func tempDB(t testing.TB) string { return filepath.Join(t.TempDir(), "sandbox.db") }
 

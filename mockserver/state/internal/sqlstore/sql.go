@@ -30,6 +30,7 @@ const (
 // that needs a dialect's own words (locks, intervals, arrays, FILTER)
 // stays in its store.
 const (
+	// Accounts, their tokens and clocks.
 	AccountExistsSQL      = "SELECT 1 FROM accounts WHERE name = $1"
 	InsertAccountSQL      = "INSERT INTO accounts (" + AccountCols + ") VALUES ($1, $2, $3, $4, $5)"
 	GetAccountSQL         = "SELECT " + AccountCols + " FROM accounts WHERE name = $1"
@@ -40,6 +41,7 @@ const (
 	AccountByTokenSQL     = "SELECT account FROM account_tokens WHERE hash = $1"
 	ShiftAccountSQL       = "UPDATE accounts SET clock_offset_ns = clock_offset_ns + $2 WHERE name = $1 RETURNING " + AccountCols
 
+	// Apps; deleting one clears it as its account's default app.
 	AppExistsSQL       = "SELECT 1 FROM apps WHERE app_key = $1"
 	InsertAppSQL       = "INSERT INTO apps (" + AppCols + ") VALUES ($1, $2, $3, $4)"
 	GetAppSQL          = "SELECT " + AppCols + " FROM apps WHERE app_key = $1"
@@ -47,6 +49,7 @@ const (
 	DeleteAppSQL       = "DELETE FROM apps WHERE app_key = $1 RETURNING account"
 	ClearDefaultAppSQL = "UPDATE accounts SET default_app = '' WHERE name = $1 AND default_app = $2"
 
+	// App tokens: at most one current per app.
 	SupersedeTokenSQL = "UPDATE tokens SET state = 'superseded', ended_at = $2 WHERE app_key = $1 AND state = 'current'"
 	InsertTokenSQL    = "INSERT INTO tokens (" + TokenCols + ") VALUES ($1, $2, 'current', $3, $4, NULL)"
 	RevokeTokenSQL    = "UPDATE tokens SET state = 'revoked', ended_at = $2 WHERE app_key = $1 AND state = 'current'"
@@ -62,6 +65,7 @@ const (
 		"LEFT JOIN tokens t ON t.app_key = a.app_key AND t.state = 'current' " +
 		"WHERE a.app_key = $1"
 
+	// Webhook configurations, one per app and product.
 	InsertWebhookSQL = "INSERT INTO webhooks (" + WebhookCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 	UpdateWebhookSQL = "UPDATE webhooks SET url = $3, events = $4, method = $5, username = $6, auth = $7, retry = $8, chaos = $9, updated_at = $10 " +
 		"WHERE app_key = $1 AND product = $2"
@@ -69,15 +73,20 @@ const (
 	ListWebhooksSQL  = "SELECT " + WebhookCols + " FROM webhooks WHERE app_key = $1 ORDER BY product"
 	DeleteWebhookSQL = "DELETE FROM webhooks WHERE app_key = $1 AND product = $2"
 
+	// Bindings of numbers and WABAs to apps; a send binds its sender only
+	// while the number is unbound.
 	InsertBindingSQL = "INSERT INTO bindings (" + BindingCols + ") VALUES ($1, $2, $3, $4, $5)"
 	BindIfUnboundSQL = InsertBindingSQL + " ON CONFLICT DO NOTHING"
 	FindBindingSQL   = "SELECT " + BindingCols + " FROM bindings WHERE account = $1 AND kind = $2 AND value = $3"
 	ListBindingsSQL  = "SELECT " + BindingCols + " FROM bindings WHERE app_key = $1 ORDER BY kind, value"
 	DeleteBindingSQL = "DELETE FROM bindings WHERE account = $1 AND kind = $2 AND value = $3"
 
+	// Messages, as RecordSubmission writes them.
 	InsertMessageSQL = "INSERT INTO messages (" + MessageCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 	GetMessageSQL    = "SELECT " + MessageCols + " FROM messages WHERE id = $1"
 
+	// Events and their attempts. target_dest is the destination a saturated
+	// receiver's events are left aside by (state.Destination).
 	InsertEventSQL = "INSERT INTO events (" + EventData + ", target_dest) VALUES " +
 		"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
 	GetEventSQL     = "SELECT " + EventCols + " FROM events WHERE id = $1"
@@ -89,12 +98,14 @@ const (
 	RequeueSQL       = "UPDATE events SET status = 'pending', reason = '', next_attempt_at = $2, lease_owner = '', lease_until = $3 " +
 		"WHERE id = $1 AND status IN ('delivered', 'failed')"
 
+	// Templates and the status their review sets.
 	InsertTemplateSQL = "INSERT INTO templates (" + TemplateCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
 	SetTemplateSQL    = "UPDATE templates SET status = $5, reason = $6, review_at = $7, updated_at = $8 " +
 		"WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4"
 	GetTemplateSQL   = "SELECT " + TemplateCols + " FROM templates WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4"
 	ListTemplatesSQL = "SELECT " + TemplateCols + " FROM templates WHERE account = $1 AND ($2 = '' OR waba_id = $2) ORDER BY seq"
 
+	// WABA numbers (a number belongs to one WABA) and WhatsApp sessions.
 	WabaOfNumberSQL   = "SELECT waba_id FROM waba_numbers WHERE account = $1 AND number = $2"
 	InsertNumberSQL   = "INSERT INTO waba_numbers (account, number, waba_id, created_at) VALUES ($1, $2, $3, $4)"
 	RegisterNumberSQL = InsertNumberSQL + " ON CONFLICT DO NOTHING"
@@ -102,10 +113,12 @@ const (
 	TouchSessionSQL   = "INSERT INTO sessions (account, business, user_number, last_inbound_at) VALUES ($1, $2, $3, $4) " +
 		"ON CONFLICT (account, business, user_number) DO UPDATE SET last_inbound_at = excluded.last_inbound_at"
 
+	// App secrets (sealed) of signed requests.
 	SetAppSecretSQL = "INSERT INTO app_secrets (app_key, sealed, issued_at) VALUES ($1, $2, $3) " +
 		"ON CONFLICT (app_key) DO UPDATE SET sealed = excluded.sealed, issued_at = excluded.issued_at"
 	GetAppSecretSQL = "SELECT sealed, issued_at FROM app_secrets WHERE app_key = $1"
 
+	// Template groups.
 	PutGroupSQL = "INSERT INTO template_groups (" + GroupCols + ") VALUES ($1, $2, $3, $4, $5, $6) " +
 		"ON CONFLICT (account, waba_id, group_id) DO UPDATE SET templates = excluded.templates, updated_at = excluded.updated_at"
 	GetGroupSQL    = "SELECT " + GroupCols + " FROM template_groups WHERE account = $1 AND waba_id = $2 AND group_id = $3"
