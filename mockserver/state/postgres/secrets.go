@@ -83,8 +83,7 @@ func (s *Store) GetTemplateGroup(ctx context.Context, account, wabaID, id string
 
 // ListTemplateGroups implements state.Store.
 func (s *Store) ListTemplateGroups(ctx context.Context, account, wabaID string) ([]state.TemplateGroup, error) {
-	out, err := listOf(ctx, s, "list template groups", scanGroup,
-		sqlstore.ListGroupsSQL,
+	out, err := listOf(ctx, s, "list template groups", scanGroup, sqlstore.ListGroupsSQL,
 		[]any{account, wabaID}, sqlstore.AccountExistsSQL, []any{account}, func() error { return state.NotFound("account", account) })
 	if err == nil && out == nil {
 		out = []state.TemplateGroup{}
@@ -94,8 +93,7 @@ func (s *Store) ListTemplateGroups(ctx context.Context, account, wabaID string) 
 
 // DeleteTemplateGroup implements state.Store.
 func (s *Store) DeleteTemplateGroup(ctx context.Context, account, wabaID, id string) error {
-	n, err := s.exec(ctx, "delete template group",
-		sqlstore.DeleteGroupSQL, account, wabaID, id)
+	n, err := s.exec(ctx, "delete template group", sqlstore.DeleteGroupSQL, account, wabaID, id)
 	if err == nil && n == 0 {
 		return state.NotFound("template group", id)
 	}

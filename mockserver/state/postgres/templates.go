@@ -60,8 +60,7 @@ func (s *Store) GetTemplate(ctx context.Context, account, wabaID, name, language
 
 // ListTemplates implements state.Store.
 func (s *Store) ListTemplates(ctx context.Context, account, wabaID string) ([]state.Template, error) {
-	return listOf(ctx, s, "list templates", scanTemplate,
-		sqlstore.ListTemplatesSQL, []any{account, wabaID},
+	return listOf(ctx, s, "list templates", scanTemplate, sqlstore.ListTemplatesSQL, []any{account, wabaID},
 		sqlstore.AccountExistsSQL, []any{account}, func() error { return state.NotFound("account", account) })
 }
 

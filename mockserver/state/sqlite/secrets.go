@@ -91,8 +91,7 @@ func (s *Store) GetTemplateGroup(ctx context.Context, account, wabaID, id string
 
 // ListTemplateGroups implements state.Store.
 func (s *Store) ListTemplateGroups(ctx context.Context, account, wabaID string) ([]state.TemplateGroup, error) {
-	out, err := listOf(ctx, s, "list template groups", scanGroup,
-		sqlstore.ListGroupsSQL,
+	out, err := listOf(ctx, s, "list template groups", scanGroup, sqlstore.ListGroupsSQL,
 		[]any{account, wabaID}, sqlstore.AccountExistsSQL, []any{account}, func() error { return state.NotFound("account", account) })
 	if err == nil && out == nil {
 		out = []state.TemplateGroup{}
