@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/innosandbox/innosandbox/internal/syncbuf"
 	"github.com/innosandbox/innosandbox/mockserver"
 	"github.com/innosandbox/innosandbox/mockserver/state"
 	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
@@ -34,12 +35,16 @@ func (f *faultyStore) ListApps(ctx context.Context, account string) ([]state.App
 	return f.Store.ListApps(ctx, account)
 }
 
-func TestAHandlerPanicAnswers500AndIsLoggedWithItsStack(t *testing.T) {
-	var logs syncBuffer
+// faultySandbox is a sandbox on a faultyStore (not failing yet), with its
+// log.
+func faultySandbox(t *testing.T) (*sandbox, *faultyStore, *syncbuf.Buffer) {
+	logs := &syncbuf.Buffer{}
 	store := &faultyStore{Store: memstore.New()}
-	s := newSandboxOn(t, store, func(c *mockserver.Config) {
-		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
-	})
+	return newSandboxOn(t, store, logTo(logs, slog.LevelInfo)), store, logs
+}
+
+func TestAHandlerPanicAnswers500AndIsLoggedWithItsStack(t *testing.T) {
+	s, store, logs := faultySandbox(t)
 	store.panics.Store(true)
 	e := s.control("GET", "/_sandbox/apps", nil, demoAccount).must(t, 500).envelope(t)
 	assert.Equal(t, "500", e.Code)
@@ -54,11 +59,7 @@ func TestAHandlerPanicAnswers500AndIsLoggedWithItsStack(t *testing.T) {
 }
 
 func TestEvery5xxIsLoggedWithItsCause(t *testing.T) {
-	var logs syncBuffer
-	store := &faultyStore{Store: memstore.New()}
-	s := newSandboxOn(t, store, func(c *mockserver.Config) {
-		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
-	})
+	s, store, logs := faultySandbox(t)
 	store.fails.Store(true)
 	e := s.control("GET", "/_sandbox/apps", nil, demoAccount).must(t, 500).envelope(t)
 	assert.Equal(t, mockserver.MsgInternal, e.Message, "the answer says only that the log has the details")

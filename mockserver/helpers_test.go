@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -75,6 +76,14 @@ func newSandboxOn(t *testing.T, store state.Store, tweak ...func(*mockserver.Con
 	return sb
 }
 
+// logTo is a Config tweak that sends the server's log, as JSON lines from
+// level up, to logs.
+func logTo(logs io.Writer, level slog.Level) func(*mockserver.Config) {
+	return func(c *mockserver.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
+	}
+}
+
 // response is what a test looks at.
 type response struct {
 	status int
@@ -139,6 +148,16 @@ func (r response) must(t *testing.T, status int) response {
 	t.Helper()
 	require.Equal(t, status, r.status, "body: %s", r.body)
 	return r
+}
+
+// refusal is a table test's case of a request the API refuses: the body
+// sent, and the status, code and a part of the message expected.
+type refusal struct {
+	name   string
+	body   string
+	status int
+	code   string
+	want   string
 }
 
 // publicHeaders are the three headers of a valid public API call.

@@ -1,41 +1,19 @@
 package mockserver_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/innosandbox/innosandbox/mockserver"
+	"github.com/innosandbox/innosandbox/internal/syncbuf"
 )
 
-// syncBuffer is a log sink shared by the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestSecretsNeverReachTheLog(t *testing.T) {
-	var logs syncBuffer
-	s := newSandbox(t, func(c *mockserver.Config) {
-		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	})
+	var logs syncbuf.Buffer
+	s := newSandbox(t, logTo(&logs, slog.LevelDebug))
 	acct, appKey, token := s.account(false)
 	recv := newReceiver(t, 500)
 	s.control("POST", "/_sandbox/apps/"+appKey+"/webhooks", map[string]any{"product": "whatsapp", "url": recv.srv.URL + "/hook?key=query-secret",
@@ -59,10 +37,8 @@ func TestSecretsNeverReachTheLog(t *testing.T) {
 // A request's log line says what the client saw: the business code of the
 // answer, so a 108 answered with HTTP 200 does not read as a success.
 func TestRequestLogCarriesTheBusinessCode(t *testing.T) {
-	var logs syncBuffer
-	s := newSandbox(t, func(c *mockserver.Config) {
-		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
-	})
+	var logs syncbuf.Buffer
+	s := newSandbox(t, logTo(&logs, slog.LevelInfo))
 	_, appKey, token := s.account(false)
 	s.do("POST", "/api/sms/v3/msg/send", `{"msg":"Hi","mobile":"+99900612345"}`, publicHeaders(appKey, token)).must(t, 200)
 	s.do("POST", "/api/otp/v3/msg/send/verify", otpBody("99900612345"), publicHeaders(appKey, token)).must(t, 200)

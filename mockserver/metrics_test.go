@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/innosandbox/innosandbox/internal/syncbuf"
 	"github.com/innosandbox/innosandbox/mockserver"
 	"github.com/innosandbox/innosandbox/mockserver/state/sqlite"
 )
@@ -137,7 +138,7 @@ func openSQLite(t *testing.T) *sqlite.Store {
 
 func TestReadyzFollowsTheStore(t *testing.T) {
 	st := openSQLite(t)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	s := newSandboxOn(t, st, func(c *mockserver.Config) { c.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
 	var ready struct{ Status, Store string }
 	s.do("GET", "/readyz", "", nil).must(t, 200).decode(t, &ready)

@@ -88,13 +88,7 @@ func TestOTPSendAnswersSuccessAndPushesProgressThenResult(t *testing.T) {
 func TestOTPBusinessRulesAnswerTheirCodesWithSuccessFalse(t *testing.T) {
 	s := newSandbox(t)
 	acct, appKey, token := s.account(false)
-	tests := []struct {
-		name   string
-		body   string
-		status int
-		code   string
-		want   string
-	}{
+	tests := []refusal{
 		{"several numbers", otpBody("250784928786,250784928787"), 200, "109", "2 numbers given; an OTP goes to exactly one number"},
 		{"a comma wins over a malformed number", otpBody("+250,x"), 200, "109", "exactly one number"},
 		{"plus sign and a space", otpBody("+250 784928786"), 200, "108", `/to: "+250 784928786" must be 5 to 20 digits, country code first, optionally after one +`},

@@ -181,13 +181,7 @@ func TestBadInputGetsAClearErrorAndChangesNothing(t *testing.T) {
 	s := newSandbox(t)
 	valid := map[string]any{"wabaId": demoWABA, "messageType": "text", "sendNumber": demoNumber, "recipientNumber": userNumber, "body": "hi"}
 	with := func(k string, v any) string { return bodyWith(t, valid, k, v) }
-	tests := []struct {
-		name   string
-		body   string
-		status int
-		code   string
-		want   string
-	}{
+	tests := []refusal{
 		{"too large", `{"body":"` + strings.Repeat("a", mockserver.MaxBodyBytes) + `"}`, 413, "413", "larger than 1048576 bytes"},
 		{"invalid JSON", "{\n  \"wabaId\": \"1\",\n  oops\n}", 400, "400", "line 3, column 3"},
 		{"not an object", `["text"]`, 400, "400", "/: value must be an object"},

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,16 +16,8 @@ import (
 
 	"github.com/innosandbox/innosandbox/mockserver"
 	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
+	"github.com/innosandbox/innosandbox/mockserver/state/storetest"
 )
-
-// heapInUse is the live heap after a full collection.
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
 
 // TestTheJanitorKeepsTheLogAndTheHeapBounded: round after round of pushes
 // with large payloads, the delivery log never holds more than the
@@ -69,10 +60,10 @@ func TestTheJanitorKeepsTheLogAndTheHeapBounded(t *testing.T) {
 		n := s.deliveryCount(acct)
 		require.LessOrEqual(t, n, keep, "round %d: the log is bounded by the retention count", round)
 		if round == 10 {
-			warm = heapInUse()
+			warm = storetest.HeapInUse()
 		}
 	}
-	final := heapInUse()
+	final := storetest.HeapInUse()
 	t.Logf("heap after round 10: %d KiB, after round %d: %d KiB", warm>>10, rounds, final>>10)
 	// 50 rounds of 100 pushes of 2 KiB kept would add over 10 MiB; even
 	// 80 bytes of bookkeeping left per push would add 400 KiB.

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/innosandbox/innosandbox/internal/secret"
-	"github.com/innosandbox/innosandbox/mockserver"
+	"github.com/innosandbox/innosandbox/internal/syncbuf"
 )
 
 // TestWebhookSecretsAreWriteOnly configures an SMS webhook with a known
@@ -22,10 +22,8 @@ import (
 // whole.
 func TestWebhookSecretsAreWriteOnly(t *testing.T) {
 	const auth = `Bearer partner-"s3cret"-<XYZ1>`
-	var logs syncBuffer
-	s := newSandbox(t, func(c *mockserver.Config) {
-		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	})
+	var logs syncbuf.Buffer
+	s := newSandbox(t, logTo(&logs, slog.LevelDebug))
 	acct, appKey, token := s.account(false)
 	recv := newReceiver(t, 500) // a failed attempt first, then a delivered one
 	recv.header = http.Header{"X-Echo": {auth}}

@@ -125,13 +125,7 @@ func TestSMSBusinessRulesAnswerTheirCodes(t *testing.T) {
 	valid := map[string]any{"msg": "hello", "mobile": "8613800138000"}
 	with := func(k string, v any) string { return bodyWith(t, valid, k, v) }
 	numbers := func(n int) string { return strings.TrimSuffix(strings.Repeat("8613800138000,", n), ",") }
-	tests := []struct {
-		name   string
-		body   string
-		status int
-		code   string
-		want   string
-	}{
+	tests := []refusal{
 		{"uid too long", with("uid", strings.Repeat("ü", 65)), 200, "105", "/uid: 65 characters; at most 64"},
 		{"msg too long", with("msg", strings.Repeat("x", 2001)), 200, "106", "/msg: 2001 characters; at most 2000"},
 		{"number too short", with("mobile", "8613800138000,1380"), 200, "108", `number 2 ("1380") must be 5 to 20 digits`},

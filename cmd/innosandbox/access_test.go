@@ -16,11 +16,13 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/innosandbox/innosandbox/internal/syncbuf"
 )
 
 // served is a serve command running in this process.
 type served struct {
-	stdout, stderr *lockedBuffer
+	stdout, stderr *syncbuf.Buffer
 	done           chan error
 }
 
@@ -33,7 +35,7 @@ func serveInProcess(t *testing.T, ready *regexp.Regexp, args ...string) *served 
 	bindServeFlags(fs, o)
 	require.NoError(t, fs.Parse(append([]string{"--store", "memory", "--shutdown-timeout", "2s"}, args...)))
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	s := &served{stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	go func() { s.done <- runServe(ctx, o, s.stdout, s.stderr) }()
 	t.Cleanup(func() {
 		cancel()

@@ -1,37 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/innosandbox/innosandbox/internal/syncbuf"
 )
-
-// lockedBuffer is written by the command's goroutine and read by the test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 var bannerURL = regexp.MustCompile(`receiving webhooks on (http://\S+)`)
 
@@ -39,7 +21,7 @@ var bannerURL = regexp.MustCompile(`receiving webhooks on (http://\S+)`)
 // environment), pushes one webhook at it and stops it as SIGTERM would.
 func TestListenCommand(t *testing.T) {
 	t.Setenv("INNOSANDBOX_EXPECT_USERNAME", "acme")
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncbuf.Buffer
 	root := newRoot()
 	root.SetArgs([]string{"listen", "--addr", "127.0.0.1:0", "--path", "/hook", "--format", "json"})
 	root.SetOut(&stdout)

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/innosandbox/innosandbox/internal/clock"
+	"github.com/innosandbox/innosandbox/internal/syncbuf"
 	"github.com/innosandbox/innosandbox/spec"
 )
 
@@ -54,29 +55,11 @@ func jsonOf(t *testing.T, v any) []byte {
 	return b
 }
 
-// syncBuffer is an io.Writer the receiver and the test may share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // newReceiver builds a receiver with a fixed clock and the embedded contract;
 // change sets what the test is about.
-func newReceiver(t *testing.T, change func(*Config)) (*Receiver, *syncBuffer) {
+func newReceiver(t *testing.T, change func(*Config)) (*Receiver, *syncbuf.Buffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cfg := Config{Out: out, Spec: testSpec, Clock: clock.NewFake(testTime), HealthPath: "/healthz"}
 	if change != nil {
 		change(&cfg)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
 	"github.com/innosandbox/innosandbox/mockserver/state/memstore"
+	"github.com/innosandbox/innosandbox/mockserver/state/storetest"
 )
 
 // BenchmarkPendingMemory measures what the store keeps per pending
@@ -26,7 +27,7 @@ func BenchmarkPendingMemory(b *testing.B) {
 		if err := s.CreateAccount(ctx, state.Account{Name: "IW0000001", CreatedAt: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
-		before := heapInUse()
+		before := storetest.HeapInUse()
 		now := time.Now()
 		for i := 0; i < n; i += 2 {
 			// Two events per send, as a WhatsApp send raises (accepted,
@@ -47,17 +48,9 @@ func BenchmarkPendingMemory(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		after := heapInUse()
+		after := storetest.HeapInUse()
 		perEvent = float64(after-before)/n - float64(payload)
 		runtime.KeepAlive(s)
 	}
 	b.ReportMetric(perEvent, "B/pending")
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

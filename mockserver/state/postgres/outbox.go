@@ -12,28 +12,17 @@ import (
 	"github.com/innosandbox/innosandbox/mockserver/state/internal/sqlstore"
 )
 
-const (
-	messageCols = "id, account, app_key, product, message_type, waba_id, send_number, recipients, wamids, uid, request, created_at"
-	eventData   = "id, account, type, product, app_key, route, status, reason, payload, " +
-		"target_url, target_method, target_username, target_auth, target_retry, chaos, attempts, due_at, next_attempt_at, " +
-		"lease_owner, lease_until, created_at, updated_at"
-	eventCols   = "seq, " + eventData
-	attemptCols = "event_id, n, started_at, latency_ns, method, url, request_headers, request_body, " +
-		"response_status, response_headers, response_body, error, outcome"
-)
+const ()
 
-// eventColsOf is eventCols qualified by a table alias, for statements that
+// eventColsOf is sqlstore.EventCols qualified by a table alias, for statements that
 // join events with something else.
 func eventColsOf(alias string) string {
-	cols := strings.Split(eventCols, ", ")
+	cols := strings.Split(sqlstore.EventCols, ", ")
 	for i, c := range cols {
 		cols[i] = alias + "." + c
 	}
 	return strings.Join(cols, ", ")
 }
-
-const insertEventSQL = "INSERT INTO events (" + eventData + ", target_dest) VALUES " +
-	"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
 
 // ---------------------------------------------------------------- messages
 
@@ -51,7 +40,7 @@ func scanMessage(sc scanner) (state.Message, error) {
 	return m, fromJSON(wamids, &m.Wamids)
 }
 
-// eventArgs are an event's values in insertEventSQL's order.
+// eventArgs are an event's values in sqlstore.InsertEventSQL's order.
 func eventArgs(e *state.Event) ([]any, error) {
 	var url, method, dest any
 	var user, auth *string
@@ -82,7 +71,7 @@ func queueEvents(b *pgx.Batch, events []state.Event) (func(br pgx.BatchResults) 
 		if err != nil {
 			return nil, err
 		}
-		b.Queue(insertEventSQL, args...)
+		b.Queue(sqlstore.InsertEventSQL, args...)
 	}
 	return func(br pgx.BatchResults) error {
 		for i := range events {
@@ -122,7 +111,7 @@ func (s *Store) batch(ctx context.Context, op string, build func(b *pgx.Batch) (
 }
 
 // requireAppSQL fails the batch it is part of when the app does not exist.
-const requireAppSQL = "SELECT sandbox_require(EXISTS (" + appExistsSQL + "), 'app')"
+const requireAppSQL = "SELECT sandbox_require(EXISTS (" + sqlstore.AppExistsSQL + "), 'app')"
 
 // codeRequireFailed is sandbox_require's SQLSTATE (no_data_found).
 const codeRequireFailed = "P0002"
@@ -143,14 +132,14 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 	}
 	err = s.batch(ctx, "record submission", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) {
 		b.Queue(requireAppSQL, m.AppKey)
-		b.Queue("INSERT INTO messages ("+messageCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		b.Queue(sqlstore.InsertMessageSQL,
 			m.ID, m.Account, m.AppKey, m.Product, m.MessageType, m.WabaID, m.SendNumber, recipients, wamids, m.UID, m.Request, m.CreatedAt)
 		if bs := sub.BindSender; bs != nil {
-			b.Queue("INSERT INTO bindings ("+bindingCols+") VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+			b.Queue(sqlstore.BindIfUnboundSQL,
 				bs.Account, string(bs.Kind), bs.Value, bs.AppKey, bs.CreatedAt)
 		}
 		if n := sub.RegisterNumber; n != nil {
-			b.Queue("INSERT INTO waba_numbers (account, number, waba_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+			b.Queue(sqlstore.RegisterNumberSQL,
 				n.Account, n.Number, n.WabaID, n.CreatedAt)
 		}
 		events, err := queueEvents(b, sub.Events)
@@ -196,12 +185,12 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 // GetMessage implements state.Store.
 func (s *Store) GetMessage(ctx context.Context, id string) (state.Message, error) {
 	return queryOne(ctx, s, "get message", scanMessage, func() error { return state.NotFound("message", id) },
-		"SELECT "+messageCols+" FROM messages WHERE id = $1", id)
+		sqlstore.GetMessageSQL, id)
 }
 
 // ------------------------------------------------------------------ events
 
-// scanEvent reads eventCols; seq is the creation order.
+// scanEvent reads sqlstore.EventCols; seq is the creation order.
 func scanEvent(sc scanner) (e state.Event, seq int64, err error) {
 	var url, method, user, auth *string
 	var retry, chaos []byte
@@ -267,13 +256,13 @@ func (s *Store) GetEvent(ctx context.Context, id string) (state.Event, []state.A
 	var attempts []state.Attempt
 	err := s.snapshot(ctx, "get event", func(ctx context.Context, tx pgx.Tx) error {
 		var err error
-		e, _, err = scanEvent(tx.QueryRow(ctx, "SELECT "+eventCols+" FROM events WHERE id = $1", id))
+		e, _, err = scanEvent(tx.QueryRow(ctx, sqlstore.GetEventSQL, id))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return state.NotFound("event", id)
 		} else if err != nil {
 			return err
 		}
-		rows, qerr := tx.Query(ctx, "SELECT "+attemptCols+" FROM attempts WHERE event_id = $1 ORDER BY seq", id)
+		rows, qerr := tx.Query(ctx, sqlstore.ListAttemptsSQL, id)
 		attempts, err = collect(rows, qerr, scanAttempt)
 		return err
 	})
@@ -291,7 +280,7 @@ var eventsDialect = sqlstore.Dialect{
 
 // ListEvents implements state.Store.
 func (s *Store) ListEvents(ctx context.Context, f state.EventFilter) ([]state.Event, error) {
-	q, args := sqlstore.EventsQuery(eventCols, f, eventsDialect)
+	q, args := sqlstore.EventsQuery(sqlstore.EventCols, f, eventsDialect)
 	return queryRows(ctx, s, "list events", scanEventOnly, q, args...)
 }
 
@@ -322,20 +311,13 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 	}
 	var got []sqlstore.Claimed
 	err := s.write(ctx, "claim due", func(ctx context.Context, q querier) error {
-		got = got[:0]
 		rows, err := q.Query(ctx, claimDueSQL, owner, leaseUntil, now, limit, exclude)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			e, seq, err := scanEvent(rows)
-			if err != nil {
-				return err
-			}
-			got = append(got, sqlstore.Claimed{Event: e, Seq: seq})
-		}
-		return rows.Err()
+		got, err = sqlstore.CollectClaimed(rows, scanEvent, got[:0])
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -343,13 +325,9 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 	return sqlstore.InDueOrder(got), nil
 }
 
-// ReleaseLeases implements state.Store. Asking for a non-empty owner as
-// well lets the planner walk the few leased events (events_leased) rather
-// than the table.
+// ReleaseLeases implements state.Store.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string) (int, error) {
-	n, err := s.exec(ctx, "release leases",
-		"UPDATE events SET lease_owner = '', lease_until = $2 WHERE lease_owner = $1 AND lease_owner <> '' AND status = 'pending'",
-		owner, time.Time{})
+	n, err := s.exec(ctx, "release leases", sqlstore.ReleaseLeasesSQL, owner, time.Time{})
 	if err == nil && n > 0 {
 		s.wakeOthers()
 	}
@@ -445,7 +423,7 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 const recordAttemptSQL = "WITH ev AS (UPDATE events SET status = $3, reason = $4, attempts = attempts + 1, " +
 	"next_attempt_at = COALESCE($5, next_attempt_at), lease_owner = '', lease_until = $6, updated_at = $7 " +
 	"WHERE id = $1 AND lease_owner = $2 AND status = 'pending' RETURNING id) " +
-	"INSERT INTO attempts (" + attemptCols + ") SELECT ev.id, $8::integer, $9::timestamptz, $10::bigint, $11::text, $12::text, " +
+	"INSERT INTO attempts (" + sqlstore.AttemptCols + ") SELECT ev.id, $8::integer, $9::timestamptz, $10::bigint, $11::text, $12::text, " +
 	"$13::jsonb, $14::bytea, $15::integer, $16::jsonb, $17::bytea, $18::text, $19::text FROM ev"
 
 // recordArgs are recordAttemptSQL's arguments for r.
@@ -528,9 +506,7 @@ var _ state.AttemptBatcher = (*Store)(nil)
 
 // Requeue implements state.Store.
 func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
-	n, err := s.exec(ctx, "requeue",
-		"UPDATE events SET status = 'pending', reason = '', next_attempt_at = $2, lease_owner = '', lease_until = $3 "+
-			"WHERE id = $1 AND status IN ('delivered', 'failed')", id, at, time.Time{})
+	n, err := s.exec(ctx, "requeue", sqlstore.RequeueSQL, id, at, time.Time{})
 	if err == nil && n == 0 {
 		return state.NotFound("delivered or failed event", id)
 	}
@@ -544,8 +520,7 @@ func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
 // transactional in PostgreSQL and, unlike DELETE, leaves no dead rows for
 // the next claims to step over.
 func (s *Store) Reset(ctx context.Context) error {
-	_, err := s.exec(ctx, "reset", "TRUNCATE attempts, events, messages, bindings, webhooks, tokens, apps, "+
-		"templates, waba_numbers, sessions, account_tokens, app_secrets, nonces, template_groups, accounts")
+	_, err := s.exec(ctx, "reset", "TRUNCATE "+strings.Join(sqlstore.Tables, ", "))
 	return err
 }
 

@@ -71,6 +71,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/state/internal/sqlstore"
 )
 
 // opTimeout bounds one operation, so that a database that stops answering
@@ -251,7 +252,7 @@ func isSentinel(err error) bool {
 }
 
 // scanner is a pgx.Row or pgx.Rows.
-type scanner interface{ Scan(dest ...any) error }
+type scanner = sqlstore.Scanner
 
 // collect reads every row of a query with scan.
 func collect[T any](rows pgx.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
@@ -259,15 +260,7 @@ func collect[T any](rows pgx.Rows, err error, scan func(scanner) (T, error)) ([]
 		return nil, err
 	}
 	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		x, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
+	return sqlstore.Collect(rows, scan)
 }
 
 // exists reports whether a one-row query finds its row.

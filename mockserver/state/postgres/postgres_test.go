@@ -20,13 +20,7 @@ import (
 )
 
 // openT opens a store on dsn, closed when t ends.
-func openT(t testing.TB, dsn string) *Store {
-	t.Helper()
-	s, err := Open(context.Background(), dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
+func openT(t testing.TB, dsn string) *Store { return storetest.Opened(t, Open, dsn) }
 
 // fresh opens a store on a schema of its own.
 func fresh(t testing.TB) *Store { return openT(t, pgtest.Schema(t, 8)) }

@@ -14,17 +14,9 @@ import (
 )
 
 // Column lists, in the order the scan functions read them.
-const (
-	accountCols = "name, label, default_app, clock_offset_ns, created_at"
-	appCols     = "app_key, account, name, created_at"
-	tokenCols   = "hash, app_key, state, issued_at, expires_at, ended_at"
-	webhookCols = "app_key, product, url, events, method, username, auth, retry, chaos, created_at, updated_at"
-	bindingCols = "account, kind, value, app_key, created_at"
-)
+const ()
 
 const (
-	accountExistsSQL = "SELECT 1 FROM accounts WHERE name = $1"
-	appExistsSQL     = "SELECT 1 FROM apps WHERE app_key = $1"
 	// lockAppSQL takes the app's row for the rest of the transaction, so
 	// that writers of the app's tokens queue up (see the package doc). It
 	// is a NO KEY lock: inserts that only reference the app (webhooks,
@@ -46,7 +38,7 @@ func scanAccount(sc scanner) (state.Account, error) {
 
 // CreateAccount implements state.Store.
 func (s *Store) CreateAccount(ctx context.Context, a state.Account) error {
-	_, err := s.exec(ctx, "create account", "INSERT INTO accounts ("+accountCols+") VALUES ($1, $2, $3, $4, $5)",
+	_, err := s.exec(ctx, "create account", sqlstore.InsertAccountSQL,
 		a.Name, a.Label, a.DefaultApp, int64(a.ClockOffset), a.CreatedAt)
 	if isUnique(err) {
 		return state.Conflict("account", a.Name)
@@ -57,18 +49,18 @@ func (s *Store) CreateAccount(ctx context.Context, a state.Account) error {
 // GetAccount implements state.Store.
 func (s *Store) GetAccount(ctx context.Context, name string) (state.Account, error) {
 	return queryOne(ctx, s, "get account", scanAccount, func() error { return state.NotFound("account", name) },
-		"SELECT "+accountCols+" FROM accounts WHERE name = $1", name)
+		sqlstore.GetAccountSQL, name)
 }
 
 // ListAccounts implements state.Store.
 func (s *Store) ListAccounts(ctx context.Context) ([]state.Account, error) {
-	return queryRows(ctx, s, "list accounts", scanAccount, "SELECT "+accountCols+" FROM accounts ORDER BY name")
+	return queryRows(ctx, s, "list accounts", scanAccount, sqlstore.ListAccountsSQL)
 }
 
 // DeleteAccount implements state.Store. The foreign keys cascade to
 // everything the account owns.
 func (s *Store) DeleteAccount(ctx context.Context, name string) error {
-	n, err := s.exec(ctx, "delete account", "DELETE FROM accounts WHERE name = $1", name)
+	n, err := s.exec(ctx, "delete account", sqlstore.DeleteAccountSQL, name)
 	if err == nil && n == 0 {
 		return state.NotFound("account", name)
 	}
@@ -85,15 +77,15 @@ func (s *Store) SetDefaultApp(ctx context.Context, account, appKey string) error
 			var owner string
 			err := tx.QueryRow(ctx, "SELECT account FROM apps WHERE app_key = $1 FOR SHARE", appKey).Scan(&owner)
 			if errors.Is(err, pgx.ErrNoRows) || (err == nil && owner != account) {
-				if ok, err := exists(ctx, tx, accountExistsSQL, account); err != nil || !ok {
-					return cmp(err, state.NotFound("account", account))
+				if ok, err := exists(ctx, tx, sqlstore.AccountExistsSQL, account); err != nil || !ok {
+					return sqlstore.Or(err, state.NotFound("account", account))
 				}
 				return state.NotFound("app", appKey)
 			} else if err != nil {
 				return err
 			}
 		}
-		tag, err := tx.Exec(ctx, "UPDATE accounts SET default_app = $2 WHERE name = $1", account, appKey)
+		tag, err := tx.Exec(ctx, sqlstore.SetDefaultAppSQL, account, appKey)
 		if err == nil && tag.RowsAffected() == 0 {
 			return state.NotFound("account", account)
 		}
@@ -101,33 +93,21 @@ func (s *Store) SetDefaultApp(ctx context.Context, account, appKey string) error
 	})
 }
 
-// cmp returns err when there is one, else alt.
-func cmp(err, alt error) error {
-	if err != nil {
-		return err
-	}
-	return alt
-}
-
 // SetAccountToken implements state.Store.
 func (s *Store) SetAccountToken(ctx context.Context, account string, hash [32]byte) error {
 	return s.tx(ctx, "set account token", func(ctx context.Context, tx pgx.Tx) error {
-		if ok, err := exists(ctx, tx, accountExistsSQL, account); err != nil || !ok {
-			return cmp(err, state.NotFound("account", account))
+		if ok, err := exists(ctx, tx, sqlstore.AccountExistsSQL, account); err != nil || !ok {
+			return sqlstore.Or(err, state.NotFound("account", account))
 		}
-		_, err := tx.Exec(ctx, "INSERT INTO account_tokens (account, hash) VALUES ($1, $2) "+
-			"ON CONFLICT (account) DO UPDATE SET hash = excluded.hash", account, hash[:])
+		_, err := tx.Exec(ctx, sqlstore.UpsertAccountTokenSQL, account, hash[:])
 		return err
 	})
 }
 
 // AccountByTokenHash implements state.Store.
 func (s *Store) AccountByTokenHash(ctx context.Context, hash [32]byte) (string, error) {
-	return queryOne(ctx, s, "account by token hash", func(sc scanner) (string, error) {
-		var name string
-		return name, sc.Scan(&name)
-	}, func() error { return state.NotFound("account token", state.Fingerprint(hash)) },
-		"SELECT account FROM account_tokens WHERE hash = $1", hash[:])
+	return queryOne(ctx, s, "account by token hash", sqlstore.ScanString, func() error { return state.NotFound("account token", state.Fingerprint(hash)) },
+		sqlstore.AccountByTokenSQL, hash[:])
 }
 
 // ShiftClock implements state.Store. The account's offset and its pending
@@ -136,8 +116,7 @@ func (s *Store) ShiftClock(ctx context.Context, account string, d time.Duration)
 	var out state.Account
 	moved := false
 	err := s.tx(ctx, "shift clock", func(ctx context.Context, tx pgx.Tx) error {
-		a, err := scanAccount(tx.QueryRow(ctx,
-			"UPDATE accounts SET clock_offset_ns = clock_offset_ns + $2 WHERE name = $1 RETURNING "+accountCols, account, int64(d)))
+		a, err := scanAccount(tx.QueryRow(ctx, sqlstore.ShiftAccountSQL, account, int64(d)))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return state.NotFound("account", account)
 		} else if err != nil {
@@ -180,7 +159,7 @@ func scanApp(sc scanner) (state.App, error) {
 
 // CreateApp implements state.Store.
 func (s *Store) CreateApp(ctx context.Context, a state.App) error {
-	_, err := s.exec(ctx, "create app", "INSERT INTO apps ("+appCols+") VALUES ($1, $2, $3, $4)", a.Key, a.Account, a.Name, a.CreatedAt)
+	_, err := s.exec(ctx, "create app", sqlstore.InsertAppSQL, a.Key, a.Account, a.Name, a.CreatedAt)
 	switch {
 	case isForeignKey(err):
 		return state.NotFound("account", a.Account)
@@ -193,13 +172,13 @@ func (s *Store) CreateApp(ctx context.Context, a state.App) error {
 // GetApp implements state.Store.
 func (s *Store) GetApp(ctx context.Context, key string) (state.App, error) {
 	return queryOne(ctx, s, "get app", scanApp, func() error { return state.NotFound("app", key) },
-		"SELECT "+appCols+" FROM apps WHERE app_key = $1", key)
+		sqlstore.GetAppSQL, key)
 }
 
 // ListApps implements state.Store.
 func (s *Store) ListApps(ctx context.Context, account string) ([]state.App, error) {
-	return listOf(ctx, s, "list apps", scanApp, "SELECT "+appCols+" FROM apps WHERE account = $1 ORDER BY seq", []any{account},
-		accountExistsSQL, []any{account}, func() error { return state.NotFound("account", account) })
+	return listOf(ctx, s, "list apps", scanApp, sqlstore.ListAppsSQL, []any{account},
+		sqlstore.AccountExistsSQL, []any{account}, func() error { return state.NotFound("account", account) })
 }
 
 // DeleteApp implements state.Store. Tokens, webhooks and bindings go by
@@ -207,13 +186,13 @@ func (s *Store) ListApps(ctx context.Context, account string) ([]state.App, erro
 func (s *Store) DeleteApp(ctx context.Context, key string) error {
 	return s.tx(ctx, "delete app", func(ctx context.Context, tx pgx.Tx) error {
 		var account string
-		err := tx.QueryRow(ctx, "DELETE FROM apps WHERE app_key = $1 RETURNING account", key).Scan(&account)
+		err := tx.QueryRow(ctx, sqlstore.DeleteAppSQL, key).Scan(&account)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return state.NotFound("app", key)
 		} else if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "UPDATE accounts SET default_app = '' WHERE name = $1 AND default_app = $2", account, key)
+		_, err = tx.Exec(ctx, sqlstore.ClearDefaultAppSQL, account, key)
 		return err
 	})
 }
@@ -232,15 +211,6 @@ func scanToken(sc scanner) (state.Token, error) {
 	return t, err
 }
 
-// authSQL is the whole of AuthContext: the app, its account and its
-// current token (if any) in one indexed join, read afresh on every call.
-const authSQL = "SELECT a.app_key, a.account, a.name, a.created_at, " +
-	"c.name, c.label, c.default_app, c.clock_offset_ns, c.created_at, " +
-	"t.hash, t.state, t.issued_at, t.expires_at, t.ended_at " +
-	"FROM apps a JOIN accounts c ON c.name = a.account " +
-	"LEFT JOIN tokens t ON t.app_key = a.app_key AND t.state = 'current' " +
-	"WHERE a.app_key = $1"
-
 // AuthContext implements state.Store. It is never cached (see the package
 // doc): a token issued or superseded on another replica counts at once.
 func (s *Store) AuthContext(ctx context.Context, appKey string) (state.App, state.Account, state.Token, bool, error) {
@@ -254,7 +224,7 @@ func (s *Store) AuthContext(ctx context.Context, appKey string) (state.App, stat
 		issued   *time.Time
 	)
 	err := s.read(ctx, "auth context", func(ctx context.Context, q querier) error {
-		err := q.QueryRow(ctx, authSQL, appKey).Scan(
+		err := q.QueryRow(ctx, sqlstore.AuthSQL, appKey).Scan(
 			&app.Key, &app.Account, &app.Name, &app.CreatedAt,
 			&acct.Name, &acct.Label, &acct.DefaultApp, &offset, &acct.CreatedAt,
 			&hash, &tokState, &issued, &tok.ExpiresAt, &tok.EndedAt)
@@ -287,13 +257,13 @@ func (s *Store) AuthContext(ctx context.Context, appKey string) (state.App, stat
 func (s *Store) IssueToken(ctx context.Context, t state.Token) error {
 	return s.tx(ctx, "issue token", func(ctx context.Context, tx pgx.Tx) error {
 		if ok, err := exists(ctx, tx, lockAppSQL, t.AppKey); err != nil || !ok {
-			return cmp(err, state.NotFound("app", t.AppKey))
+			return sqlstore.Or(err, state.NotFound("app", t.AppKey))
 		}
-		if _, err := tx.Exec(ctx, "UPDATE tokens SET state = 'superseded', ended_at = $2 WHERE app_key = $1 AND state = 'current'",
+		if _, err := tx.Exec(ctx, sqlstore.SupersedeTokenSQL,
 			t.AppKey, t.IssuedAt); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, "INSERT INTO tokens ("+tokenCols+") VALUES ($1, $2, 'current', $3, $4, NULL)",
+		_, err := tx.Exec(ctx, sqlstore.InsertTokenSQL,
 			t.Hash[:], t.AppKey, t.IssuedAt, t.ExpiresAt)
 		switch {
 		case isForeignKey(err):
@@ -310,9 +280,9 @@ func (s *Store) IssueToken(ctx context.Context, t state.Token) error {
 func (s *Store) RevokeToken(ctx context.Context, appKey string, at time.Time) error {
 	return s.tx(ctx, "revoke token", func(ctx context.Context, tx pgx.Tx) error {
 		if ok, err := exists(ctx, tx, lockAppSQL, appKey); err != nil || !ok {
-			return cmp(err, state.NotFound("app", appKey))
+			return sqlstore.Or(err, state.NotFound("app", appKey))
 		}
-		tag, err := tx.Exec(ctx, "UPDATE tokens SET state = 'revoked', ended_at = $2 WHERE app_key = $1 AND state = 'current'", appKey, at)
+		tag, err := tx.Exec(ctx, sqlstore.RevokeTokenSQL, appKey, at)
 		if err == nil && tag.RowsAffected() == 0 {
 			return state.NotFound("current token of app", appKey)
 		}
@@ -323,13 +293,13 @@ func (s *Store) RevokeToken(ctx context.Context, appKey string, at time.Time) er
 // TokenByHash implements state.Store; like AuthContext, never cached.
 func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (state.Token, error) {
 	return queryOne(ctx, s, "token by hash", scanToken, func() error { return state.NotFound("token", state.Fingerprint(hash)) },
-		"SELECT "+tokenCols+" FROM tokens WHERE hash = $1", hash[:])
+		sqlstore.TokenByHashSQL, hash[:])
 }
 
 // ListTokens implements state.Store.
 func (s *Store) ListTokens(ctx context.Context, appKey string) ([]state.Token, error) {
-	return listOf(ctx, s, "list tokens", scanToken, "SELECT "+tokenCols+" FROM tokens WHERE app_key = $1 ORDER BY seq DESC", []any{appKey},
-		appExistsSQL, []any{appKey}, func() error { return state.NotFound("app", appKey) })
+	return listOf(ctx, s, "list tokens", scanToken, sqlstore.ListTokensSQL, []any{appKey},
+		sqlstore.AppExistsSQL, []any{appKey}, func() error { return state.NotFound("app", appKey) })
 }
 
 // ---------------------------------------------------------------- webhooks
@@ -370,7 +340,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w state.Webhook) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.exec(ctx, "create webhook", "INSERT INTO webhooks ("+webhookCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+	_, err = s.exec(ctx, "create webhook", sqlstore.InsertWebhookSQL,
 		w.AppKey, w.Product, w.URL, events, w.Method, w.Username, w.Authorization, retry, chaos, w.CreatedAt, w.UpdatedAt)
 	switch {
 	case isForeignKey(err):
@@ -387,9 +357,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w state.Webhook) error {
 	if err != nil {
 		return err
 	}
-	n, err := s.exec(ctx, "update webhook",
-		"UPDATE webhooks SET url = $3, events = $4, method = $5, username = $6, auth = $7, retry = $8, chaos = $9, updated_at = $10 "+
-			"WHERE app_key = $1 AND product = $2",
+	n, err := s.exec(ctx, "update webhook", sqlstore.UpdateWebhookSQL,
 		w.AppKey, w.Product, w.URL, events, w.Method, w.Username, w.Authorization, retry, chaos, w.UpdatedAt)
 	if err == nil && n == 0 {
 		return state.NotFound("webhook for product", w.Product)
@@ -400,18 +368,18 @@ func (s *Store) UpdateWebhook(ctx context.Context, w state.Webhook) error {
 // GetWebhook implements state.Store.
 func (s *Store) GetWebhook(ctx context.Context, appKey, product string) (state.Webhook, error) {
 	return queryOne(ctx, s, "get webhook", scanWebhook, func() error { return state.NotFound("webhook for product", product) },
-		"SELECT "+webhookCols+" FROM webhooks WHERE app_key = $1 AND product = $2", appKey, product)
+		sqlstore.GetWebhookSQL, appKey, product)
 }
 
 // ListWebhooks implements state.Store.
 func (s *Store) ListWebhooks(ctx context.Context, appKey string) ([]state.Webhook, error) {
-	return listOf(ctx, s, "list webhooks", scanWebhook, "SELECT "+webhookCols+" FROM webhooks WHERE app_key = $1 ORDER BY product",
-		[]any{appKey}, appExistsSQL, []any{appKey}, func() error { return state.NotFound("app", appKey) })
+	return listOf(ctx, s, "list webhooks", scanWebhook, sqlstore.ListWebhooksSQL,
+		[]any{appKey}, sqlstore.AppExistsSQL, []any{appKey}, func() error { return state.NotFound("app", appKey) })
 }
 
 // DeleteWebhook implements state.Store.
 func (s *Store) DeleteWebhook(ctx context.Context, appKey, product string) error {
-	n, err := s.exec(ctx, "delete webhook", "DELETE FROM webhooks WHERE app_key = $1 AND product = $2", appKey, product)
+	n, err := s.exec(ctx, "delete webhook", sqlstore.DeleteWebhookSQL, appKey, product)
 	if err == nil && n == 0 {
 		return state.NotFound("webhook for product", product)
 	}
@@ -431,7 +399,7 @@ func scanBinding(sc scanner) (state.Binding, error) {
 // inserted only if the app belongs to the account (no row: not found), and
 // the foreign key holds the app in place until the insert commits.
 func (s *Store) CreateBinding(ctx context.Context, b state.Binding) error {
-	n, err := s.exec(ctx, "create binding", "INSERT INTO bindings ("+bindingCols+") "+
+	n, err := s.exec(ctx, "create binding", "INSERT INTO bindings ("+sqlstore.BindingCols+") "+
 		"SELECT $1, $2, $3, $4, $5 FROM apps WHERE app_key = $4 AND account = $1",
 		b.Account, string(b.Kind), b.Value, b.AppKey, b.CreatedAt)
 	switch {
@@ -446,18 +414,18 @@ func (s *Store) CreateBinding(ctx context.Context, b state.Binding) error {
 // FindBinding implements state.Store.
 func (s *Store) FindBinding(ctx context.Context, account string, kind state.BindingKind, value string) (state.Binding, error) {
 	return queryOne(ctx, s, "find binding", scanBinding, func() error { return state.NotFound(string(kind), value) },
-		"SELECT "+bindingCols+" FROM bindings WHERE account = $1 AND kind = $2 AND value = $3", account, string(kind), value)
+		sqlstore.FindBindingSQL, account, string(kind), value)
 }
 
 // ListBindings implements state.Store.
 func (s *Store) ListBindings(ctx context.Context, appKey string) ([]state.Binding, error) {
-	return listOf(ctx, s, "list bindings", scanBinding, "SELECT "+bindingCols+" FROM bindings WHERE app_key = $1 ORDER BY kind, value",
-		[]any{appKey}, appExistsSQL, []any{appKey}, func() error { return state.NotFound("app", appKey) })
+	return listOf(ctx, s, "list bindings", scanBinding, sqlstore.ListBindingsSQL,
+		[]any{appKey}, sqlstore.AppExistsSQL, []any{appKey}, func() error { return state.NotFound("app", appKey) })
 }
 
 // DeleteBinding implements state.Store.
 func (s *Store) DeleteBinding(ctx context.Context, account string, kind state.BindingKind, value string) error {
-	n, err := s.exec(ctx, "delete binding", "DELETE FROM bindings WHERE account = $1 AND kind = $2 AND value = $3", account, string(kind), value)
+	n, err := s.exec(ctx, "delete binding", sqlstore.DeleteBindingSQL, account, string(kind), value)
 	if err == nil && n == 0 {
 		return state.NotFound(string(kind), value)
 	}

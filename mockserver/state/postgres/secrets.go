@@ -7,15 +7,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/state/internal/sqlstore"
 )
 
 // ------------------------------------------------------------ app secrets
 
 // SetAppSecret implements state.Store.
 func (s *Store) SetAppSecret(ctx context.Context, sec state.AppSecret) error {
-	_, err := s.exec(ctx, "set app secret",
-		"INSERT INTO app_secrets (app_key, sealed, issued_at) VALUES ($1, $2, $3) "+
-			"ON CONFLICT (app_key) DO UPDATE SET sealed = excluded.sealed, issued_at = excluded.issued_at",
+	_, err := s.exec(ctx, "set app secret", sqlstore.SetAppSecretSQL,
 		sec.AppKey, sec.Sealed, sec.IssuedAt)
 	if isForeignKey(err) {
 		return state.NotFound("app", sec.AppKey)
@@ -31,7 +30,7 @@ func (s *Store) GetAppSecret(ctx context.Context, appKey string) (state.AppSecre
 		sec.IssuedAt = sec.IssuedAt.UTC()
 		return sec, err
 	}, func() error { return state.NotFound("app secret", appKey) },
-		"SELECT sealed, issued_at FROM app_secrets WHERE app_key = $1", appKey)
+		sqlstore.GetAppSecretSQL, appKey)
 }
 
 // UseNonce implements state.Store. One statement decides, so two replicas
@@ -59,8 +58,6 @@ func (s *Store) UseNonce(ctx context.Context, appKey, nonce string, at, until ti
 
 // -------------------------------------------------------- template groups
 
-const groupCols = "account, waba_id, group_id, templates, created_at, updated_at"
-
 func scanGroup(sc scanner) (state.TemplateGroup, error) {
 	var g state.TemplateGroup
 	err := sc.Scan(&g.Account, &g.WabaID, &g.ID, &g.Templates, &g.CreatedAt, &g.UpdatedAt)
@@ -70,9 +67,7 @@ func scanGroup(sc scanner) (state.TemplateGroup, error) {
 
 // PutTemplateGroup implements state.Store.
 func (s *Store) PutTemplateGroup(ctx context.Context, g state.TemplateGroup) error {
-	_, err := s.exec(ctx, "put template group",
-		"INSERT INTO template_groups ("+groupCols+") VALUES ($1, $2, $3, $4, $5, $6) "+
-			"ON CONFLICT (account, waba_id, group_id) DO UPDATE SET templates = excluded.templates, updated_at = excluded.updated_at",
+	_, err := s.exec(ctx, "put template group", sqlstore.PutGroupSQL,
 		g.Account, g.WabaID, g.ID, g.Templates, g.CreatedAt, g.UpdatedAt)
 	if isForeignKey(err) {
 		return state.NotFound("account", g.Account)
@@ -83,14 +78,13 @@ func (s *Store) PutTemplateGroup(ctx context.Context, g state.TemplateGroup) err
 // GetTemplateGroup implements state.Store.
 func (s *Store) GetTemplateGroup(ctx context.Context, account, wabaID, id string) (state.TemplateGroup, error) {
 	return queryOne(ctx, s, "get template group", scanGroup, func() error { return state.NotFound("template group", id) },
-		"SELECT "+groupCols+" FROM template_groups WHERE account = $1 AND waba_id = $2 AND group_id = $3", account, wabaID, id)
+		sqlstore.GetGroupSQL, account, wabaID, id)
 }
 
 // ListTemplateGroups implements state.Store.
 func (s *Store) ListTemplateGroups(ctx context.Context, account, wabaID string) ([]state.TemplateGroup, error) {
-	out, err := listOf(ctx, s, "list template groups", scanGroup,
-		"SELECT "+groupCols+" FROM template_groups WHERE account = $1 AND ($2 = '' OR waba_id = $2) ORDER BY waba_id, group_id",
-		[]any{account, wabaID}, accountExistsSQL, []any{account}, func() error { return state.NotFound("account", account) })
+	out, err := listOf(ctx, s, "list template groups", scanGroup, sqlstore.ListGroupsSQL,
+		[]any{account, wabaID}, sqlstore.AccountExistsSQL, []any{account}, func() error { return state.NotFound("account", account) })
 	if err == nil && out == nil {
 		out = []state.TemplateGroup{}
 	}
@@ -99,8 +93,7 @@ func (s *Store) ListTemplateGroups(ctx context.Context, account, wabaID string) 
 
 // DeleteTemplateGroup implements state.Store.
 func (s *Store) DeleteTemplateGroup(ctx context.Context, account, wabaID, id string) error {
-	n, err := s.exec(ctx, "delete template group",
-		"DELETE FROM template_groups WHERE account = $1 AND waba_id = $2 AND group_id = $3", account, wabaID, id)
+	n, err := s.exec(ctx, "delete template group", sqlstore.DeleteGroupSQL, account, wabaID, id)
 	if err == nil && n == 0 {
 		return state.NotFound("template group", id)
 	}

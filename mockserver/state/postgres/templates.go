@@ -7,10 +7,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/state/internal/sqlstore"
 )
-
-const templateCols = "account, waba_id, name, language, category, template_id, sid, app_key, body_params, header_params, " +
-	"status, reason, review_at, request, created_at, updated_at"
 
 // ---------------------------------------------------------------- templates
 
@@ -30,7 +28,7 @@ func scanTemplate(sc scanner) (state.Template, error) {
 // events in one round trip, as one transaction.
 func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []state.Event) error {
 	err := s.batch(ctx, "create template", func(b *pgx.Batch) (func(pgx.BatchResults) error, error) {
-		b.Queue("INSERT INTO templates ("+templateCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+		b.Queue(sqlstore.InsertTemplateSQL,
 			t.Account, t.WabaID, t.Name, t.Language, t.Category, t.TemplateID, t.SID, t.AppKey,
 			t.BodyParams, t.HeaderParams, string(t.Status), t.Reason, t.ReviewAt, t.Request, t.CreatedAt, t.UpdatedAt)
 		readEvents, err := queueEvents(b, events)
@@ -57,20 +55,18 @@ func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []s
 // GetTemplate implements state.Store.
 func (s *Store) GetTemplate(ctx context.Context, account, wabaID, name, language string) (state.Template, error) {
 	return queryOne(ctx, s, "get template", scanTemplate, func() error { return state.NotFound("template", name+" ("+language+")") },
-		"SELECT "+templateCols+" FROM templates WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4", account, wabaID, name, language)
+		sqlstore.GetTemplateSQL, account, wabaID, name, language)
 }
 
 // ListTemplates implements state.Store.
 func (s *Store) ListTemplates(ctx context.Context, account, wabaID string) ([]state.Template, error) {
-	return listOf(ctx, s, "list templates", scanTemplate,
-		"SELECT "+templateCols+" FROM templates WHERE account = $1 AND ($2 = '' OR waba_id = $2) ORDER BY seq", []any{account, wabaID},
-		accountExistsSQL, []any{account}, func() error { return state.NotFound("account", account) })
+	return listOf(ctx, s, "list templates", scanTemplate, sqlstore.ListTemplatesSQL, []any{account, wabaID},
+		sqlstore.AccountExistsSQL, []any{account}, func() error { return state.NotFound("account", account) })
 }
 
 // UpdateTemplateStatus implements state.Store.
 func (s *Store) UpdateTemplateStatus(ctx context.Context, t state.Template) error {
-	n, err := s.exec(ctx, "update template status",
-		"UPDATE templates SET status = $5, reason = $6, review_at = $7, updated_at = $8 WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4",
+	n, err := s.exec(ctx, "update template status", sqlstore.SetTemplateSQL,
 		t.Account, t.WabaID, t.Name, t.Language, string(t.Status), t.Reason, t.ReviewAt, t.UpdatedAt)
 	if err == nil && n == 0 {
 		return state.NotFound("template", t.Name+" ("+t.Language+")")
@@ -86,7 +82,7 @@ func (s *Store) UpdateTemplateStatus(ctx context.Context, t state.Template) erro
 // a statement of its own, sees it.
 func (s *Store) AddWabaNumber(ctx context.Context, n state.WabaNumber) error {
 	return s.tx(ctx, "add WABA number", func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, "INSERT INTO waba_numbers (account, number, waba_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+		tag, err := tx.Exec(ctx, sqlstore.RegisterNumberSQL,
 			n.Account, n.Number, n.WabaID, n.CreatedAt)
 		switch {
 		case isForeignKey(err):
@@ -97,7 +93,7 @@ func (s *Store) AddWabaNumber(ctx context.Context, n state.WabaNumber) error {
 			return nil
 		}
 		var waba string
-		if err := tx.QueryRow(ctx, "SELECT waba_id FROM waba_numbers WHERE account = $1 AND number = $2", n.Account, n.Number).Scan(&waba); err != nil {
+		if err := tx.QueryRow(ctx, sqlstore.WabaOfNumberSQL, n.Account, n.Number).Scan(&waba); err != nil {
 			return err
 		}
 		if waba != n.WabaID {
@@ -109,19 +105,14 @@ func (s *Store) AddWabaNumber(ctx context.Context, n state.WabaNumber) error {
 
 // WabaNumbers implements state.Store.
 func (s *Store) WabaNumbers(ctx context.Context, account, wabaID string) ([]string, error) {
-	return queryRows(ctx, s, "WABA numbers", func(sc scanner) (string, error) {
-		var n string
-		return n, sc.Scan(&n)
-	}, "SELECT number FROM waba_numbers WHERE account = $1 AND waba_id = $2 ORDER BY number", account, wabaID)
+	return queryRows(ctx, s, "WABA numbers", sqlstore.ScanString, sqlstore.WabaNumbersSQL, account, wabaID)
 }
 
 // --------------------------------------------------------------- sessions
 
 // TouchSession implements state.Store.
 func (s *Store) TouchSession(ctx context.Context, account, business, user string, at time.Time) error {
-	_, err := s.exec(ctx, "touch session",
-		"INSERT INTO sessions (account, business, user_number, last_inbound_at) VALUES ($1, $2, $3, $4) "+
-			"ON CONFLICT (account, business, user_number) DO UPDATE SET last_inbound_at = excluded.last_inbound_at",
+	_, err := s.exec(ctx, "touch session", sqlstore.TouchSessionSQL,
 		account, business, user, at)
 	if isForeignKey(err) {
 		return state.NotFound("account", account)

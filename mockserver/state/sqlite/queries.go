@@ -13,91 +13,38 @@ import (
 	"github.com/innosandbox/innosandbox/mockserver/state/internal/sqlstore"
 )
 
-// The SQL below is shared-dialect SQL (see the package doc). Queries that
-// the writer runs are listed in writeQueries and prepared once at Open.
-
-const (
-	accountCols = "name, label, default_app, clock_offset_ns, created_at"
-	appCols     = "app_key, account, name, created_at"
-	tokenCols   = "hash, app_key, state, issued_at, expires_at, ended_at"
-	webhookCols = "app_key, product, url, events, method, username, auth, retry, chaos, created_at, updated_at"
-	bindingCols = "account, kind, value, app_key, created_at"
-	messageCols = "id, account, app_key, product, message_type, waba_id, send_number, recipients, wamids, uid, request, created_at"
-	eventCols   = "seq, " + eventData
-	eventData   = "id, account, type, product, app_key, route, status, reason, payload, " +
-		"target_url, target_method, target_username, target_auth, target_retry, chaos, attempts, due_at, next_attempt_at, " +
-		"lease_owner, lease_until, created_at, updated_at"
-	attemptCols = "event_id, n, started_at, latency_ns, method, url, request_headers, request_body, " +
-		"response_status, response_headers, response_body, error, outcome"
-)
+// The SQL that PostgreSQL runs as written too is in sqlstore; below is
+// what only this store runs. Queries that the writer runs are listed in
+// writeQueries and prepared once at Open.
 
 // Write queries.
 const (
-	insertAccountSQL      = "INSERT INTO accounts (" + accountCols + ") VALUES ($1, $2, $3, $4, $5)"
-	deleteAccountSQL      = "DELETE FROM accounts WHERE name = $1"
-	accountExistsSQL      = "SELECT 1 FROM accounts WHERE name = $1"
-	setDefaultAppSQL      = "UPDATE accounts SET default_app = $2 WHERE name = $1"
-	upsertAccountTokenSQL = "INSERT INTO account_tokens (account, hash) VALUES ($1, $2) ON CONFLICT (account) DO UPDATE SET hash = excluded.hash"
-	shiftAccountSQL       = "UPDATE accounts SET clock_offset_ns = clock_offset_ns + $2 WHERE name = $1 RETURNING " + accountCols
-	shiftEventsSQL        = "UPDATE events SET next_attempt_at = next_attempt_at - $2 WHERE account = $1 AND status = 'pending'"
-	insertAppSQL          = "INSERT INTO apps (" + appCols + ") VALUES ($1, $2, $3, $4)"
-	appAccountSQL         = "SELECT account FROM apps WHERE app_key = $1"
-	appExistsSQL          = "SELECT 1 FROM apps WHERE app_key = $1"
-	deleteAppSQL          = "DELETE FROM apps WHERE app_key = $1 RETURNING account"
-	clearDefaultAppSQL    = "UPDATE accounts SET default_app = '' WHERE name = $1 AND default_app = $2"
-	supersedeTokenSQL     = "UPDATE tokens SET state = 'superseded', ended_at = $2 WHERE app_key = $1 AND state = 'current'"
-	insertTokenSQL        = "INSERT INTO tokens (" + tokenCols + ") VALUES ($1, $2, 'current', $3, $4, NULL)"
-	revokeTokenSQL        = "UPDATE tokens SET state = 'revoked', ended_at = $2 WHERE app_key = $1 AND state = 'current'"
-	insertWebhookSQL      = "INSERT INTO webhooks (" + webhookCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-	updateWebhookSQL      = "UPDATE webhooks SET url = $3, events = $4, method = $5, username = $6, auth = $7, retry = $8, chaos = $9, updated_at = $10 WHERE app_key = $1 AND product = $2"
-	deleteWebhookSQL      = "DELETE FROM webhooks WHERE app_key = $1 AND product = $2"
-	insertBindingSQL      = "INSERT INTO bindings (" + bindingCols + ") VALUES ($1, $2, $3, $4, $5)"
-	bindIfUnboundSQL      = insertBindingSQL + " ON CONFLICT DO NOTHING"
-	deleteBindingSQL      = "DELETE FROM bindings WHERE account = $1 AND kind = $2 AND value = $3"
-	insertMessageSQL      = "INSERT INTO messages (" + messageCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-	insertEventSQL        = "INSERT INTO events (" + eventData + ", target_dest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
-	renewLeasesSQL        = "UPDATE events SET lease_until = $2 WHERE id IN (SELECT value FROM json_each($3)) AND lease_owner = $1 AND lease_owner <> '' AND status = 'pending'"
-	releaseLeasesSQL      = "UPDATE events SET lease_owner = '', lease_until = $2 WHERE lease_owner = $1 AND lease_owner <> '' AND status = 'pending'" // <> '': walk events_leased, not the pending ones
-	templateCols          = "account, waba_id, name, language, category, template_id, sid, app_key, body_params, header_params, status, reason, review_at, request, created_at, updated_at"
-	insertTemplateSQL     = "INSERT INTO templates (" + templateCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-	setTemplateSQL        = "UPDATE templates SET status = $5, reason = $6, review_at = $7, updated_at = $8 WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4"
-	wabaOfNumberSQL       = "SELECT waba_id FROM waba_numbers WHERE account = $1 AND number = $2"
-	insertNumberSQL       = "INSERT INTO waba_numbers (account, number, waba_id, created_at) VALUES ($1, $2, $3, $4)"
-	registerNumberSQL     = insertNumberSQL + " ON CONFLICT DO NOTHING"
-	touchSessionSQL       = "INSERT INTO sessions (account, business, user_number, last_inbound_at) VALUES ($1, $2, $3, $4) ON CONFLICT (account, business, user_number) DO UPDATE SET last_inbound_at = excluded.last_inbound_at"
-	recordAttemptSQL      = "UPDATE events SET status = $3, reason = $4, attempts = attempts + 1, next_attempt_at = COALESCE($5, next_attempt_at), lease_owner = '', lease_until = $6, updated_at = $7 WHERE id = $1 AND lease_owner = $2 AND status = 'pending'"
-	insertAttemptSQL      = "INSERT INTO attempts (" + attemptCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-	requeueSQL            = "UPDATE events SET status = 'pending', reason = '', next_attempt_at = $2, lease_owner = '', lease_until = $3 WHERE id = $1 AND status IN ('delivered', 'failed')"
-	claimDueLockSuffix    = "" // PostgreSQL: "FOR UPDATE SKIP LOCKED"; SQLite has one writer, which is the lock
-	claimDueSQL           = "UPDATE events SET lease_owner = $1, lease_until = $2 WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_owner = '' OR lease_until <= $3) ORDER BY next_attempt_at, seq LIMIT $4 " + claimDueLockSuffix + ") RETURNING " + eventCols
-	eventExistsSQL        = "SELECT 1 FROM events WHERE id = $1"
-	selectTokenExistSQL   = "SELECT 1 FROM tokens WHERE hash = $1"
+	shiftEventsSQL      = "UPDATE events SET next_attempt_at = next_attempt_at - $2 WHERE account = $1 AND status = 'pending'"
+	appAccountSQL       = "SELECT account FROM apps WHERE app_key = $1"
+	renewLeasesSQL      = "UPDATE events SET lease_until = $2 WHERE id IN (SELECT value FROM json_each($3)) AND lease_owner = $1 AND lease_owner <> '' AND status = 'pending'"
+	recordAttemptSQL    = "UPDATE events SET status = $3, reason = $4, attempts = attempts + 1, next_attempt_at = COALESCE($5, next_attempt_at), lease_owner = '', lease_until = $6, updated_at = $7 WHERE id = $1 AND lease_owner = $2 AND status = 'pending'"
+	insertAttemptSQL    = "INSERT INTO attempts (" + sqlstore.AttemptCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+	claimDueLockSuffix  = "" // PostgreSQL: "FOR UPDATE SKIP LOCKED"; SQLite has one writer, which is the lock
+	claimDueSQL         = "UPDATE events SET lease_owner = $1, lease_until = $2 WHERE seq IN (SELECT seq FROM events WHERE status = 'pending' AND next_attempt_at <= $3 AND (lease_owner = '' OR lease_until <= $3) ORDER BY next_attempt_at, seq LIMIT $4 " + claimDueLockSuffix + ") RETURNING " + sqlstore.EventCols
+	eventExistsSQL      = "SELECT 1 FROM events WHERE id = $1"
+	selectTokenExistSQL = "SELECT 1 FROM tokens WHERE hash = $1"
 )
 
-// Read queries that run inside read transactions; they are prepared at
-// Open (see rtx).
-const (
-	listAppsSQL     = "SELECT " + appCols + " FROM apps WHERE account = $1 ORDER BY seq"
-	listTokensSQL   = "SELECT " + tokenCols + " FROM tokens WHERE app_key = $1 ORDER BY seq DESC"
-	listWebhooksSQL = "SELECT " + webhookCols + " FROM webhooks WHERE app_key = $1 ORDER BY product"
-	listBindingsSQL = "SELECT " + bindingCols + " FROM bindings WHERE app_key = $1 ORDER BY kind, value"
-	getEventSQL     = "SELECT " + eventCols + " FROM events WHERE id = $1"
-	listAttemptsSQL = "SELECT " + attemptCols + " FROM attempts WHERE event_id = $1 ORDER BY seq"
-)
-
-var readQueries = []string{accountExistsSQL, appExistsSQL, listAppsSQL, listTokensSQL, listWebhooksSQL,
-	listBindingsSQL, getEventSQL, listAttemptsSQL, listTemplatesSQL, lastInboundSQL}
+// readQueries run inside read transactions; they are prepared at Open (see
+// rtx).
+var readQueries = []string{sqlstore.AccountExistsSQL, sqlstore.AppExistsSQL, sqlstore.ListAppsSQL, sqlstore.ListTokensSQL, sqlstore.ListWebhooksSQL,
+	sqlstore.ListBindingsSQL, sqlstore.GetEventSQL, sqlstore.ListAttemptsSQL, sqlstore.ListTemplatesSQL, lastInboundSQL}
 
 // writeQueries are prepared on the writer connection at Open.
 var writeQueries = []string{
-	insertAccountSQL, deleteAccountSQL, accountExistsSQL, setDefaultAppSQL, shiftAccountSQL, shiftEventsSQL,
-	insertAppSQL, appAccountSQL, appExistsSQL, deleteAppSQL, clearDefaultAppSQL,
-	supersedeTokenSQL, insertTokenSQL, revokeTokenSQL, selectTokenExistSQL,
-	insertWebhookSQL, updateWebhookSQL, deleteWebhookSQL,
-	insertBindingSQL, bindIfUnboundSQL, deleteBindingSQL,
-	insertMessageSQL, insertEventSQL, recordAttemptSQL, insertAttemptSQL, requeueSQL, claimDueSQL, eventExistsSQL,
-	insertTemplateSQL, setTemplateSQL, wabaOfNumberSQL, insertNumberSQL, registerNumberSQL, touchSessionSQL,
-	releaseLeasesSQL, renewLeasesSQL,
+	sqlstore.InsertAccountSQL, sqlstore.DeleteAccountSQL, sqlstore.AccountExistsSQL, sqlstore.SetDefaultAppSQL, sqlstore.ShiftAccountSQL, shiftEventsSQL,
+	sqlstore.InsertAppSQL, appAccountSQL, sqlstore.AppExistsSQL, sqlstore.DeleteAppSQL, sqlstore.ClearDefaultAppSQL,
+	sqlstore.SupersedeTokenSQL, sqlstore.InsertTokenSQL, sqlstore.RevokeTokenSQL, selectTokenExistSQL,
+	sqlstore.InsertWebhookSQL, sqlstore.UpdateWebhookSQL, sqlstore.DeleteWebhookSQL,
+	sqlstore.InsertBindingSQL, sqlstore.BindIfUnboundSQL, sqlstore.DeleteBindingSQL,
+	sqlstore.InsertMessageSQL, sqlstore.InsertEventSQL, recordAttemptSQL, insertAttemptSQL, sqlstore.RequeueSQL, claimDueSQL, eventExistsSQL,
+	sqlstore.InsertTemplateSQL, sqlstore.SetTemplateSQL, sqlstore.WabaOfNumberSQL, sqlstore.InsertNumberSQL, sqlstore.RegisterNumberSQL, sqlstore.TouchSessionSQL,
+	sqlstore.ReleaseLeasesSQL, renewLeasesSQL,
 }
 
 // zeroMicros is how a free lease's LeaseUntil (the zero time) is stored.
@@ -116,7 +63,7 @@ func exists(row *sql.Row) (bool, error) {
 }
 
 // scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
+type scanner = sqlstore.Scanner
 
 // ---------------------------------------------------------------- accounts
 
@@ -133,7 +80,7 @@ func scanAccount(sc scanner) (state.Account, error) {
 // CreateAccount implements state.Store.
 func (s *Store) CreateAccount(ctx context.Context, a state.Account) error {
 	return s.write(ctx, "create account", func(tx *wtx) error {
-		_, err := tx.exec(insertAccountSQL, a.Name, a.Label, a.DefaultApp, int64(a.ClockOffset), micros(a.CreatedAt))
+		_, err := tx.exec(sqlstore.InsertAccountSQL, a.Name, a.Label, a.DefaultApp, int64(a.ClockOffset), micros(a.CreatedAt))
 		if isUnique(err) {
 			return state.Conflict("account", a.Name)
 		}
@@ -144,19 +91,19 @@ func (s *Store) CreateAccount(ctx context.Context, a state.Account) error {
 // GetAccount implements state.Store.
 func (s *Store) GetAccount(ctx context.Context, name string) (state.Account, error) {
 	return queryOne(ctx, s, "get account", scanAccount, func() error { return state.NotFound("account", name) },
-		"SELECT "+accountCols+" FROM accounts WHERE name = $1", name)
+		sqlstore.GetAccountSQL, name)
 }
 
 // ListAccounts implements state.Store.
 func (s *Store) ListAccounts(ctx context.Context) ([]state.Account, error) {
-	return queryRows(ctx, s, "list accounts", scanAccount, "SELECT "+accountCols+" FROM accounts ORDER BY name")
+	return queryRows(ctx, s, "list accounts", scanAccount, sqlstore.ListAccountsSQL)
 }
 
 // DeleteAccount implements state.Store. The foreign keys cascade to
 // everything the account owns.
 func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 	return s.write(ctx, "delete account", func(tx *wtx) error {
-		n, err := tx.execN(deleteAccountSQL, name)
+		n, err := tx.execN(sqlstore.DeleteAccountSQL, name)
 		if err == nil && n == 0 {
 			return state.NotFound("account", name)
 		}
@@ -167,8 +114,8 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 // SetDefaultApp implements state.Store.
 func (s *Store) SetDefaultApp(ctx context.Context, account, appKey string) error {
 	return s.write(ctx, "set default app", func(tx *wtx) error {
-		if ok, err := exists(tx.queryRow(accountExistsSQL, account)); err != nil || !ok {
-			return cmp(err, state.NotFound("account", account))
+		if ok, err := exists(tx.queryRow(sqlstore.AccountExistsSQL, account)); err != nil || !ok {
+			return sqlstore.Or(err, state.NotFound("account", account))
 		}
 		if appKey != "" {
 			var owner string
@@ -179,44 +126,33 @@ func (s *Store) SetDefaultApp(ctx context.Context, account, appKey string) error
 				return err
 			}
 		}
-		_, err := tx.exec(setDefaultAppSQL, account, appKey)
+		_, err := tx.exec(sqlstore.SetDefaultAppSQL, account, appKey)
 		return err
 	})
-}
-
-// cmp returns err when there is one, else alt.
-func cmp(err, alt error) error {
-	if err != nil {
-		return err
-	}
-	return alt
 }
 
 // SetAccountToken implements state.Store.
 func (s *Store) SetAccountToken(ctx context.Context, account string, hash [32]byte) error {
 	return s.write(ctx, "set account token", func(tx *wtx) error {
-		if ok, err := exists(tx.queryRow(accountExistsSQL, account)); err != nil || !ok {
-			return cmp(err, state.NotFound("account", account))
+		if ok, err := exists(tx.queryRow(sqlstore.AccountExistsSQL, account)); err != nil || !ok {
+			return sqlstore.Or(err, state.NotFound("account", account))
 		}
-		_, err := tx.exec(upsertAccountTokenSQL, account, hashBytes(hash))
+		_, err := tx.exec(sqlstore.UpsertAccountTokenSQL, account, hashBytes(hash))
 		return err
 	})
 }
 
 // AccountByTokenHash implements state.Store.
 func (s *Store) AccountByTokenHash(ctx context.Context, hash [32]byte) (string, error) {
-	return queryOne(ctx, s, "account by token hash", func(sc scanner) (string, error) {
-		var name string
-		return name, sc.Scan(&name)
-	}, func() error { return state.NotFound("account token", state.Fingerprint(hash)) },
-		"SELECT account FROM account_tokens WHERE hash = $1", hashBytes(hash))
+	return queryOne(ctx, s, "account by token hash", sqlstore.ScanString, func() error { return state.NotFound("account token", state.Fingerprint(hash)) },
+		sqlstore.AccountByTokenSQL, hashBytes(hash))
 }
 
 // ShiftClock implements state.Store.
 func (s *Store) ShiftClock(ctx context.Context, account string, d time.Duration) (state.Account, error) {
 	var out state.Account
 	err := s.write(ctx, "shift clock", func(tx *wtx) error {
-		a, err := scanAccount(tx.queryRow(shiftAccountSQL, account, int64(d)))
+		a, err := scanAccount(tx.queryRow(sqlstore.ShiftAccountSQL, account, int64(d)))
 		if errors.Is(err, sql.ErrNoRows) {
 			return state.NotFound("account", account)
 		} else if err != nil {
@@ -244,7 +180,7 @@ func scanApp(sc scanner) (state.App, error) {
 // CreateApp implements state.Store.
 func (s *Store) CreateApp(ctx context.Context, a state.App) error {
 	return s.write(ctx, "create app", func(tx *wtx) error {
-		_, err := tx.exec(insertAppSQL, a.Key, a.Account, a.Name, micros(a.CreatedAt))
+		_, err := tx.exec(sqlstore.InsertAppSQL, a.Key, a.Account, a.Name, micros(a.CreatedAt))
 		switch {
 		case isForeignKey(err):
 			return state.NotFound("account", a.Account)
@@ -258,12 +194,12 @@ func (s *Store) CreateApp(ctx context.Context, a state.App) error {
 // GetApp implements state.Store.
 func (s *Store) GetApp(ctx context.Context, key string) (state.App, error) {
 	return queryOne(ctx, s, "get app", scanApp, func() error { return state.NotFound("app", key) },
-		"SELECT "+appCols+" FROM apps WHERE app_key = $1", key)
+		sqlstore.GetAppSQL, key)
 }
 
 // ListApps implements state.Store.
 func (s *Store) ListApps(ctx context.Context, account string) ([]state.App, error) {
-	return listOf(ctx, s, "list apps", scanApp, listAppsSQL, []any{account}, accountExistsSQL, []any{account},
+	return listOf(ctx, s, "list apps", scanApp, sqlstore.ListAppsSQL, []any{account}, sqlstore.AccountExistsSQL, []any{account},
 		func() error { return state.NotFound("account", account) })
 }
 
@@ -272,13 +208,13 @@ func (s *Store) ListApps(ctx context.Context, account string) ([]state.App, erro
 func (s *Store) DeleteApp(ctx context.Context, key string) error {
 	return s.write(ctx, "delete app", func(tx *wtx) error {
 		var account string
-		err := tx.queryRow(deleteAppSQL, key).Scan(&account)
+		err := tx.queryRow(sqlstore.DeleteAppSQL, key).Scan(&account)
 		if errors.Is(err, sql.ErrNoRows) {
 			return state.NotFound("app", key)
 		} else if err != nil {
 			return err
 		}
-		_, err = tx.exec(clearDefaultAppSQL, account, key)
+		_, err = tx.exec(sqlstore.ClearDefaultAppSQL, account, key)
 		return err
 	})
 }
@@ -298,15 +234,6 @@ func scanToken(sc scanner) (state.Token, error) {
 	t.IssuedAt, t.ExpiresAt, t.EndedAt = fromMicros(issued), fromNullMicros(expires), fromNullMicros(ended)
 	return t, err
 }
-
-// authSQL is the whole of AuthContext: the app, its account and its
-// current token (if any) in one indexed join.
-const authSQL = "SELECT a.app_key, a.account, a.name, a.created_at, " +
-	"c.name, c.label, c.default_app, c.clock_offset_ns, c.created_at, " +
-	"t.hash, t.state, t.issued_at, t.expires_at, t.ended_at " +
-	"FROM apps a JOIN accounts c ON c.name = a.account " +
-	"LEFT JOIN tokens t ON t.app_key = a.app_key AND t.state = 'current' " +
-	"WHERE a.app_key = $1"
 
 // AuthContext implements state.Store.
 func (s *Store) AuthContext(ctx context.Context, appKey string) (state.App, state.Account, state.Token, bool, error) {
@@ -340,7 +267,7 @@ func (s *Store) authContext(ctx context.Context, appKey string) (state.App, stat
 		issued                sql.NullInt64
 		expires, ended        sql.NullInt64
 	)
-	err := s.queryRow(ctx, authSQL, []any{appKey},
+	err := s.queryRow(ctx, sqlstore.AuthSQL, []any{appKey},
 		&app.Key, &app.Account, &app.Name, &appCreated,
 		&acct.Name, &acct.Label, &acct.DefaultApp, &offset, &acCreated,
 		&hash, &tokState, &issued, &expires, &ended)
@@ -367,10 +294,10 @@ func (s *Store) authContext(ctx context.Context, appKey string) (state.App, stat
 // supersede too.
 func (s *Store) IssueToken(ctx context.Context, t state.Token) error {
 	return s.write(ctx, "issue token", func(tx *wtx) error {
-		if _, err := tx.exec(supersedeTokenSQL, t.AppKey, micros(t.IssuedAt)); err != nil {
+		if _, err := tx.exec(sqlstore.SupersedeTokenSQL, t.AppKey, micros(t.IssuedAt)); err != nil {
 			return err
 		}
-		_, err := tx.exec(insertTokenSQL, hashBytes(t.Hash), t.AppKey, micros(t.IssuedAt), microsPtr(t.ExpiresAt))
+		_, err := tx.exec(sqlstore.InsertTokenSQL, hashBytes(t.Hash), t.AppKey, micros(t.IssuedAt), microsPtr(t.ExpiresAt))
 		switch {
 		case isForeignKey(err):
 			return state.NotFound("app", t.AppKey)
@@ -384,12 +311,12 @@ func (s *Store) IssueToken(ctx context.Context, t state.Token) error {
 // RevokeToken implements state.Store.
 func (s *Store) RevokeToken(ctx context.Context, appKey string, at time.Time) error {
 	return s.write(ctx, "revoke token", func(tx *wtx) error {
-		n, err := tx.execN(revokeTokenSQL, appKey, micros(at))
+		n, err := tx.execN(sqlstore.RevokeTokenSQL, appKey, micros(at))
 		if err != nil || n > 0 {
 			return err
 		}
-		if ok, err := exists(tx.queryRow(appExistsSQL, appKey)); err != nil || !ok {
-			return cmp(err, state.NotFound("app", appKey))
+		if ok, err := exists(tx.queryRow(sqlstore.AppExistsSQL, appKey)); err != nil || !ok {
+			return sqlstore.Or(err, state.NotFound("app", appKey))
 		}
 		return state.NotFound("current token of app", appKey)
 	})
@@ -417,12 +344,12 @@ func (s *Store) TokenByHash(ctx context.Context, hash [32]byte) (state.Token, er
 // tokenByHash reads TokenByHash's answer from the database.
 func (s *Store) tokenByHash(ctx context.Context, hash [32]byte) (state.Token, error) {
 	return queryOne(ctx, s, "token by hash", scanToken, func() error { return state.NotFound("token", state.Fingerprint(hash)) },
-		"SELECT "+tokenCols+" FROM tokens WHERE hash = $1", hashBytes(hash))
+		sqlstore.TokenByHashSQL, hashBytes(hash))
 }
 
 // ListTokens implements state.Store.
 func (s *Store) ListTokens(ctx context.Context, appKey string) ([]state.Token, error) {
-	return listOf(ctx, s, "list tokens", scanToken, listTokensSQL, []any{appKey}, appExistsSQL, []any{appKey},
+	return listOf(ctx, s, "list tokens", scanToken, sqlstore.ListTokensSQL, []any{appKey}, sqlstore.AppExistsSQL, []any{appKey},
 		func() error { return state.NotFound("app", appKey) })
 }
 
@@ -454,7 +381,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w state.Webhook) error {
 		return err
 	}
 	return s.write(ctx, "create webhook", func(tx *wtx) error {
-		_, err := tx.exec(insertWebhookSQL, w.AppKey, w.Product, w.URL, events, w.Method,
+		_, err := tx.exec(sqlstore.InsertWebhookSQL, w.AppKey, w.Product, w.URL, events, w.Method,
 			nullString(w.Username), nullString(w.Authorization), retry, chaos, micros(w.CreatedAt), micros(w.UpdatedAt))
 		switch {
 		case isForeignKey(err):
@@ -473,7 +400,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w state.Webhook) error {
 		return err
 	}
 	return s.write(ctx, "update webhook", func(tx *wtx) error {
-		n, err := tx.execN(updateWebhookSQL, w.AppKey, w.Product, w.URL, events, w.Method,
+		n, err := tx.execN(sqlstore.UpdateWebhookSQL, w.AppKey, w.Product, w.URL, events, w.Method,
 			nullString(w.Username), nullString(w.Authorization), retry, chaos, micros(w.UpdatedAt))
 		if err == nil && n == 0 {
 			return state.NotFound("webhook for product", w.Product)
@@ -505,19 +432,19 @@ func (s *Store) GetWebhook(ctx context.Context, appKey, product string) (state.W
 // getWebhook reads GetWebhook's answer from the database.
 func (s *Store) getWebhook(ctx context.Context, appKey, product string) (state.Webhook, error) {
 	return queryOne(ctx, s, "get webhook", scanWebhook, func() error { return state.NotFound("webhook for product", product) },
-		"SELECT "+webhookCols+" FROM webhooks WHERE app_key = $1 AND product = $2", appKey, product)
+		sqlstore.GetWebhookSQL, appKey, product)
 }
 
 // ListWebhooks implements state.Store.
 func (s *Store) ListWebhooks(ctx context.Context, appKey string) ([]state.Webhook, error) {
-	return listOf(ctx, s, "list webhooks", scanWebhook, listWebhooksSQL, []any{appKey}, appExistsSQL, []any{appKey},
+	return listOf(ctx, s, "list webhooks", scanWebhook, sqlstore.ListWebhooksSQL, []any{appKey}, sqlstore.AppExistsSQL, []any{appKey},
 		func() error { return state.NotFound("app", appKey) })
 }
 
 // DeleteWebhook implements state.Store.
 func (s *Store) DeleteWebhook(ctx context.Context, appKey, product string) error {
 	return s.write(ctx, "delete webhook", func(tx *wtx) error {
-		n, err := tx.execN(deleteWebhookSQL, appKey, product)
+		n, err := tx.execN(sqlstore.DeleteWebhookSQL, appKey, product)
 		if err == nil && n == 0 {
 			return state.NotFound("webhook for product", product)
 		}
@@ -545,7 +472,7 @@ func (s *Store) CreateBinding(ctx context.Context, b state.Binding) error {
 		} else if err != nil {
 			return err
 		}
-		_, err = tx.exec(insertBindingSQL, b.Account, string(b.Kind), b.Value, b.AppKey, micros(b.CreatedAt))
+		_, err = tx.exec(sqlstore.InsertBindingSQL, b.Account, string(b.Kind), b.Value, b.AppKey, micros(b.CreatedAt))
 		if isUnique(err) {
 			return state.Conflict(string(b.Kind), b.Value)
 		}
@@ -556,19 +483,19 @@ func (s *Store) CreateBinding(ctx context.Context, b state.Binding) error {
 // FindBinding implements state.Store.
 func (s *Store) FindBinding(ctx context.Context, account string, kind state.BindingKind, value string) (state.Binding, error) {
 	return queryOne(ctx, s, "find binding", scanBinding, func() error { return state.NotFound(string(kind), value) },
-		"SELECT "+bindingCols+" FROM bindings WHERE account = $1 AND kind = $2 AND value = $3", account, string(kind), value)
+		sqlstore.FindBindingSQL, account, string(kind), value)
 }
 
 // ListBindings implements state.Store.
 func (s *Store) ListBindings(ctx context.Context, appKey string) ([]state.Binding, error) {
-	return listOf(ctx, s, "list bindings", scanBinding, listBindingsSQL, []any{appKey}, appExistsSQL, []any{appKey},
+	return listOf(ctx, s, "list bindings", scanBinding, sqlstore.ListBindingsSQL, []any{appKey}, sqlstore.AppExistsSQL, []any{appKey},
 		func() error { return state.NotFound("app", appKey) })
 }
 
 // DeleteBinding implements state.Store.
 func (s *Store) DeleteBinding(ctx context.Context, account string, kind state.BindingKind, value string) error {
 	return s.write(ctx, "delete binding", func(tx *wtx) error {
-		n, err := tx.execN(deleteBindingSQL, account, string(kind), value)
+		n, err := tx.execN(sqlstore.DeleteBindingSQL, account, string(kind), value)
 		if err == nil && n == 0 {
 			return state.NotFound(string(kind), value)
 		}
@@ -593,7 +520,7 @@ func scanMessage(sc scanner) (state.Message, error) {
 	return m, fromJSONText(wamids, &m.Wamids)
 }
 
-// eventArgs are an event's values in insertEventSQL's order.
+// eventArgs are an event's values in sqlstore.InsertEventSQL's order.
 func eventArgs(e *state.Event) ([]any, error) {
 	var url, method, user, auth, retry any
 	if t := e.Target; t != nil {
@@ -625,7 +552,7 @@ func insertEvents(tx *wtx, events []state.Event) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.exec(insertEventSQL, args...)
+		_, err = tx.exec(sqlstore.InsertEventSQL, args...)
 		switch {
 		case isUnique(err):
 			return state.Conflict("event", e.ID)
@@ -652,10 +579,10 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 		return err
 	}
 	err = s.writeOutbox(ctx, "record submission", func(tx *wtx) error {
-		if ok, err := exists(tx.queryRow(appExistsSQL, m.AppKey)); err != nil || !ok {
-			return cmp(err, state.NotFound("app", m.AppKey))
+		if ok, err := exists(tx.queryRow(sqlstore.AppExistsSQL, m.AppKey)); err != nil || !ok {
+			return sqlstore.Or(err, state.NotFound("app", m.AppKey))
 		}
-		_, err := tx.exec(insertMessageSQL, m.ID, m.Account, m.AppKey, m.Product, m.MessageType, m.WabaID, m.SendNumber,
+		_, err := tx.exec(sqlstore.InsertMessageSQL, m.ID, m.Account, m.AppKey, m.Product, m.MessageType, m.WabaID, m.SendNumber,
 			recipients, wamids, m.UID, blob(m.Request), micros(m.CreatedAt))
 		switch {
 		case isUnique(err):
@@ -666,7 +593,7 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 			return err
 		}
 		if b := sub.BindSender; b != nil {
-			_, err := tx.exec(bindIfUnboundSQL, b.Account, string(b.Kind), b.Value, b.AppKey, micros(b.CreatedAt))
+			_, err := tx.exec(sqlstore.BindIfUnboundSQL, b.Account, string(b.Kind), b.Value, b.AppKey, micros(b.CreatedAt))
 			if isForeignKey(err) {
 				return state.NotFound("app", b.AppKey)
 			} else if err != nil {
@@ -674,7 +601,7 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 			}
 		}
 		if n := sub.RegisterNumber; n != nil {
-			if _, err := tx.exec(registerNumberSQL, n.Account, n.Number, n.WabaID, micros(n.CreatedAt)); err != nil {
+			if _, err := tx.exec(sqlstore.RegisterNumberSQL, n.Account, n.Number, n.WabaID, micros(n.CreatedAt)); err != nil {
 				return err
 			}
 		}
@@ -689,12 +616,12 @@ func (s *Store) RecordSubmission(ctx context.Context, sub state.Submission) erro
 // GetMessage implements state.Store.
 func (s *Store) GetMessage(ctx context.Context, id string) (state.Message, error) {
 	return queryOne(ctx, s, "get message", scanMessage, func() error { return state.NotFound("message", id) },
-		"SELECT "+messageCols+" FROM messages WHERE id = $1", id)
+		sqlstore.GetMessageSQL, id)
 }
 
 // ------------------------------------------------------------------ events
 
-// scanEvent reads eventCols; seq is the creation order.
+// scanEvent reads sqlstore.EventCols; seq is the creation order.
 func scanEvent(sc scanner) (e state.Event, seq int64, err error) {
 	var url, method, user, auth, retry, chaos sql.NullString
 	var due, next, leaseUntil, created, updated int64
@@ -747,13 +674,13 @@ func (s *Store) GetEvent(ctx context.Context, id string) (state.Event, []state.A
 	var attempts []state.Attempt
 	err := s.read(ctx, "get event", func(q querier) error {
 		var err error
-		e, _, err = scanEvent(q.QueryRowContext(ctx, getEventSQL, id))
+		e, _, err = scanEvent(q.QueryRowContext(ctx, sqlstore.GetEventSQL, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return state.NotFound("event", id)
 		} else if err != nil {
 			return err
 		}
-		attempts, err = collect(scanAttempt)(q.QueryContext(ctx, listAttemptsSQL, id))
+		attempts, err = collect(scanAttempt)(q.QueryContext(ctx, sqlstore.ListAttemptsSQL, id))
 		return err
 	})
 	if err != nil {
@@ -771,7 +698,7 @@ var eventsDialect = sqlstore.Dialect{
 
 // ListEvents implements state.Store.
 func (s *Store) ListEvents(ctx context.Context, f state.EventFilter) ([]state.Event, error) {
-	q, args := sqlstore.EventsQuery(eventCols, f, eventsDialect)
+	q, args := sqlstore.EventsQuery(sqlstore.EventCols, f, eventsDialect)
 	return queryRows(ctx, s, "list events", scanEventOnly, q, args...)
 }
 
@@ -794,20 +721,13 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int, owner st
 	}
 	var got []sqlstore.Claimed
 	err := s.writeOutbox(ctx, "claim due", func(tx *wtx) error {
-		got = got[:0]
 		rows, err := tx.query(q, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			e, seq, err := scanEvent(rows)
-			if err != nil {
-				return err
-			}
-			got = append(got, sqlstore.Claimed{Event: e, Seq: seq})
-		}
-		return rows.Err()
+		got, err = sqlstore.CollectClaimed(rows, scanEvent, got[:0])
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -866,14 +786,14 @@ func (s *Store) claimDueExcluding(ctx context.Context, exclude []string, args []
 // claimSeqsSQL leases the events whose seqs $4 lists (JSON) that are still
 // claimable at $3.
 const claimSeqsSQL = "UPDATE events SET lease_owner = $1, lease_until = $2 WHERE seq IN (SELECT value FROM json_each($4)) " +
-	"AND status = 'pending' AND next_attempt_at <= $3 AND (lease_owner = '' OR lease_until <= $3) RETURNING " + eventCols
+	"AND status = 'pending' AND next_attempt_at <= $3 AND (lease_owner = '' OR lease_until <= $3) RETURNING " + sqlstore.EventCols
 
 // ReleaseLeases implements state.Store.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string) (int, error) {
 	var n int64
 	err := s.writeOutbox(ctx, "release leases", func(tx *wtx) error {
 		var err error
-		n, err = tx.execN(releaseLeasesSQL, owner, zeroMicros)
+		n, err = tx.execN(sqlstore.ReleaseLeasesSQL, owner, zeroMicros)
 		return err
 	})
 	return int(n), err
@@ -1062,7 +982,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r state.AttemptResult) error 
 // Requeue implements state.Store.
 func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
 	return s.writeOutbox(ctx, "requeue", func(tx *wtx) error {
-		n, err := tx.execN(requeueSQL, id, micros(at), zeroMicros)
+		n, err := tx.execN(sqlstore.RequeueSQL, id, micros(at), zeroMicros)
 		if err == nil && n == 0 {
 			return state.NotFound("delivered or failed event", id)
 		}
@@ -1074,8 +994,7 @@ func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
 // cascades would get there too, row by row).
 func (s *Store) Reset(ctx context.Context) error {
 	return s.write(ctx, "reset", func(tx *wtx) error {
-		for _, table := range []string{"attempts", "events", "messages", "bindings", "webhooks", "tokens", "apps",
-			"templates", "waba_numbers", "sessions", "account_tokens", "app_secrets", "nonces", "template_groups", "accounts"} {
+		for _, table := range sqlstore.Tables {
 			if _, err := tx.exec("DELETE FROM " + table); err != nil {
 				return err
 			}
@@ -1092,15 +1011,7 @@ func collect[T any](scan func(scanner) (T, error)) func(*sql.Rows, error) ([]T, 
 			return nil, err
 		}
 		defer rows.Close()
-		var out []T
-		for rows.Next() {
-			x, err := scan(rows)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, x)
-		}
-		return out, rows.Err()
+		return sqlstore.Collect(rows, scan)
 	}
 }
 

@@ -44,10 +44,11 @@
 //
 // # Sharing with PostgreSQL
 //
-// The SQL in queries.go is written for both SQLite and PostgreSQL: $N
-// placeholders, ON CONFLICT DO NOTHING, RETURNING, no SQLite-only
-// functions, values encoded as plain INTEGER, TEXT and BLOB (codec.go).
-// What differs is kept apart: the schema (migrations/), classifying driver
+// The statements both stores run as written live in internal/sqlstore
+// ($N placeholders, ON CONFLICT DO NOTHING, RETURNING, no SQLite-only
+// functions); this store binds them with values encoded as plain INTEGER,
+// TEXT and BLOB (codec.go). What differs is kept apart: the SQL in
+// queries.go that only SQLite runs, the schema (migrations/), classifying driver
 // errors (errors.go), how writes are run (writer.go; a server database
 // would use a transaction per operation and FOR UPDATE SKIP LOCKED in
 // ClaimDue, see claimDueSQL) and the connection setup in this file.
@@ -68,6 +69,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/state/internal/sqlstore"
 )
 
 // busyTimeout is how long a connection waits for a lock held by another
@@ -354,7 +356,7 @@ func listOf[T any](ctx context.Context, s *Store, op string, scan func(scanner) 
 	var out []T
 	err := s.read(ctx, op, func(q querier) error {
 		if ok, err := exists(q.QueryRowContext(ctx, parentSQL, parentArgs...)); err != nil || !ok {
-			return cmp(err, missing())
+			return sqlstore.Or(err, missing())
 		}
 		var err error
 		out, err = collect(scan)(q.QueryContext(ctx, listSQL, args...))

@@ -19,16 +19,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/state/internal/sqlstore"
 	"github.com/innosandbox/innosandbox/mockserver/state/storetest"
 )
 
-func openT(t testing.TB, dsn string) *Store {
-	t.Helper()
-	s, err := Open(context.Background(), dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
+// openT opens a store on dsn, closed when t ends.
+func openT(t testing.TB, dsn string) *Store { return storetest.Opened(t, Open, dsn) }
 
 func tempDB(t testing.TB) string { return filepath.Join(t.TempDir(), "sandbox.db") }
 
@@ -344,7 +340,7 @@ func TestGroupCommit(t *testing.T) {
 		ctx := context.Background()
 		create := func(name string) writeFunc {
 			return func(tx *wtx) error {
-				_, err := tx.exec(insertAccountSQL, name, "", "", 0, 0)
+				_, err := tx.exec(sqlstore.InsertAccountSQL, name, "", "", 0, 0)
 				if isUnique(err) {
 					return state.Conflict("account", name)
 				}
@@ -450,12 +446,12 @@ func TestQueryPlans(t *testing.T) {
 		assert.NotContains(t, p, "TEMP B-TREE")
 	})
 	t.Run("AuthContext is three index lookups", func(t *testing.T) {
-		p := plan(t, authSQL, "k")
+		p := plan(t, sqlstore.AuthSQL, "k")
 		assert.NotRegexp(t, `SCAN `, p)
 		assert.Contains(t, p, "tokens_current")
 	})
 	t.Run("ListEvents by account is newest first off the index", func(t *testing.T) {
-		p := plan(t, "SELECT "+eventCols+" FROM events WHERE account = $1 ORDER BY seq DESC LIMIT $2", "a", 10)
+		p := plan(t, "SELECT "+sqlstore.EventCols+" FROM events WHERE account = $1 ORDER BY seq DESC LIMIT $2", "a", 10)
 		assert.Contains(t, p, "events_by_account")
 		assert.NotContains(t, p, "TEMP B-TREE")
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/innosandbox/innosandbox/mockserver/state"
+	"github.com/innosandbox/innosandbox/mockserver/state/internal/sqlstore"
 )
 
 // ---------------------------------------------------------------- templates
@@ -28,7 +29,7 @@ func scanTemplate(sc scanner) (state.Template, error) {
 // CreateTemplate implements state.Store.
 func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []state.Event) error {
 	return s.write(ctx, "create template", func(tx *wtx) error {
-		_, err := tx.exec(insertTemplateSQL, t.Account, t.WabaID, t.Name, t.Language, t.Category, t.TemplateID, t.SID, t.AppKey,
+		_, err := tx.exec(sqlstore.InsertTemplateSQL, t.Account, t.WabaID, t.Name, t.Language, t.Category, t.TemplateID, t.SID, t.AppKey,
 			t.BodyParams, t.HeaderParams, string(t.Status), t.Reason, micros(t.ReviewAt), blob(t.Request), micros(t.CreatedAt), micros(t.UpdatedAt))
 		switch {
 		case isUnique(err):
@@ -45,19 +46,19 @@ func (s *Store) CreateTemplate(ctx context.Context, t state.Template, events []s
 // GetTemplate implements state.Store.
 func (s *Store) GetTemplate(ctx context.Context, account, wabaID, name, language string) (state.Template, error) {
 	return queryOne(ctx, s, "get template", scanTemplate, func() error { return state.NotFound("template", name+" ("+language+")") },
-		"SELECT "+templateCols+" FROM templates WHERE account = $1 AND waba_id = $2 AND name = $3 AND language = $4", account, wabaID, name, language)
+		sqlstore.GetTemplateSQL, account, wabaID, name, language)
 }
 
 // ListTemplates implements state.Store.
 func (s *Store) ListTemplates(ctx context.Context, account, wabaID string) ([]state.Template, error) {
-	return listOf(ctx, s, "list templates", scanTemplate, listTemplatesSQL, []any{account, wabaID}, accountExistsSQL, []any{account},
+	return listOf(ctx, s, "list templates", scanTemplate, sqlstore.ListTemplatesSQL, []any{account, wabaID}, sqlstore.AccountExistsSQL, []any{account},
 		func() error { return state.NotFound("account", account) })
 }
 
 // UpdateTemplateStatus implements state.Store.
 func (s *Store) UpdateTemplateStatus(ctx context.Context, t state.Template) error {
 	return s.write(ctx, "update template status", func(tx *wtx) error {
-		n, err := tx.execN(setTemplateSQL, t.Account, t.WabaID, t.Name, t.Language, string(t.Status), t.Reason, micros(t.ReviewAt), micros(t.UpdatedAt))
+		n, err := tx.execN(sqlstore.SetTemplateSQL, t.Account, t.WabaID, t.Name, t.Language, string(t.Status), t.Reason, micros(t.ReviewAt), micros(t.UpdatedAt))
 		if err == nil && n == 0 {
 			return state.NotFound("template", t.Name+" ("+t.Language+")")
 		}
@@ -71,7 +72,7 @@ func (s *Store) UpdateTemplateStatus(ctx context.Context, t state.Template) erro
 func (s *Store) AddWabaNumber(ctx context.Context, n state.WabaNumber) error {
 	return s.write(ctx, "add WABA number", func(tx *wtx) error {
 		var waba string
-		err := tx.queryRow(wabaOfNumberSQL, n.Account, n.Number).Scan(&waba)
+		err := tx.queryRow(sqlstore.WabaOfNumberSQL, n.Account, n.Number).Scan(&waba)
 		switch {
 		case err == nil && waba == n.WabaID:
 			return nil
@@ -80,7 +81,7 @@ func (s *Store) AddWabaNumber(ctx context.Context, n state.WabaNumber) error {
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		_, err = tx.exec(insertNumberSQL, n.Account, n.Number, n.WabaID, micros(n.CreatedAt))
+		_, err = tx.exec(sqlstore.InsertNumberSQL, n.Account, n.Number, n.WabaID, micros(n.CreatedAt))
 		if isForeignKey(err) {
 			return state.NotFound("account", n.Account)
 		}
@@ -104,10 +105,7 @@ func (s *Store) WabaNumbers(ctx context.Context, account, wabaID string) ([]stri
 
 // wabaNumbers reads WabaNumbers' answer from the database.
 func (s *Store) wabaNumbers(ctx context.Context, account, wabaID string) ([]string, error) {
-	return queryRows(ctx, s, "WABA numbers", func(sc scanner) (string, error) {
-		var n string
-		return n, sc.Scan(&n)
-	}, "SELECT number FROM waba_numbers WHERE account = $1 AND waba_id = $2 ORDER BY number", account, wabaID)
+	return queryRows(ctx, s, "WABA numbers", sqlstore.ScanString, sqlstore.WabaNumbersSQL, account, wabaID)
 }
 
 // --------------------------------------------------------------- sessions
@@ -115,7 +113,7 @@ func (s *Store) wabaNumbers(ctx context.Context, account, wabaID string) ([]stri
 // TouchSession implements state.Store.
 func (s *Store) TouchSession(ctx context.Context, account, business, user string, at time.Time) error {
 	err := s.writeOutbox(ctx, "touch session", func(tx *wtx) error {
-		_, err := tx.exec(touchSessionSQL, account, business, user, micros(at))
+		_, err := tx.exec(sqlstore.TouchSessionSQL, account, business, user, micros(at))
 		if isForeignKey(err) {
 			return state.NotFound("account", account)
 		}
@@ -165,6 +163,5 @@ func (s *Store) LastInbound(ctx context.Context, account, business string, users
 
 // Read queries of this file, prepared at Open (see readQueries).
 const (
-	listTemplatesSQL = "SELECT " + templateCols + " FROM templates WHERE account = $1 AND ($2 = '' OR waba_id = $2) ORDER BY seq"
-	lastInboundSQL   = "SELECT last_inbound_at FROM sessions WHERE account = $1 AND business = $2 AND user_number = $3"
+	lastInboundSQL = "SELECT last_inbound_at FROM sessions WHERE account = $1 AND business = $2 AND user_number = $3"
 )

@@ -358,22 +358,19 @@ func testDeleteApp(t *testing.T, open func(t *testing.T) state.Store) {
 		require.NoError(t, err)
 		assert.Equal(t, []string{"gone-ev"}, eventIDs(evs))
 	})
-	t.Run("clears it as the default app", func(t *testing.T) {
-		f := setup(t)
-		require.NoError(t, f.s.SetDefaultApp(f.ctx, "IW0000001", "AppGone0000000001"))
-		require.NoError(t, f.s.DeleteApp(f.ctx, "AppGone0000000001"))
-		a, err := f.s.GetAccount(f.ctx, "IW0000001")
-		require.NoError(t, err)
-		assert.Equal(t, "", a.DefaultApp)
-	})
-	t.Run("leaves another default app alone", func(t *testing.T) {
-		f := setup(t)
-		require.NoError(t, f.s.SetDefaultApp(f.ctx, "IW0000001", "AppKept0000000002"))
-		require.NoError(t, f.s.DeleteApp(f.ctx, "AppGone0000000001"))
-		a, err := f.s.GetAccount(f.ctx, "IW0000001")
-		require.NoError(t, err)
-		assert.Equal(t, "AppKept0000000002", a.DefaultApp)
-	})
+	for _, tc := range []struct{ name, defaultApp, want string }{
+		{"clears it as the default app", "AppGone0000000001", ""},
+		{"leaves another default app alone", "AppKept0000000002", "AppKept0000000002"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := setup(t)
+			require.NoError(t, f.s.SetDefaultApp(f.ctx, "IW0000001", tc.defaultApp))
+			require.NoError(t, f.s.DeleteApp(f.ctx, "AppGone0000000001"))
+			a, err := f.s.GetAccount(f.ctx, "IW0000001")
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, a.DefaultApp)
+		})
+	}
 	t.Run("leaves the other app's things alone", func(t *testing.T) {
 		f := setup(t)
 		require.NoError(t, f.s.DeleteApp(f.ctx, "AppGone0000000001"))

@@ -303,3 +303,30 @@ func eventIDs(es []state.Event) []string {
 	}
 	return ids
 }
+
+// testListOfApp runs the checks every list of an app's things shares (the
+// things named in the test's name): an app that has none lists none, and
+// an unknown app is not found.
+func testListOfApp[T any](t *testing.T, setup func(t *testing.T) *fixture, things string, list func(f *fixture, appKey string) ([]T, error)) {
+	t.Run("list of an app without "+things+" is empty", func(t *testing.T) {
+		f := setup(t)
+		got, err := list(f, "AppOne00000000001")
+		require.NoError(t, err)
+		assert.Empty(t, got)
+	})
+	t.Run("list of an unknown app is not found", func(t *testing.T) {
+		f := setup(t)
+		_, err := list(f, "AppNone0000000009")
+		assert.ErrorIs(t, err, state.ErrNotFound)
+	})
+}
+
+// Opened opens a store with open (a store package's Open) on dsn, failing
+// t if it cannot, and closes it when t ends.
+func Opened[S interface{ Close() error }](t testing.TB, open func(context.Context, string) (S, error), dsn string) S {
+	t.Helper()
+	s, err := open(context.Background(), dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}

@@ -175,17 +175,7 @@ func testTokens(t *testing.T, open func(t *testing.T) state.Store) {
 		require.NoError(t, err)
 		assert.Equal(t, normAll([]state.Token{c, b, a}, normToken), normAll(got, normToken))
 	})
-	t.Run("list of an app without tokens is empty", func(t *testing.T) {
-		f := setup(t)
-		got, err := f.s.ListTokens(f.ctx, "AppOne00000000001")
-		require.NoError(t, err)
-		assert.Empty(t, got)
-	})
-	t.Run("list of an unknown app is not found", func(t *testing.T) {
-		f := setup(t)
-		_, err := f.s.ListTokens(f.ctx, "AppNone0000000009")
-		assert.ErrorIs(t, err, state.ErrNotFound)
-	})
+	testListOfApp(t, setup, "tokens", func(f *fixture, appKey string) ([]state.Token, error) { return f.s.ListTokens(f.ctx, appKey) })
 }
 
 func testAuthContext(t *testing.T, open func(t *testing.T) state.Store) {

@@ -94,17 +94,7 @@ func testWebhooks(t *testing.T, open func(t *testing.T) state.Store) {
 		require.NoError(t, err)
 		assert.Equal(t, normAll([]state.Webhook{otp, sms, wa}, normWebhook), normAll(got, normWebhook))
 	})
-	t.Run("list of an app without configurations is empty", func(t *testing.T) {
-		f := setup(t)
-		got, err := f.s.ListWebhooks(f.ctx, "AppOne00000000001")
-		require.NoError(t, err)
-		assert.Empty(t, got)
-	})
-	t.Run("list of an unknown app is not found", func(t *testing.T) {
-		f := setup(t)
-		_, err := f.s.ListWebhooks(f.ctx, "AppNone0000000009")
-		assert.ErrorIs(t, err, state.ErrNotFound)
-	})
+	testListOfApp(t, setup, "configurations", func(f *fixture, appKey string) ([]state.Webhook, error) { return f.s.ListWebhooks(f.ctx, appKey) })
 	t.Run("delete removes one product's configuration", func(t *testing.T) {
 		f := setup(t)
 		f.webhook("AppOne00000000001", state.ProductWhatsApp)
@@ -196,17 +186,7 @@ func testBindings(t *testing.T, open func(t *testing.T) state.Store) {
 		require.NoError(t, err)
 		assert.Equal(t, normAll([]state.Binding{n1, n2, w1}, normBinding), normAll(got, normBinding))
 	})
-	t.Run("list of an app without bindings is empty", func(t *testing.T) {
-		f := setup(t)
-		got, err := f.s.ListBindings(f.ctx, "AppOne00000000001")
-		require.NoError(t, err)
-		assert.Empty(t, got)
-	})
-	t.Run("list of an unknown app is not found", func(t *testing.T) {
-		f := setup(t)
-		_, err := f.s.ListBindings(f.ctx, "AppNone0000000009")
-		assert.ErrorIs(t, err, state.ErrNotFound)
-	})
+	testListOfApp(t, setup, "bindings", func(f *fixture, appKey string) ([]state.Binding, error) { return f.s.ListBindings(f.ctx, appKey) })
 	t.Run("delete unbinds the value", func(t *testing.T) {
 		f := setup(t)
 		f.binding("IW0000001", "AppOne00000000001", state.BindNumber, "4930901820")

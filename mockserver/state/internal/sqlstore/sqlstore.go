@@ -1,7 +1,11 @@
 // Package sqlstore holds what the two SQL stores (sqlite, postgres) share
-// beyond their dialects: the loader of their migration files, the list of
-// events as a statement, and the JSON encoding of list columns. The SQL that
-// differs by dialect stays in each store.
+// beyond their dialects: the loader of their migration files, the column
+// lists and the statements both run as written (sql.go), the list of events
+// as a statement, reading rows of either driver, and the JSON encoding of
+// list columns. The SQL that differs by dialect stays in each store, and so
+// do the scan functions of whole rows: SQLite reads times as integer
+// microseconds and optional values as sql.Null types, pgx reads
+// time.Time and pointers.
 package sqlstore
 
 import (

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"errors"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -90,4 +91,57 @@ func TestInDueOrder(t *testing.T) {
 	}
 	assert.Equal(t, []string{"first", "second", "later"}, ids)
 	assert.Empty(t, InDueOrder(nil))
+}
+
+// fakeRows serves vals one per row, then err from Err.
+type fakeRows struct {
+	vals []string
+	i    int
+	err  error
+}
+
+func (r *fakeRows) Next() bool { r.i++; return r.i <= len(r.vals) }
+func (r *fakeRows) Err() error { return r.err }
+func (r *fakeRows) Scan(dest ...any) error {
+	if r.vals[r.i-1] == "bad" {
+		return errors.New("bad row")
+	}
+	*dest[0].(*string) = r.vals[r.i-1]
+	return nil
+}
+
+func TestCollect(t *testing.T) {
+	got, err := Collect(&fakeRows{vals: []string{"a", "b"}}, ScanString)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b"}, got)
+
+	got, err = Collect(&fakeRows{}, ScanString)
+	require.NoError(t, err)
+	assert.Nil(t, got, "no rows: nil, as the stores return it")
+
+	_, err = Collect(&fakeRows{vals: []string{"a", "bad"}}, ScanString)
+	assert.EqualError(t, err, "bad row")
+
+	_, err = Collect(&fakeRows{vals: []string{"a"}, err: errors.New("conn lost")}, ScanString)
+	assert.EqualError(t, err, "conn lost", "the result set's own error is not lost")
+}
+
+func TestCollectClaimed(t *testing.T) {
+	scan := func(sc Scanner) (state.Event, int64, error) {
+		var id string
+		err := sc.Scan(&id)
+		return state.Event{ID: id}, int64(len(id)), err
+	}
+	got, err := CollectClaimed(&fakeRows{vals: []string{"e", "ee"}}, scan, []Claimed{{Seq: 9}}[:0])
+	require.NoError(t, err)
+	assert.Equal(t, []Claimed{{state.Event{ID: "e"}, 1}, {state.Event{ID: "ee"}, 2}}, got)
+
+	_, err = CollectClaimed(&fakeRows{vals: []string{"bad"}}, scan, nil)
+	assert.EqualError(t, err, "bad row")
+}
+
+func TestOr(t *testing.T) {
+	alt := errors.New("alt")
+	assert.Equal(t, alt, Or(nil, alt))
+	assert.EqualError(t, Or(errors.New("first"), alt), "first")
 }
