@@ -147,32 +147,6 @@ func smsFailureStatus(code string) string {
 	return st
 }
 
-// recordSend stores a send's submission with the events build makes for
-// its message (they carry its id), drawing a new id when another replica
-// sharing the database drew the same time-ordered one in the same
-// millisecond.
-func (s *Sandbox) recordSend(ctx context.Context, sub Submission, build func(Message) []Event) (Message, error) {
-	var err error
-	for tries := 0; ; tries++ {
-		sub.Message.ID = NewMessageID(s.clock.Now())
-		sub.Events = build(sub.Message)
-		if tries == 0 {
-			if err := s.checkPending(ctx, sub.Message.Account, sub.Events); err != nil {
-				return Message{}, err
-			}
-		}
-		err = s.store.RecordSubmission(ctx, sub)
-		if !errors.Is(err, ErrConflict) || tries == 3 {
-			break
-		}
-	}
-	if err != nil {
-		return Message{}, err
-	}
-	s.notify()
-	return sub.Message, nil
-}
-
 // smsReport is one sms_status_report payload; every member is a string.
 type smsReport struct {
 	Receiver, Pswd, MsgID, BatchSeq, UID string

@@ -2,12 +2,10 @@ package state
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Event types the sandbox raises itself.
@@ -16,31 +14,10 @@ const (
 	EventWAMO     = "whatsapp_mo_message_received"
 )
 
-// MaxRecipients is the documented limit of numbers in one send.
-const MaxRecipients = 1000
-
 // Time formats of the payloads.
 const (
 	eventTimeLayout = "2006-01-02T15:04:05.000Z" // eventTime, sendTime
 	expireAtLayout  = "2006-01-02 15:04:05"      // conversation.expireAt
-)
-
-// BusinessError is a refusal InnoPaaS documents with its own code
-// (answered with the envelope, not as a malformed request).
-type BusinessError struct {
-	Code    string // e.g. "108"
-	Field   string // JSON pointer of the field at fault
-	Message string
-}
-
-func (e *BusinessError) Error() string { return e.Message }
-
-// Documented result codes the sandbox returns.
-const (
-	CodeUIDTooLong     = "105" // batch number (uid) too long
-	CodeContentTooLong = "106" // content too long
-	CodeBadNumber      = "108" // bad phone number format (fewer than 5 or more than 20 digits)
-	CodeRecipientCount = "109" // wrong number of phone numbers
 )
 
 // Documented limits, counted in characters (see spec x-innopaas-business-rules).
@@ -48,47 +25,6 @@ const (
 	MaxWhatsAppUID  = 32   // msg/submit uid
 	MaxWhatsAppText = 3000 // msg/submit text body (the error table's figure)
 )
-
-// CheckLength refuses a value longer than max characters with code.
-func CheckLength(field, value string, max int, code string) error {
-	if n := utf8.RuneCountInString(value); n > max {
-		return &BusinessError{Code: code, Field: field,
-			Message: fmt.Sprintf("%s: %d characters; at most %d are allowed", field, n, max)}
-	}
-	return nil
-}
-
-// ParseRecipients splits a comma-separated recipient list and checks each
-// number (5 to 20 digits) and the count (1 to 1000).
-func ParseRecipients(field, list string) ([]string, error) {
-	parts := strings.Split(list, ",")
-	if len(parts) > MaxRecipients {
-		return nil, &BusinessError{Code: CodeRecipientCount, Field: field,
-			Message: fmt.Sprintf("%s: %d numbers given; at most %d are allowed", field, len(parts), MaxRecipients)}
-	}
-	out := make([]string, 0, len(parts))
-	for i, p := range parts {
-		p = strings.TrimSpace(p)
-		if !isNumber(p, 5, 20) {
-			return nil, &BusinessError{Code: CodeBadNumber, Field: field,
-				Message: fmt.Sprintf("%s: number %d (%q) must be 5 to 20 digits: country code and number, no + or spaces", field, i+1, p)}
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
-func isNumber(s string, min, max int) bool {
-	if len(s) < min || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
 
 // WhatsAppSend is an accepted send request's fields the domain needs.
 type WhatsAppSend struct {
@@ -243,57 +179,6 @@ func (sw statusWriter) append(b []byte, id string, t statusTiming, p statusPart)
 	}
 	b = append(b, p.errorData...)
 	return append(b, statusCloses...)
-}
-
-// webhookFor returns the app's webhook for a product, nil when none.
-func (s *Sandbox) webhookFor(ctx context.Context, appKey, product string) (*Webhook, error) {
-	w, err := s.store.GetWebhook(ctx, appKey, product)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &w, nil
-}
-
-// applyRoute sets where e goes given the app's webhook w (nil: none).
-func applyRoute(e *Event, appKey, how string, w *Webhook) {
-	routeFor(appKey, how, e.Product, e.Type, w).apply(e)
-}
-
-// routing is where events of one type from one app go; a send computes it
-// once for all its reports.
-type routing struct {
-	appKey, how string
-	status      EventStatus
-	reason      string
-	target      *Target
-	chaos       *chaosTag
-}
-
-func routeFor(appKey, how, product, typ string, w *Webhook) routing {
-	r := routing{appKey: appKey, how: how}
-	switch {
-	case w == nil:
-		r.status, r.reason = EventDropped, fmt.Sprintf("app %s has no %s webhook configured", appKey, product)
-	case !slices.Contains(w.Events, typ):
-		r.status, r.reason = EventDropped, fmt.Sprintf("app %s's %s webhook does not subscribe to %s", appKey, product, typ)
-	default:
-		r.status = EventPending
-		r.target = &Target{URL: w.URL, Method: w.Method, Username: w.Username, Authorization: w.Authorization, Retry: w.Retry}
-		r.chaos = tagFor(w)
-	}
-	return r
-}
-
-func (r routing) apply(e *Event) {
-	e.AppKey, e.Route, e.Status, e.Reason = r.appKey, r.how, r.status, r.reason
-	if r.target != nil {
-		t := *r.target
-		e.Target = &t
-	}
-	e.chaos = r.chaos
 }
 
 // SubmitWhatsApp accepts a send: it records the message, binds the sending
