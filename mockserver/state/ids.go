@@ -130,6 +130,9 @@ func eventIDFrom(now time.Time, random []byte) string {
 // eventIDLen is the length of an event id (a UUID's text form).
 const eventIDLen = 36
 
+// hexDigits spell a UUID's bytes.
+const hexDigits = "0123456789abcdef"
+
 // appendEventID appends a version 7 UUID made from the time and 10 random
 // bytes to dst.
 func appendEventID(dst []byte, now time.Time, random []byte) []byte {

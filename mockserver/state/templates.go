@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 // Codes of refusals on a template send. 143 is InnoPaaS's own; the others
@@ -140,19 +142,19 @@ func (s *Sandbox) SubmitTemplate(ctx context.Context, p Principal, in TemplateSu
 // submitted (seeded ones).
 func (s *Sandbox) templateEvent(ctx context.Context, acct Account, t Template, due time.Time) (Event, error) {
 	e := s.newEvent(acct, EventWATemplate, ProductWhatsApp, due)
-	w := jsonw{b: make([]byte, 0, 400)}
+	w := payload.NewWriter(400)
 	envelopeStart(&w, &e)
-	w.field("accountName", acct.Name)
-	w.field("category", t.Category)
-	w.field("reason", t.Reason)
-	w.field("templateId", t.SID)
-	w.field("templateLanguage", t.Language)
-	w.field("templateName", t.Name)
-	w.field("templateStatus", string(t.Status))
-	w.field("wabaId", t.WabaID)
-	w.close()
-	w.close()
-	e.Payload = w.b
+	w.String("accountName", acct.Name)
+	w.String("category", t.Category)
+	w.String("reason", t.Reason)
+	w.String("templateId", t.SID)
+	w.String("templateLanguage", t.Language)
+	w.String("templateName", t.Name)
+	w.String("templateStatus", string(t.Status))
+	w.String("wabaId", t.WabaID)
+	w.Close()
+	w.Close()
+	e.Payload = w.Bytes()
 	if t.AppKey != "" {
 		return e, s.route(ctx, &e, t.AppKey, "sender")
 	}

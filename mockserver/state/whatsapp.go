@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 // Event types the sandbox raises itself.
@@ -43,19 +45,18 @@ const SessionWindow = 24 * time.Hour
 
 // envelopeStart writes the WhatsApp envelope up to the body object's
 // opening brace; the caller writes the body's members and closes twice.
-func envelopeStart(w *jsonw, e *Event) {
+func envelopeStart(w *payload.Writer, e *Event) {
 	envelopeAt(w, e, e.DueAt.UTC().Format(eventTimeLayout))
 }
 
 // envelopeAt is envelopeStart with eventTime already formatted (a send's
 // reports share a few due times).
-func envelopeAt(w *jsonw, e *Event, eventTime string) {
-	w.open()
-	w.plain("id", e.ID)
-	w.plain("type", e.Type)
-	w.plain("eventTime", eventTime)
-	w.obj("body")
-	w.comma = false
+func envelopeAt(w *payload.Writer, e *Event, eventTime string) {
+	w.Open()
+	w.Plain("id", e.ID)
+	w.Plain("type", e.Type)
+	w.Plain("eventTime", eventTime)
+	w.Object("body")
 }
 
 // statusReport is one whatsapp_message_status_updated body.
@@ -103,23 +104,25 @@ type statusPart struct {
 }
 
 func newStatusWriter(typ, messageID, account, waba, uid string) statusWriter {
-	var w jsonw
-	w.b = append(w.b, `","type":"`...)
-	w.b = append(w.b, typ...)
-	w.b = append(w.b, `","eventTime":"`...)
-	sw := statusWriter{typ: string(w.b)}
-	w = jsonw{comma: true}
-	w.b = append(w.b, `","body":{"id":"`...)
-	w.b = append(w.b, messageID...)
-	w.b = append(w.b, '"')
-	w.field("accountName", account)
-	w.field("wabaId", waba)
-	w.b = append(w.b, `,"status":"`...)
-	sw.body = string(w.b)
+	var w payload.Writer
+	w.Raw(`","type":"`)
+	w.Raw(typ)
+	w.Raw(`","eventTime":"`)
+	sw := statusWriter{typ: string(w.Bytes())}
+	w = payload.Writer{}
+	w.Follow()
+	w.Raw(`","body":{"id":"`)
+	w.Raw(messageID)
+	w.Raw(`"`)
+	w.String("accountName", account)
+	w.String("wabaId", waba)
+	w.Raw(`,"status":"`)
+	sw.body = string(w.Bytes())
 	if uid != "" {
-		w = jsonw{comma: true}
-		w.field("uid", uid)
-		sw.uid = string(w.b)
+		w = payload.Writer{}
+		w.Follow()
+		w.String("uid", uid)
+		sw.uid = string(w.Bytes())
 	}
 	return sw
 }
@@ -136,13 +139,13 @@ func (sw statusWriter) timing(eventTime, expireAt string) statusTiming {
 
 // errorData renders a failed report's errorData member.
 func errorData(code, message string) string {
-	w := jsonw{comma: true}
-	w.obj("errorData")
-	w.comma = false
-	w.field("errorCode", code)
-	w.field("errorMessage", message)
-	w.close()
-	return string(w.b)
+	var w payload.Writer
+	w.Follow()
+	w.Object("errorData")
+	w.String("errorCode", code)
+	w.String("errorMessage", message)
+	w.Close()
+	return string(w.Bytes())
 }
 
 const (
