@@ -3,18 +3,20 @@ package state
 import (
 	"context"
 	"time"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 // newEvent prepares an event of the account due at sandbox time 'due'.
 func (s *Sandbox) newEvent(acct Account, typ, product string, due time.Time) Event {
-	return s.newEventWith(acct, typ, product, due, s.clock.Now(), randomBatch(eventIDRandom))
+	return s.newEventWith(acct, typ, product, due, s.clock.Now(), payload.RandomBytes(payload.UUIDRandom))
 }
 
 // newEventWith is newEvent with the real time and the id's random bytes
 // given, for sends that make thousands of events at once.
 func (s *Sandbox) newEventWith(acct Account, typ, product string, due, now time.Time, random []byte) Event {
 	return Event{
-		ID: eventIDFrom(now, random), Account: acct.Name, Type: typ, Product: product,
+		ID: payload.UUIDFrom(now, random), Account: acct.Name, Type: typ, Product: product,
 		DueAt: due, NextAttemptAt: due.Add(-acct.ClockOffset), CreatedAt: now, UpdatedAt: now,
 	}
 }

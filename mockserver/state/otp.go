@@ -51,7 +51,7 @@ func ParseOTPRecipient(field, to string) (string, error) {
 		return "", &BusinessError{Code: CodeRecipientCount, Field: field,
 			Message: fmt.Sprintf("%s: %d numbers given; an OTP goes to exactly one number", field, n)}
 	}
-	if n := strings.TrimSpace(to); strings.HasPrefix(n, "+") && isNumber(n[1:], 5, 20) {
+	if n := strings.TrimSpace(to); strings.HasPrefix(n, "+") && payload.IsDigits(n[1:], 5, 20) {
 		return n[1:], nil
 	}
 	numbers, err := ParseRecipients(field, to)

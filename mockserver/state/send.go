@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 // MaxRecipients is the documented limit of numbers in one send.
@@ -39,25 +41,13 @@ func ParseRecipients(field, list string) ([]string, error) {
 	out := make([]string, 0, len(parts))
 	for i, p := range parts {
 		p = strings.TrimSpace(p)
-		if !isNumber(p, 5, 20) {
+		if !payload.IsDigits(p, 5, 20) {
 			return nil, &BusinessError{Code: CodeBadNumber, Field: field,
 				Message: fmt.Sprintf("%s: number %d (%q) must be 5 to 20 digits: country code and number, no + or spaces", field, i+1, p)}
 		}
 		out = append(out, p)
 	}
 	return out, nil
-}
-
-func isNumber(s string, min, max int) bool {
-	if len(s) < min || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // recordSend stores a send's submission with the events build makes for

@@ -100,7 +100,7 @@ func (s *Sandbox) SubmitTemplate(ctx context.Context, p Principal, in TemplateSu
 	now := s.Now(p.Account)
 	t := Template{
 		Account: p.Account.Name, WabaID: in.WabaID, Name: in.Name, Language: in.Language, Category: category,
-		TemplateID: NewHexID(32), SID: randomString("123456789", 1) + randomString(digits, 14), AppKey: p.App.Key,
+		TemplateID: NewHexID(32), SID: payload.Digits(15), AppKey: p.App.Key,
 		BodyParams: CountVariables(in.Body), Status: TemplateApproved, Reason: "NONE",
 		ReviewAt: now.Add(s.opts.TemplateReview), Request: in.Request, CreatedAt: s.clock.Now(), UpdatedAt: s.clock.Now(),
 	}
@@ -203,7 +203,7 @@ func (s *Sandbox) SeedTemplate(ctx context.Context, account, wabaID, name, langu
 		return Template{}, invalid("/category", "%q is not a category; use MARKETING, AUTHENTICATION or UTILITY", category)
 	}
 	t := Template{Account: account, WabaID: wabaID, Name: name, Language: language, Category: cat,
-		TemplateID: NewHexID(32), SID: randomString("123456789", 1) + randomString(digits, 14),
+		TemplateID: NewHexID(32), SID: payload.Digits(15),
 		BodyParams: bodyParams, HeaderParams: headerParams, Status: TemplateApproved, Reason: "NONE",
 		CreatedAt: s.clock.Now(), UpdatedAt: s.clock.Now()}
 	if err := s.store.CreateTemplate(ctx, t, nil); err != nil {

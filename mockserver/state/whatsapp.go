@@ -18,8 +18,8 @@ const (
 
 // Time formats of the payloads.
 const (
-	eventTimeLayout = "2006-01-02T15:04:05.000Z" // eventTime, sendTime
-	expireAtLayout  = "2006-01-02 15:04:05"      // conversation.expireAt
+	eventTimeLayout = payload.ISOTime  // eventTime, sendTime
+	expireAtLayout  = payload.DateTime // conversation.expireAt
 )
 
 // Documented limits, counted in characters (see spec x-innopaas-business-rules).
@@ -220,9 +220,9 @@ func (s *Sandbox) SubmitWhatsApp(ctx context.Context, p Principal, send WhatsApp
 		Recipients: send.Recipients, Wamids: make([]string, len(send.Recipients)), UID: send.UID,
 		Request: send.Request, CreatedAt: s.clock.Now(),
 	}
-	wamids := wamidBatch(len(msg.Wamids))
+	wamids := payload.Wamids(len(msg.Wamids))
 	for i := range msg.Wamids {
-		msg.Wamids[i] = wamids[i*wamidLen : (i+1)*wamidLen]
+		msg.Wamids[i] = wamids[i*payload.WamidLen : (i+1)*payload.WamidLen]
 	}
 	bind := &Binding{Account: p.Account.Name, Kind: BindNumber, Value: send.SendNumber, AppKey: p.App.Key, CreatedAt: msg.CreatedAt}
 	return s.recordSend(ctx, Submission{Message: msg, BindSender: bind, RegisterNumber: register}, func(msg Message) []Event {
@@ -320,16 +320,16 @@ func (s *Sandbox) statusReports(p Principal, msg Message, hook *Webhook) []Event
 	n, size := 0, 0
 	each(func(k int, part statusPart) {
 		n++
-		size += sw.size(timings[k], part, eventIDLen)
+		size += sw.size(timings[k], part, payload.UUIDLen)
 	})
 	realNow := s.clock.Now()
-	ids := eventIDs(realNow, n)
+	ids := payload.UUIDs(realNow, n)
 	payloads := make([]byte, 0, size)
 	events := make([]Event, n)
 	j := 0
 	each(func(k int, part statusPart) {
 		e := &events[j]
-		e.ID, e.Account, e.Type, e.Product = ids[j*eventIDLen:(j+1)*eventIDLen], p.Account.Name, EventWAStatus, ProductWhatsApp
+		e.ID, e.Account, e.Type, e.Product = ids[j*payload.UUIDLen:(j+1)*payload.UUIDLen], p.Account.Name, EventWAStatus, ProductWhatsApp
 		e.DueAt, e.NextAttemptAt, e.CreatedAt, e.UpdatedAt = dues[k], dues[k].Add(-p.Account.ClockOffset), realNow, realNow
 		start := len(payloads)
 		payloads = sw.append(payloads, e.ID, timings[k], part)
