@@ -70,11 +70,7 @@ func (s *Sandbox) Authenticate(ctx context.Context, appKey, token string) (Princ
 // expiresAt nil: never expires; it must lie after the account's now. The
 // plain token is returned once and only its hash is stored.
 func (s *Sandbox) IssueToken(ctx context.Context, appKey string, expiresAt *time.Time) (string, Token, error) {
-	app, err := s.store.GetApp(ctx, appKey)
-	if err != nil {
-		return "", Token{}, err
-	}
-	acct, err := s.store.GetAccount(ctx, app.Account)
+	acct, err := s.accountOfApp(ctx, appKey)
 	if err != nil {
 		return "", Token{}, err
 	}
@@ -91,11 +87,7 @@ func (s *Sandbox) IssueToken(ctx context.Context, appKey string, expiresAt *time
 // InstallToken makes a known token the app's current one (used by the seed,
 // whose demo credentials are fixed so that docs and scripts can rely on them).
 func (s *Sandbox) InstallToken(ctx context.Context, appKey, plain string, expiresAt *time.Time) error {
-	app, err := s.store.GetApp(ctx, appKey)
-	if err != nil {
-		return err
-	}
-	acct, err := s.store.GetAccount(ctx, app.Account)
+	acct, err := s.accountOfApp(ctx, appKey)
 	if err != nil {
 		return err
 	}
@@ -138,13 +130,19 @@ func (s *Sandbox) IsExpired(t Token, a Account) bool {
 
 // RevokeToken revokes the app's current token.
 func (s *Sandbox) RevokeToken(ctx context.Context, appKey string) error {
-	app, err := s.store.GetApp(ctx, appKey)
-	if err != nil {
-		return err
-	}
-	acct, err := s.store.GetAccount(ctx, app.Account)
+	acct, err := s.accountOfApp(ctx, appKey)
 	if err != nil {
 		return err
 	}
 	return s.store.RevokeToken(ctx, appKey, s.Now(acct))
+}
+
+// accountOfApp returns the account an app belongs to, whose clock its
+// tokens' times are read on.
+func (s *Sandbox) accountOfApp(ctx context.Context, appKey string) (Account, error) {
+	app, err := s.store.GetApp(ctx, appKey)
+	if err != nil {
+		return Account{}, err
+	}
+	return s.store.GetAccount(ctx, app.Account)
 }
