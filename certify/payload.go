@@ -3,14 +3,13 @@ package certify
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
 
 	"github.com/innosandbox/innosandbox/internal/clock"
+	payloads "github.com/innosandbox/innosandbox/internal/payload"
 	"github.com/innosandbox/innosandbox/spec"
 )
 
@@ -66,58 +65,38 @@ func (b *builder) fresh(event string) (map[string]any, error) {
 		return nil, err
 	}
 	now := b.clock.Now().UTC()
-	freshen(m, now, true)
+	payloads.Refresh{Now: now, Fill: b.fill(m)}.Apply(m)
+	newMobile(m)
 	if body, ok := m["body"].(map[string]any); ok {
-		freshen(body, now, false)
-	}
-	if _, ok := m["receiver"]; ok {
-		m["receiver"], m["pswd"] = b.user, b.pass
+		newMobile(body)
 	}
 	return m, nil
 }
 
-// freshen gives the members that identify an event or a message new values
-// of the same shape, and the time members the current time in their format.
-func freshen(m map[string]any, now time.Time, envelope bool) {
-	for k, v := range m {
-		s, isString := v.(string)
-		switch k {
-		case "id":
-			if envelope {
-				m[k] = newUUID()
-			} else if isString {
-				m[k] = sameShape(s)
-			}
-		case "messageId", "msgid":
-			if isString {
-				m[k] = sameShape(s)
-			}
-		case "mobile":
-			// A flat report or message: a number of its own per push, so
-			// that no two pushes look alike to a receiver that keys on the
-			// number and the time (an SMS MO has no id).
-			if isString && isDigits(s) && len(s) > 6 {
-				m[k] = s[:4] + randomDigits(len(s)-4)
-			}
-		case "wamid":
-			m[k] = "wamid." + randomBase64(30)
-		case "eventTime", "sendTime":
-			m[k] = now.Format("2006-01-02T15:04:05.000Z")
-		case "reportTime":
-			if isString && isDigits(s) {
-				m[k] = epochMs(now)
-			} else {
-				m[k] = now.Format(time.DateTime)
-			}
-		case "notifyTime", "moTime":
-			m[k] = epochMs(now)
-		case "requestTime":
-			m[k] = epochMs(now.Add(-3 * time.Second))
-		case "conversation":
-			if c, ok := v.(map[string]any); ok {
-				c["expireAt"] = now.Add(24 * time.Hour).Format(time.DateTime)
-			}
+// fill gives the SMS payloads' receiver and pswd the webhook's configured
+// user name and password, which they carry in the body.
+func (b *builder) fill(m map[string]any) func(string) (string, bool) {
+	if _, ok := m["receiver"]; !ok {
+		return nil
+	}
+	return func(member string) (string, bool) {
+		switch member {
+		case "receiver":
+			return b.user, true
+		case "pswd":
+			return b.pass, true
 		}
+		return "", false
+	}
+}
+
+// newMobile gives a flat report or message a number of its own per push,
+// so that no two pushes look alike to a receiver that keys on the number
+// and the time (an SMS MO has no id). The rest of the refresh is
+// payload.Refresh, the sandbox's.
+func newMobile(m map[string]any) {
+	if s, ok := m["mobile"].(string); ok && isDigits(s) && len(s) > 6 {
+		m["mobile"] = s[:4] + payloads.Digits(len(s)-4)
 	}
 }
 
@@ -317,31 +296,6 @@ func longText(n int) string {
 
 // ------------------------------------------------------------ fresh values
 
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-// sameShape returns a random value shaped like s: digits for digits (no
-// leading zero), lower-case hex for hex, a UUID for a UUID, else hex of s's
-// length.
-func sameShape(s string) string {
-	switch {
-	case s == "":
-		return newUUID()
-	case isDigits(s):
-		return randomDigits(len(s))
-	case len(s) == 36 && strings.Count(s, "-") == 4:
-		return newUUID()
-	default:
-		return randomHex(len(s))
-	}
-}
-
 func isDigits(s string) bool {
 	if s == "" {
 		return false
@@ -352,25 +306,6 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-func randomDigits(n int) string {
-	var sb strings.Builder
-	for i := range n {
-		lo := int64(0)
-		if i == 0 {
-			lo = 1
-		}
-		d, _ := rand.Int(rand.Reader, big.NewInt(10-lo))
-		sb.WriteByte(byte('0' + lo + d.Int64()))
-	}
-	return sb.String()
-}
-
-func randomHex(n int) string {
-	b := make([]byte, (n+1)/2)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)[:n]
 }
 
 func randomBase64(n int) string {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"slices"
 	"strings"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 // MOTypes are the documented types of an inbound (MO) WhatsApp message, in
@@ -32,44 +34,40 @@ type inboundBody struct {
 
 func marshalInbound(e *Event, m inboundBody) {
 	n := 300 + len(m.AccountName) + len(m.WabaID) + len(m.Wamid) + len(m.CustomerName) + len(m.Content) + len(m.ContextID)
-	w := jsonw{b: make([]byte, 0, n)}
+	w := payload.NewWriter(n)
 	envelopeStart(&w, e)
-	w.field("id", m.ID)
-	w.field("accountName", m.AccountName)
-	w.field("wabaId", m.WabaID)
-	w.field("wamid", m.Wamid)
-	w.field("from", m.From)
-	w.field("to", m.To)
-	w.field("sendTime", m.SendTime)
+	w.String("id", m.ID)
+	w.String("accountName", m.AccountName)
+	w.String("wabaId", m.WabaID)
+	w.String("wamid", m.Wamid)
+	w.String("from", m.From)
+	w.String("to", m.To)
+	w.String("sendTime", m.SendTime)
 	if m.CustomerName != "" {
-		w.obj("customerProfile")
-		w.comma = false
-		w.field("name", m.CustomerName)
-		w.close()
+		w.Object("customerProfile")
+		w.String("name", m.CustomerName)
+		w.Close()
 	}
-	w.field("type", m.Type)
-	w.key(MOMember(m.Type))
-	w.b = append(w.b, m.Content...)
-	w.comma = true
+	w.String("type", m.Type)
+	w.RawMember(MOMember(m.Type), m.Content)
 	if m.ContextID != "" {
-		w.obj("context")
-		w.comma = false
-		w.field("from", m.ContextFrom)
-		w.field("id", m.ContextID)
-		w.close()
+		w.Object("context")
+		w.String("from", m.ContextFrom)
+		w.String("id", m.ContextID)
+		w.Close()
 	}
-	w.close()
-	w.close()
-	e.Payload = w.b
+	w.Close()
+	w.Close()
+	e.Payload = w.Bytes()
 }
 
 // textContent is the member of a text message: {"body": text}.
 func textContent(text string) []byte {
-	w := jsonw{}
-	w.open()
-	w.field("body", text)
-	w.close()
-	return w.b
+	var w payload.Writer
+	w.Open()
+	w.String("body", text)
+	w.Close()
+	return w.Bytes()
 }
 
 // Inbound is a simulated user message to a business number.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 // EventOTPStatus is the sandbox's name for the OTP status push, a flat
@@ -49,7 +51,7 @@ func ParseOTPRecipient(field, to string) (string, error) {
 		return "", &BusinessError{Code: CodeRecipientCount, Field: field,
 			Message: fmt.Sprintf("%s: %d numbers given; an OTP goes to exactly one number", field, n)}
 	}
-	if n := strings.TrimSpace(to); strings.HasPrefix(n, "+") && isNumber(n[1:], 5, 20) {
+	if n := strings.TrimSpace(to); strings.HasPrefix(n, "+") && payload.IsDigits(n[1:], 5, 20) {
 		return n[1:], nil
 	}
 	numbers, err := ParseRecipients(field, to)
@@ -125,29 +127,27 @@ type otpReport struct {
 }
 
 func marshalOTPReport(e *Event, r otpReport) {
-	w := jsonw{b: make([]byte, 0, 240+len(r.AppKey)+len(r.ErrMessage))}
-	w.open()
-	w.field("accountNo", r.AccountNo)
-	w.field("appKey", r.AppKey)
-	w.field("messageId", r.MessageID)
-	w.field("mobile", r.Mobile)
-	w.field("status", r.Status)
-	w.field("code", r.Code)
+	w := payload.NewWriter(240 + len(r.AppKey) + len(r.ErrMessage))
+	w.Open()
+	w.String("accountNo", r.AccountNo)
+	w.String("appKey", r.AppKey)
+	w.String("messageId", r.MessageID)
+	w.String("mobile", r.Mobile)
+	w.String("status", r.Status)
+	w.String("code", r.Code)
 	// null, not absent, when there is no error: as in the docs' example.
 	otpNullable(&w, "errCode", r.ErrCode)
 	otpNullable(&w, "errMessage", r.ErrMessage)
-	w.field("reportTime", r.ReportTime)
-	w.close()
-	e.Payload = w.b
+	w.String("reportTime", r.ReportTime)
+	w.Close()
+	e.Payload = w.Bytes()
 }
 
 // otpNullable writes a string member, or null for "".
-func otpNullable(w *jsonw, k, v string) {
+func otpNullable(w *payload.Writer, k, v string) {
 	if v != "" {
-		w.field(k, v)
+		w.String(k, v)
 		return
 	}
-	w.key(k)
-	w.b = append(w.b, "null"...)
-	w.comma = true
+	w.Null(k)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/innosandbox/innosandbox/internal/payload"
 	"github.com/innosandbox/innosandbox/internal/signing"
 )
 
@@ -49,7 +50,7 @@ var errNoSealer = errors.New("app secrets: the sandbox has no sealer")
 // (which stops verifying at once). The plain secret is returned once; only
 // its sealed form is kept.
 func (s *Sandbox) IssueAppSecret(ctx context.Context, appKey string) (string, AppSecret, error) {
-	plain := randomString(upperAlnum, appSecretLen)
+	plain := payload.RandomString(upperAlnum, appSecretLen)
 	sec, err := s.InstallAppSecret(ctx, appKey, plain)
 	return plain, sec, err
 }

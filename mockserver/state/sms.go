@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 // EventSMSStatus is the sandbox's name for the SMS status report, a flat
@@ -150,32 +152,6 @@ func smsFailureStatus(code string) string {
 	return st
 }
 
-// recordSend stores a send's submission with the events build makes for
-// its message (they carry its id), drawing a new id when another replica
-// sharing the database drew the same time-ordered one in the same
-// millisecond.
-func (s *Sandbox) recordSend(ctx context.Context, sub Submission, build func(Message) []Event) (Message, error) {
-	var err error
-	for tries := 0; ; tries++ {
-		sub.Message.ID = NewMessageID(s.clock.Now())
-		sub.Events = build(sub.Message)
-		if tries == 0 {
-			if err := s.checkPending(ctx, sub.Message.Account, sub.Events); err != nil {
-				return Message{}, err
-			}
-		}
-		err = s.store.RecordSubmission(ctx, sub)
-		if !errors.Is(err, ErrConflict) || tries == 3 {
-			break
-		}
-	}
-	if err != nil {
-		return Message{}, err
-	}
-	s.notify()
-	return sub.Message, nil
-}
-
 // smsReport is one sms_status_report payload; every member is a string.
 type smsReport struct {
 	Receiver, Pswd, MsgID, BatchSeq, UID string
@@ -186,30 +162,30 @@ type smsReport struct {
 
 func marshalSMSReport(e *Event, r *smsReport) {
 	n := 400 + len(r.Receiver) + len(r.Pswd) + len(r.UID) + len(r.AccessNumber) + len(r.MNOName)
-	w := jsonw{b: make([]byte, 0, n)}
-	w.open()
-	w.field("receiver", r.Receiver)
-	w.field("pswd", r.Pswd)
-	w.field("msgid", r.MsgID)
-	w.field("batchSeq", r.BatchSeq)
-	w.field("uid", r.UID)
-	w.field("reportTime", r.ReportTime)
-	w.field("notifyTime", r.NotifyTime)
-	w.field("requestTime", r.RequestTime)
-	w.field("mobile", r.Mobile)
-	w.field("status", r.Status)
-	w.field("currency", smsCurrency)
-	w.field("smsNum", r.SMSNum)
-	w.field("unitPrice", formatPrice(r.UnitPrice, false))
-	w.field("fee", formatPrice(r.UnitPrice*atoiOr(r.SMSNum, 1), true))
-	w.field("accessNumber", r.AccessNumber)
-	w.field("countryNumber", r.CountryNumber)
-	w.field("regionCode", r.RegionCode)
-	w.field("mnoName", r.MNOName)
-	w.field("mcc", r.MCC)
-	w.field("mnc", r.MNC)
-	w.close()
-	e.Payload = w.b
+	w := payload.NewWriter(n)
+	w.Open()
+	w.String("receiver", r.Receiver)
+	w.String("pswd", r.Pswd)
+	w.String("msgid", r.MsgID)
+	w.String("batchSeq", r.BatchSeq)
+	w.String("uid", r.UID)
+	w.String("reportTime", r.ReportTime)
+	w.String("notifyTime", r.NotifyTime)
+	w.String("requestTime", r.RequestTime)
+	w.String("mobile", r.Mobile)
+	w.String("status", r.Status)
+	w.String("currency", smsCurrency)
+	w.String("smsNum", r.SMSNum)
+	w.String("unitPrice", formatPrice(r.UnitPrice, false))
+	w.String("fee", formatPrice(r.UnitPrice*atoiOr(r.SMSNum, 1), true))
+	w.String("accessNumber", r.AccessNumber)
+	w.String("countryNumber", r.CountryNumber)
+	w.String("regionCode", r.RegionCode)
+	w.String("mnoName", r.MNOName)
+	w.String("mcc", r.MCC)
+	w.String("mnc", r.MNC)
+	w.Close()
+	e.Payload = w.Bytes()
 }
 
 // batchSeq is shaped like the docs' example I8393346_2506101652_35: "I",

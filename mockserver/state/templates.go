@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 // Codes of refusals on a template send. 143 is InnoPaaS's own; the others
@@ -98,7 +100,7 @@ func (s *Sandbox) SubmitTemplate(ctx context.Context, p Principal, in TemplateSu
 	now := s.Now(p.Account)
 	t := Template{
 		Account: p.Account.Name, WabaID: in.WabaID, Name: in.Name, Language: in.Language, Category: category,
-		TemplateID: NewHexID(32), SID: randomString("123456789", 1) + randomString(digits, 14), AppKey: p.App.Key,
+		TemplateID: NewHexID(32), SID: payload.Digits(15), AppKey: p.App.Key,
 		BodyParams: CountVariables(in.Body), Status: TemplateApproved, Reason: "NONE",
 		ReviewAt: now.Add(s.opts.TemplateReview), Request: in.Request, CreatedAt: s.clock.Now(), UpdatedAt: s.clock.Now(),
 	}
@@ -140,19 +142,19 @@ func (s *Sandbox) SubmitTemplate(ctx context.Context, p Principal, in TemplateSu
 // submitted (seeded ones).
 func (s *Sandbox) templateEvent(ctx context.Context, acct Account, t Template, due time.Time) (Event, error) {
 	e := s.newEvent(acct, EventWATemplate, ProductWhatsApp, due)
-	w := jsonw{b: make([]byte, 0, 400)}
+	w := payload.NewWriter(400)
 	envelopeStart(&w, &e)
-	w.field("accountName", acct.Name)
-	w.field("category", t.Category)
-	w.field("reason", t.Reason)
-	w.field("templateId", t.SID)
-	w.field("templateLanguage", t.Language)
-	w.field("templateName", t.Name)
-	w.field("templateStatus", string(t.Status))
-	w.field("wabaId", t.WabaID)
-	w.close()
-	w.close()
-	e.Payload = w.b
+	w.String("accountName", acct.Name)
+	w.String("category", t.Category)
+	w.String("reason", t.Reason)
+	w.String("templateId", t.SID)
+	w.String("templateLanguage", t.Language)
+	w.String("templateName", t.Name)
+	w.String("templateStatus", string(t.Status))
+	w.String("wabaId", t.WabaID)
+	w.Close()
+	w.Close()
+	e.Payload = w.Bytes()
 	if t.AppKey != "" {
 		return e, s.route(ctx, &e, t.AppKey, "sender")
 	}
@@ -201,7 +203,7 @@ func (s *Sandbox) SeedTemplate(ctx context.Context, account, wabaID, name, langu
 		return Template{}, invalid("/category", "%q is not a category; use MARKETING, AUTHENTICATION or UTILITY", category)
 	}
 	t := Template{Account: account, WabaID: wabaID, Name: name, Language: language, Category: cat,
-		TemplateID: NewHexID(32), SID: randomString("123456789", 1) + randomString(digits, 14),
+		TemplateID: NewHexID(32), SID: payload.Digits(15),
 		BodyParams: bodyParams, HeaderParams: headerParams, Status: TemplateApproved, Reason: "NONE",
 		CreatedAt: s.clock.Now(), UpdatedAt: s.clock.Now()}
 	if err := s.store.CreateTemplate(ctx, t, nil); err != nil {

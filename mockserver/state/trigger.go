@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/innosandbox/innosandbox/internal/payload"
@@ -92,15 +89,11 @@ func (s *Sandbox) FireEvent(ctx context.Context, acct Account, t Trigger) (Event
 		}
 	}
 	if t.Fresh {
-		f := freshener{now: now, realNow: s.clock.Now(), account: acct.Name, appKey: e.AppKey}
-		if tg := e.Target; tg != nil {
-			f.receiver, f.pswd = deref(tg.Username), deref(tg.Authorization)
-		}
-		f.wabaID = func() string { return s.wabaOf(ctx, acct, e.AppKey) }
+		f := s.refresh(ctx, acct, e, now)
 		if body, ok := p["body"].(map[string]any); ok && t.Envelope {
-			f.object(body)
+			f.Apply(body)
 		} else if !t.Envelope {
-			f.object(p)
+			f.Apply(p)
 			// The SMS report's batchSeq names the account and the message,
 			// as a real send's does; it follows the fresh msgid.
 			if msgID, ok := p["msgid"].(string); ok {
@@ -201,100 +194,33 @@ func trimNewline(b *bytes.Buffer) {
 	}
 }
 
-// freshener gives an example payload fresh ids and times and the account's
-// real values, member by member, keeping each value's shape (an 18-digit
-// id stays 18 digits, an epoch-milliseconds time stays one).
-type freshener struct {
-	now, realNow time.Time // the account's sandbox time; real time (for time-ordered ids)
-	account      string
-	appKey       string
-	// receiver and pswd are the webhook's user name and password, which
-	// the SMS pushes carry in their body (empty when not configured).
-	receiver, pswd string
-	wabaID         func() string
-	waba           string
-}
-
-var (
-	uuidShape = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	hexShape  = regexp.MustCompile(`^[0-9a-f]+$`)
-)
-
-// Members renewed wherever they appear.
-var (
-	freshIDs   = []string{"id", "wamid", "messageId", "msgid"}
-	freshTimes = []string{"sendTime", "reportTime", "notifyTime", "requestTime", "moTime"}
-)
-
-func (f *freshener) object(m map[string]any) {
-	for k, v := range m {
-		switch x := v.(type) {
-		case map[string]any:
-			f.object(x)
-			continue
-		case []any:
-			for _, it := range x {
-				if o, ok := it.(map[string]any); ok {
-					f.object(o)
-				}
+// refresh is how a triggered example gets fresh ids and times (payload's
+// rules) and the account's real values: its name, the app's key, the
+// WABA's id, and the webhook's user name and password, which the SMS
+// pushes carry in their body (empty when not configured).
+func (s *Sandbox) refresh(ctx context.Context, acct Account, e Event, now time.Time) payload.Refresh {
+	var receiver, pswd, waba string
+	if tg := e.Target; tg != nil {
+		receiver, pswd = deref(tg.Username), deref(tg.Authorization)
+	}
+	return payload.Refresh{Now: now, IDTime: s.clock.Now(), Fill: func(member string) (string, bool) {
+		switch member {
+		case "accountName", "accountNo": // WhatsApp envelopes' body; the OTP push
+			return acct.Name, true
+		case "receiver":
+			return receiver, true
+		case "pswd":
+			return pswd, true
+		case "appKey":
+			return e.AppKey, e.AppKey != ""
+		case "wabaId":
+			if waba == "" {
+				waba = s.wabaOf(ctx, acct, e.AppKey)
 			}
-			continue
+			return waba, true
 		}
-		s, ok := v.(string)
-		if !ok {
-			continue
-		}
-		switch {
-		case k == "accountName" || k == "accountNo": // WhatsApp envelopes' body; the OTP push
-			m[k] = f.account
-		case k == "receiver":
-			m[k] = f.receiver
-		case k == "pswd":
-			m[k] = f.pswd
-		case k == "appKey" && f.appKey != "":
-			m[k] = f.appKey
-		case k == "wabaId":
-			if f.waba == "" {
-				f.waba = f.wabaID()
-			}
-			m[k] = f.waba
-		case k == "expireAt":
-			m[k] = timeLike(s, f.now.Add(24*time.Hour))
-		case slices.Contains(freshTimes, k):
-			m[k] = timeLike(s, f.now)
-		case slices.Contains(freshIDs, k):
-			m[k] = idLike(s, f.realNow)
-		}
-	}
-}
-
-// idLike returns a fresh id shaped like example.
-func idLike(example string, now time.Time) string {
-	switch {
-	case strings.HasPrefix(example, "wamid."):
-		return NewWamid()
-	case uuidShape.MatchString(example):
-		return NewEventID(now)
-	case isNumber(example, 18, 18):
-		return NewMessageID(now)
-	case isNumber(example, 1, 64):
-		return randomString("123456789", 1) + randomString(digits, len(example)-1)
-	case hexShape.MatchString(example):
-		return NewHexID(len(example))
-	}
-	return example
-}
-
-// timeLike formats t as example is formatted: epoch milliseconds,
-// "yyyy-MM-dd HH:mm:ss", or ISO-8601 UTC with milliseconds.
-func timeLike(example string, t time.Time) string {
-	switch {
-	case isNumber(example, 1, 20):
-		return strconv.FormatInt(t.UnixMilli(), 10)
-	case len(example) == len(expireAtLayout) && example[10] == ' ':
-		return t.UTC().Format(expireAtLayout)
-	}
-	return t.UTC().Format(eventTimeLayout)
+		return "", false
+	}}
 }
 
 // setPointer and unsetPointer are payload.Set and payload.Unset, their

@@ -2,12 +2,12 @@ package state
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/innosandbox/innosandbox/internal/payload"
 )
 
 // Event types the sandbox raises itself.
@@ -16,31 +16,10 @@ const (
 	EventWAMO     = "whatsapp_mo_message_received"
 )
 
-// MaxRecipients is the documented limit of numbers in one send.
-const MaxRecipients = 1000
-
 // Time formats of the payloads.
 const (
-	eventTimeLayout = "2006-01-02T15:04:05.000Z" // eventTime, sendTime
-	expireAtLayout  = "2006-01-02 15:04:05"      // conversation.expireAt
-)
-
-// BusinessError is a refusal InnoPaaS documents with its own code
-// (answered with the envelope, not as a malformed request).
-type BusinessError struct {
-	Code    string // e.g. "108"
-	Field   string // JSON pointer of the field at fault
-	Message string
-}
-
-func (e *BusinessError) Error() string { return e.Message }
-
-// Documented result codes the sandbox returns.
-const (
-	CodeUIDTooLong     = "105" // batch number (uid) too long
-	CodeContentTooLong = "106" // content too long
-	CodeBadNumber      = "108" // bad phone number format (fewer than 5 or more than 20 digits)
-	CodeRecipientCount = "109" // wrong number of phone numbers
+	eventTimeLayout = payload.ISOTime  // eventTime, sendTime
+	expireAtLayout  = payload.DateTime // conversation.expireAt
 )
 
 // Documented limits, counted in characters (see spec x-innopaas-business-rules).
@@ -48,47 +27,6 @@ const (
 	MaxWhatsAppUID  = 32   // msg/submit uid
 	MaxWhatsAppText = 3000 // msg/submit text body (the error table's figure)
 )
-
-// CheckLength refuses a value longer than max characters with code.
-func CheckLength(field, value string, max int, code string) error {
-	if n := utf8.RuneCountInString(value); n > max {
-		return &BusinessError{Code: code, Field: field,
-			Message: fmt.Sprintf("%s: %d characters; at most %d are allowed", field, n, max)}
-	}
-	return nil
-}
-
-// ParseRecipients splits a comma-separated recipient list and checks each
-// number (5 to 20 digits) and the count (1 to 1000).
-func ParseRecipients(field, list string) ([]string, error) {
-	parts := strings.Split(list, ",")
-	if len(parts) > MaxRecipients {
-		return nil, &BusinessError{Code: CodeRecipientCount, Field: field,
-			Message: fmt.Sprintf("%s: %d numbers given; at most %d are allowed", field, len(parts), MaxRecipients)}
-	}
-	out := make([]string, 0, len(parts))
-	for i, p := range parts {
-		p = strings.TrimSpace(p)
-		if !isNumber(p, 5, 20) {
-			return nil, &BusinessError{Code: CodeBadNumber, Field: field,
-				Message: fmt.Sprintf("%s: number %d (%q) must be 5 to 20 digits: country code and number, no + or spaces", field, i+1, p)}
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
-func isNumber(s string, min, max int) bool {
-	if len(s) < min || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
 
 // WhatsAppSend is an accepted send request's fields the domain needs.
 type WhatsAppSend struct {
@@ -107,19 +45,18 @@ const SessionWindow = 24 * time.Hour
 
 // envelopeStart writes the WhatsApp envelope up to the body object's
 // opening brace; the caller writes the body's members and closes twice.
-func envelopeStart(w *jsonw, e *Event) {
+func envelopeStart(w *payload.Writer, e *Event) {
 	envelopeAt(w, e, e.DueAt.UTC().Format(eventTimeLayout))
 }
 
 // envelopeAt is envelopeStart with eventTime already formatted (a send's
 // reports share a few due times).
-func envelopeAt(w *jsonw, e *Event, eventTime string) {
-	w.open()
-	w.plain("id", e.ID)
-	w.plain("type", e.Type)
-	w.plain("eventTime", eventTime)
-	w.obj("body")
-	w.comma = false
+func envelopeAt(w *payload.Writer, e *Event, eventTime string) {
+	w.Open()
+	w.Plain("id", e.ID)
+	w.Plain("type", e.Type)
+	w.Plain("eventTime", eventTime)
+	w.Object("body")
 }
 
 // statusReport is one whatsapp_message_status_updated body.
@@ -167,23 +104,25 @@ type statusPart struct {
 }
 
 func newStatusWriter(typ, messageID, account, waba, uid string) statusWriter {
-	var w jsonw
-	w.b = append(w.b, `","type":"`...)
-	w.b = append(w.b, typ...)
-	w.b = append(w.b, `","eventTime":"`...)
-	sw := statusWriter{typ: string(w.b)}
-	w = jsonw{comma: true}
-	w.b = append(w.b, `","body":{"id":"`...)
-	w.b = append(w.b, messageID...)
-	w.b = append(w.b, '"')
-	w.field("accountName", account)
-	w.field("wabaId", waba)
-	w.b = append(w.b, `,"status":"`...)
-	sw.body = string(w.b)
+	var w payload.Writer
+	w.Raw(`","type":"`)
+	w.Raw(typ)
+	w.Raw(`","eventTime":"`)
+	sw := statusWriter{typ: string(w.Bytes())}
+	w = payload.Writer{}
+	w.Follow()
+	w.Raw(`","body":{"id":"`)
+	w.Raw(messageID)
+	w.Raw(`"`)
+	w.String("accountName", account)
+	w.String("wabaId", waba)
+	w.Raw(`,"status":"`)
+	sw.body = string(w.Bytes())
 	if uid != "" {
-		w = jsonw{comma: true}
-		w.field("uid", uid)
-		sw.uid = string(w.b)
+		w = payload.Writer{}
+		w.Follow()
+		w.String("uid", uid)
+		sw.uid = string(w.Bytes())
 	}
 	return sw
 }
@@ -200,13 +139,13 @@ func (sw statusWriter) timing(eventTime, expireAt string) statusTiming {
 
 // errorData renders a failed report's errorData member.
 func errorData(code, message string) string {
-	w := jsonw{comma: true}
-	w.obj("errorData")
-	w.comma = false
-	w.field("errorCode", code)
-	w.field("errorMessage", message)
-	w.close()
-	return string(w.b)
+	var w payload.Writer
+	w.Follow()
+	w.Object("errorData")
+	w.String("errorCode", code)
+	w.String("errorMessage", message)
+	w.Close()
+	return string(w.Bytes())
 }
 
 const (
@@ -245,57 +184,6 @@ func (sw statusWriter) append(b []byte, id string, t statusTiming, p statusPart)
 	return append(b, statusCloses...)
 }
 
-// webhookFor returns the app's webhook for a product, nil when none.
-func (s *Sandbox) webhookFor(ctx context.Context, appKey, product string) (*Webhook, error) {
-	w, err := s.store.GetWebhook(ctx, appKey, product)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &w, nil
-}
-
-// applyRoute sets where e goes given the app's webhook w (nil: none).
-func applyRoute(e *Event, appKey, how string, w *Webhook) {
-	routeFor(appKey, how, e.Product, e.Type, w).apply(e)
-}
-
-// routing is where events of one type from one app go; a send computes it
-// once for all its reports.
-type routing struct {
-	appKey, how string
-	status      EventStatus
-	reason      string
-	target      *Target
-	chaos       *chaosTag
-}
-
-func routeFor(appKey, how, product, typ string, w *Webhook) routing {
-	r := routing{appKey: appKey, how: how}
-	switch {
-	case w == nil:
-		r.status, r.reason = EventDropped, fmt.Sprintf("app %s has no %s webhook configured", appKey, product)
-	case !slices.Contains(w.Events, typ):
-		r.status, r.reason = EventDropped, fmt.Sprintf("app %s's %s webhook does not subscribe to %s", appKey, product, typ)
-	default:
-		r.status = EventPending
-		r.target = &Target{URL: w.URL, Method: w.Method, Username: w.Username, Authorization: w.Authorization, Retry: w.Retry}
-		r.chaos = tagFor(w)
-	}
-	return r
-}
-
-func (r routing) apply(e *Event) {
-	e.AppKey, e.Route, e.Status, e.Reason = r.appKey, r.how, r.status, r.reason
-	if r.target != nil {
-		t := *r.target
-		e.Target = &t
-	}
-	e.chaos = r.chaos
-}
-
 // SubmitWhatsApp accepts a send: it records the message, binds the sending
 // number to the app if it is unbound, and schedules each recipient's status
 // reports (delivered, then read) for the sending app's webhook, all in one
@@ -332,9 +220,9 @@ func (s *Sandbox) SubmitWhatsApp(ctx context.Context, p Principal, send WhatsApp
 		Recipients: send.Recipients, Wamids: make([]string, len(send.Recipients)), UID: send.UID,
 		Request: send.Request, CreatedAt: s.clock.Now(),
 	}
-	wamids := wamidBatch(len(msg.Wamids))
+	wamids := payload.Wamids(len(msg.Wamids))
 	for i := range msg.Wamids {
-		msg.Wamids[i] = wamids[i*wamidLen : (i+1)*wamidLen]
+		msg.Wamids[i] = wamids[i*payload.WamidLen : (i+1)*payload.WamidLen]
 	}
 	bind := &Binding{Account: p.Account.Name, Kind: BindNumber, Value: send.SendNumber, AppKey: p.App.Key, CreatedAt: msg.CreatedAt}
 	return s.recordSend(ctx, Submission{Message: msg, BindSender: bind, RegisterNumber: register}, func(msg Message) []Event {
@@ -432,16 +320,16 @@ func (s *Sandbox) statusReports(p Principal, msg Message, hook *Webhook) []Event
 	n, size := 0, 0
 	each(func(k int, part statusPart) {
 		n++
-		size += sw.size(timings[k], part, eventIDLen)
+		size += sw.size(timings[k], part, payload.UUIDLen)
 	})
 	realNow := s.clock.Now()
-	ids := eventIDs(realNow, n)
+	ids := payload.UUIDs(realNow, n)
 	payloads := make([]byte, 0, size)
 	events := make([]Event, n)
 	j := 0
 	each(func(k int, part statusPart) {
 		e := &events[j]
-		e.ID, e.Account, e.Type, e.Product = ids[j*eventIDLen:(j+1)*eventIDLen], p.Account.Name, EventWAStatus, ProductWhatsApp
+		e.ID, e.Account, e.Type, e.Product = ids[j*payload.UUIDLen:(j+1)*payload.UUIDLen], p.Account.Name, EventWAStatus, ProductWhatsApp
 		e.DueAt, e.NextAttemptAt, e.CreatedAt, e.UpdatedAt = dues[k], dues[k].Add(-p.Account.ClockOffset), realNow, realNow
 		start := len(payloads)
 		payloads = sw.append(payloads, e.ID, timings[k], part)
