@@ -150,10 +150,10 @@ func TestControlOnItsOwnListener(t *testing.T) {
 // clock of its own.
 type walled struct {
 	*sandbox
-	mine, mineToken                  string
-	victim, victimToken, victimApp   string
-	victimEvent, victimWebhookURL    string
-	victimClockBefore, victimAppName string
+	mine, mineToken                string
+	victim, victimToken, victimApp string
+	victimEvent, victimWebhookURL  string
+	victimAppName                  string
 }
 
 func newWalled(t *testing.T) *walled {
