@@ -77,7 +77,7 @@ func (d *Dispatcher) deliver(del Delivery, key string) {
 		}
 	}()
 	res := d.judge(del, sent)
-	if d.abortCtx.Err() != nil && res.Attempt.ResponseStatus == 0 && res.Attempt.Outcome != OutcomeDropped && res.Outcome != "failed" {
+	if d.abortCtx.Err() != nil && res.Attempt.ResponseStatus == 0 && res.Attempt.Outcome != OutcomeDropped && res.Outcome != OutcomeFailed {
 		// Cancelled by shutdown: not the receiver's failure. Nothing is
 		// recorded; the delivery is released and made again.
 		return
@@ -111,7 +111,7 @@ func (d *Dispatcher) judge(del Delivery, sent func()) Result {
 	if del.Chaos.Drop {
 		a := Attempt{N: del.Attempt, Method: del.Method, URL: del.URL, RequestHeader: d.header(del), RequestBody: del.Body,
 			StartedAt: d.o.Clock.Now(), Error: MsgLostInTransit, Outcome: OutcomeDropped}
-		return Result{DeliveryID: del.ID, Owner: d.o.Owner, Attempt: a, Outcome: "retry",
+		return Result{DeliveryID: del.ID, Owner: d.o.Owner, Attempt: a, Outcome: OutcomeRetry,
 			NextAttemptAt: a.StartedAt.Add(d.o.Redeliver), Reason: MsgLostInTransit + "; redelivered shortly"}
 	}
 	a := d.attempt(del, sent)
@@ -124,30 +124,30 @@ func (d *Dispatcher) judge(del Delivery, sent func()) Result {
 	n := del.Attempt - del.Chaos.Lost
 	verdict := Judge(a.ResponseStatus, errOrNil(a.Error))
 	switch {
-	case a.Outcome == "failed": // refused before sending (payload schema, egress guard)
-		res.Outcome, res.Reason = "failed", a.Error
+	case a.Outcome == OutcomeFailed: // refused before sending (payload schema, egress guard)
+		res.Outcome, res.Reason = OutcomeFailed, a.Error
 	case del.Chaos.Duplicate:
-		res.Outcome, res.Attempt.Outcome = "delivered", OutcomeDuplicate
+		res.Outcome, res.Attempt.Outcome = OutcomeDelivered, OutcomeDuplicate
 		if verdict != Delivered {
 			res.Reason = "chaos: the duplicate push got " + describe(a) + " (the payload was delivered before)"
 		}
 	case verdict == Delivered && del.Chaos.DuplicateNext:
 		// Delivered; the event stays due, now, for its duplicate.
-		res.Outcome, res.Attempt.Outcome = "retry", "delivered"
-		res.NextAttemptAt, res.Reason = d.o.Clock.Now(), ReasonDuplicateFollows
+		res.Outcome, res.Attempt.Outcome = OutcomeRetry, OutcomeDelivered
+		res.NextAttemptAt, res.Reason, res.DuplicateFollows = d.o.Clock.Now(), ReasonDuplicateFollows, true
 	case verdict == Delivered:
-		res.Outcome = "delivered"
+		res.Outcome = OutcomeDelivered
 	case verdict == Gone:
-		res.Outcome, res.Reason = "gone", "the receiver answered 410 Gone; no more attempts"
+		res.Outcome, res.Reason = OutcomeGone, "the receiver answered 410 Gone; no more attempts"
 	case n >= sched.MaxAttempts:
-		res.Outcome = "failed"
+		res.Outcome = OutcomeFailed
 		res.Reason = fmt.Sprintf("gave up after %d attempts; last: %s", n, describe(a))
 	default:
 		wait := sched.Wait(n)
 		if ra, ok := RetryAfter(a.ResponseStatus, a.ResponseHeader, d.o.Clock.Now()); ok {
 			wait = ra
 		}
-		res.Outcome = "retry"
+		res.Outcome = OutcomeRetry
 		res.NextAttemptAt = d.o.Clock.Now().Add(wait)
 		res.Reason = describe(a)
 	}
@@ -200,7 +200,7 @@ func (d *Dispatcher) attempt(del Delivery, sent func()) Attempt {
 			log.Error("BUG: the sandbox built a payload that breaks the contract", "err", err)
 			if d.o.StrictPayloads {
 				a.Error = fmt.Sprintf("%v: %v", ErrPayloadSchema, err)
-				a.Outcome = "failed"
+				a.Outcome = OutcomeFailed
 				return a
 			}
 		}
@@ -243,7 +243,7 @@ func (d *Dispatcher) send(ctx context.Context, a *Attempt, del Delivery, header 
 		if re, ok := refused(err); ok {
 			// Not the receiver's failure, and trying again changes
 			// nothing: a dead letter at once.
-			a.Error, a.Outcome = re.Error(), "failed"
+			a.Error, a.Outcome = re.Error(), OutcomeFailed
 			log.Warn("delivery attempt refused by the egress guard", "addr", re.Addr.String(), "class", string(re.Class))
 			return
 		}

@@ -48,14 +48,25 @@ type Chaos struct {
 	Lost int
 }
 
-// Attempt outcomes beyond the Result outcomes.
+// Outcome is what came of an attempt, and of its delivery after it: the
+// dispatcher decides it, a Queue maps it to the delivery's state. A
+// Result's Outcome is delivered, retry, failed or gone; an Attempt's is the
+// same, or one of chaos's dropped and duplicate. Its text is the name the
+// delivery log and the attempts metric show.
+type Outcome string
+
+// Outcomes.
 const (
-	OutcomeDropped   = "dropped"   // lost in transit on purpose (chaos), redelivered
-	OutcomeDuplicate = "duplicate" // the second push of a delivered payload (chaos)
+	OutcomeDelivered Outcome = "delivered" // a 2xx answer
+	OutcomeRetry     Outcome = "retry"     // another attempt at Result.NextAttemptAt
+	OutcomeFailed    Outcome = "failed"    // a dead letter: attempts used up, or refused before sending
+	OutcomeGone      Outcome = "gone"      // the receiver answered 410 Gone: no more attempts
+	OutcomeDropped   Outcome = "dropped"   // lost in transit on purpose (chaos), redelivered
+	OutcomeDuplicate Outcome = "duplicate" // the second push of a delivered payload (chaos)
 )
 
 // ReasonDuplicateFollows is the Reason of a delivery that was delivered and
-// waits for its chaos duplicate; a Queue tells the duplicate by it.
+// waits for its chaos duplicate (Result.DuplicateFollows).
 const ReasonDuplicateFollows = "chaos: delivered; the same payload is pushed once more"
 
 // MsgLostInTransit is the error recorded for an attempt chaos dropped.
@@ -74,7 +85,7 @@ type Attempt struct {
 	ResponseHeader  http.Header
 	ResponseExcerpt []byte
 	Error           string
-	Outcome         string // delivered, retry, failed, gone
+	Outcome         Outcome
 }
 
 // Result is what becomes of a delivery after an attempt.
@@ -82,9 +93,13 @@ type Result struct {
 	DeliveryID    string
 	Owner         string
 	Attempt       Attempt
-	Outcome       string    // "delivered", "retry", "failed" or "gone"
-	NextAttemptAt time.Time // when Outcome is "retry"
+	Outcome       Outcome   // delivered, retry, failed or gone
+	NextAttemptAt time.Time // when Outcome is OutcomeRetry
 	Reason        string
+	// DuplicateFollows: the payload was delivered (Outcome is retry, the
+	// attempt's delivered), and chaos pushes it once more at NextAttemptAt.
+	// A Queue hands that next attempt back with Chaos.Duplicate set.
+	DuplicateFollows bool
 }
 
 // Queue is the outbox as the dispatcher sees it.
