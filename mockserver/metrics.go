@@ -103,7 +103,7 @@ func (m *metrics) authFailure(reason string) {
 
 // attempt counts one webhook attempt.
 func (m *metrics) attempt(_ dispatch.Delivery, a dispatch.Attempt) {
-	m.attempts.WithLabelValues(a.Outcome).Inc()
+	m.attempts.WithLabelValues(string(a.Outcome)).Inc()
 	if a.Outcome != dispatch.OutcomeDropped {
 		m.attemptSecs.Observe(a.Latency.Seconds())
 	}

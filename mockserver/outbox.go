@@ -87,7 +87,7 @@ func scheduleOf(r *state.RetryPolicy) *dispatch.Schedule {
 
 // chaosOf says what chaos asks of an event's next attempt: the first is
 // lost when it drops; after a delivery that waits for its duplicate
-// (dispatch.ReasonDuplicateFollows) comes the duplicate.
+// (duplicateDue) comes the duplicate.
 func chaosOf(e state.Event) dispatch.Chaos {
 	c := e.Chaos
 	if c == nil {
@@ -102,13 +102,21 @@ func chaosOf(e state.Event) dispatch.Chaos {
 		}
 	}
 	if c.Duplicate && !out.Drop {
-		if e.Attempts > 0 && e.Reason == dispatch.ReasonDuplicateFollows {
+		if duplicateDue(e) {
 			out.Duplicate = true
 		} else {
 			out.DuplicateNext = true
 		}
 	}
 	return out
+}
+
+// duplicateDue tells whether an event was delivered and waits for its chaos
+// duplicate (dispatch.Result.DuplicateFollows). The store keeps that as the
+// event's reason, which the delivery log shows: attemptResult writes it,
+// and this is the one place that reads it back.
+func duplicateDue(e state.Event) bool {
+	return e.Attempts > 0 && e.Reason == dispatch.ReasonDuplicateFollows
 }
 
 // NextDue implements dispatch.Queue.
@@ -146,23 +154,31 @@ func (o batchOutbox) RecordAll(ctx context.Context, rs []dispatch.Result) []erro
 // credentials masked (maskAttempt).
 func attemptResult(r dispatch.Result) state.AttemptResult {
 	a := maskAttempt(r.Attempt)
-	res := state.AttemptResult{
-		Owner: r.Owner, Reason: secret.MaskText(r.Reason, secret.FromHeader(r.Attempt.RequestHeader)...), NextAttemptAt: r.NextAttemptAt,
+	reason := secret.MaskText(r.Reason, secret.FromHeader(r.Attempt.RequestHeader)...)
+	if r.DuplicateFollows {
+		reason = dispatch.ReasonDuplicateFollows // read back by duplicateDue
+	}
+	return state.AttemptResult{
+		Owner: r.Owner, Status: eventStatus(r.Outcome), Reason: reason, NextAttemptAt: r.NextAttemptAt,
 		Attempt: state.Attempt{
 			EventID: r.DeliveryID, N: a.N, StartedAt: a.StartedAt, Latency: a.Latency, Method: a.Method, URL: a.URL,
 			RequestHeaders: a.RequestHeader, RequestBody: a.RequestBody, ResponseStatus: a.ResponseStatus,
-			ResponseHeaders: a.ResponseHeader, ResponseBody: a.ResponseExcerpt, Error: a.Error, Outcome: a.Outcome,
+			ResponseHeaders: a.ResponseHeader, ResponseBody: a.ResponseExcerpt, Error: a.Error, Outcome: string(a.Outcome),
 		},
 	}
-	switch r.Outcome {
-	case "delivered":
-		res.Status = state.EventDelivered
-	case "retry":
-		res.Status = state.EventPending
-	default:
-		res.Status = state.EventFailed
+}
+
+// eventStatus is the state a delivery's outcome leaves its event in: the
+// one place dispatch's outcomes meet the store's statuses.
+func eventStatus(o dispatch.Outcome) state.EventStatus {
+	switch o {
+	case dispatch.OutcomeDelivered:
+		return state.EventDelivered
+	case dispatch.OutcomeRetry:
+		return state.EventPending
+	default: // failed, gone
+		return state.EventFailed
 	}
-	return res
 }
 
 // maskAttempt masks the credentials an attempt carried (its Authorization

@@ -34,8 +34,8 @@ func TestChaosAttempts(t *testing.T) {
 		name    string
 		status  int32
 		del     dispatch.Delivery
-		outcome string // the delivery's
-		attempt string // the attempt's
+		outcome dispatch.Outcome // the delivery's
+		attempt dispatch.Outcome // the attempt's
 		next    time.Duration
 		reason  string
 		pushed  int32
@@ -61,6 +61,7 @@ func TestChaosAttempts(t *testing.T) {
 				assert.Equal(t, now.Add(tc.next), r.NextAttemptAt)
 			}
 			assert.Contains(t, r.Reason, tc.reason)
+			assert.Equal(t, tc.reason == dispatch.ReasonDuplicateFollows, r.DuplicateFollows, "only a delivery waiting for its duplicate says a duplicate follows")
 			assert.Equal(t, tc.pushed, pushes.Load())
 		})
 	}

@@ -177,7 +177,7 @@ func TestASuccessfulAttempt(t *testing.T) {
 	q := newQueue(delivery(srv.URL, 1))
 	run(t, q, dispatch.Options{})
 	r := q.next(t)
-	assert.Equal(t, "delivered", r.Outcome)
+	assert.Equal(t, dispatch.OutcomeDelivered, r.Outcome)
 	assert.Equal(t, 202, r.Attempt.ResponseStatus)
 	assert.Equal(t, "thanks", string(r.Attempt.ResponseExcerpt))
 	assert.Equal(t, `{"id":"ev-1"}`, string(body))
@@ -215,7 +215,7 @@ func TestFailedAttempts(t *testing.T) {
 	tests := []struct {
 		name    string
 		d       dispatch.Delivery
-		outcome string
+		outcome dispatch.Outcome
 		status  int
 		errText string
 		next    time.Duration
@@ -255,7 +255,7 @@ func TestAPerDeliveryScheduleOverridesTheDefault(t *testing.T) {
 	q := newQueue(d)
 	run(t, q, dispatch.Options{Clock: fake})
 	r := q.next(t)
-	assert.Equal(t, "retry", r.Outcome)
+	assert.Equal(t, dispatch.OutcomeRetry, r.Outcome)
 	assert.Equal(t, fake.Now().Add(9*time.Second), r.NextAttemptAt)
 }
 
@@ -269,7 +269,7 @@ func TestAPayloadThatBreaksItsSchema(t *testing.T) {
 		q := newQueue(delivery(srv.URL, 1))
 		d := run(t, q, dispatch.Options{ValidatePayload: invalid, StrictPayloads: true})
 		r := q.next(t)
-		assert.Equal(t, "failed", r.Outcome)
+		assert.Equal(t, dispatch.OutcomeFailed, r.Outcome)
 		assert.Contains(t, r.Attempt.Error, "payload does not match its schema")
 		assert.Zero(t, hits)
 		assert.EqualValues(t, 1, d.SchemaViolations())
@@ -278,7 +278,7 @@ func TestAPayloadThatBreaksItsSchema(t *testing.T) {
 		q := newQueue(delivery(srv.URL, 1))
 		d := run(t, q, dispatch.Options{ValidatePayload: invalid})
 		r := q.next(t)
-		assert.Equal(t, "delivered", r.Outcome)
+		assert.Equal(t, dispatch.OutcomeDelivered, r.Outcome)
 		assert.Equal(t, 1, hits)
 		assert.EqualValues(t, 1, d.SchemaViolations())
 	})
@@ -292,7 +292,7 @@ func TestNotifyWakesTheDispatcherAtOnce(t *testing.T) {
 	time.Sleep(20 * time.Millisecond) // let it go to sleep for its hour
 	q.add(delivery(srv.URL, 1))
 	d.Notify()
-	assert.Equal(t, "delivered", q.next(t).Outcome)
+	assert.Equal(t, dispatch.OutcomeDelivered, q.next(t).Outcome)
 }
 
 func TestTheAttemptLogKeepsAnExcerptOfLargeBodies(t *testing.T) {
@@ -308,7 +308,7 @@ func TestTheAttemptLogKeepsAnExcerptOfLargeBodies(t *testing.T) {
 	q := newQueue(d)
 	run(t, q, dispatch.Options{AttemptBodyLimit: 100})
 	r := q.next(t)
-	assert.Equal(t, "delivered", r.Outcome)
+	assert.Equal(t, dispatch.OutcomeDelivered, r.Outcome)
 	assert.Equal(t, d.Body, got, "the receiver gets the whole payload")
 	assert.Equal(t, d.Body[:100], r.Attempt.RequestBody, "the log keeps its first 100 bytes")
 	assert.Len(t, r.Attempt.ResponseExcerpt, 4<<10, "and 4 KiB of the answer")
@@ -321,7 +321,7 @@ func TestRunTakesBackItsOwnClaimsFirstAndReleasesThemAtTheEnd(t *testing.T) {
 	d := dispatch.New(q, dispatch.Options{Owner: "replica-1", PollInterval: 10 * time.Millisecond})
 	done := make(chan struct{})
 	go func() { d.Run(context.Background()); close(done) }()
-	assert.Equal(t, "delivered", q.next(t).Outcome)
+	assert.Equal(t, dispatch.OutcomeDelivered, q.next(t).Outcome)
 	q.mu.Lock()
 	assert.Equal(t, []string{"replica-1"}, q.released, "a crashed run's claims under the same owner are taken back at the start")
 	q.mu.Unlock()
@@ -377,7 +377,7 @@ func TestAttemptsThatEndTogetherAreRecordedTogether(t *testing.T) {
 	ids := map[string]bool{}
 	for range n {
 		r := q.next(t)
-		assert.Equal(t, "delivered", r.Outcome)
+		assert.Equal(t, dispatch.OutcomeDelivered, r.Outcome)
 		ids[r.DeliveryID] = true
 	}
 	assert.Len(t, ids, n, "every result recorded once")
@@ -423,7 +423,7 @@ func TestLeasesOfDeliveriesInFlightAreRenewed(t *testing.T) {
 		}
 	}
 	close(answer)
-	assert.Equal(t, "delivered", q.next(t).Outcome, "an attempt longer than its lease still goes through")
+	assert.Equal(t, dispatch.OutcomeDelivered, q.next(t).Outcome, "an attempt longer than its lease still goes through")
 	// Once recorded, the delivery's lease is no longer renewed (a tick
 	// that collected it just before may still go out).
 	time.Sleep(lease)
@@ -470,7 +470,7 @@ func TestAReceiversHeadersAreBounded(t *testing.T) {
 	q = newQueue(delivery(flood.URL, 1))
 	run(t, q, dispatch.Options{Clock: fake})
 	r = q.next(t)
-	assert.Equal(t, "retry", r.Outcome)
+	assert.Equal(t, dispatch.OutcomeRetry, r.Outcome)
 	assert.Contains(t, r.Attempt.Error, "headers exceeded", "more than 64 KiB of headers is refused")
 }
 

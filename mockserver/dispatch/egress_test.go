@@ -189,12 +189,12 @@ func TestTheDialerChecksTheAddressItConnectsTo(t *testing.T) {
 			run(t, q, dispatch.Options{Guard: tc.guard})
 			r := q.next(t)
 			if tc.want == "" {
-				assert.Equal(t, "delivered", r.Outcome)
+				assert.Equal(t, dispatch.OutcomeDelivered, r.Outcome)
 				assert.EqualValues(t, 1, hits.Load())
 				return
 			}
-			assert.Equal(t, "failed", r.Outcome, "not retried: a dead letter at once")
-			assert.Equal(t, "failed", r.Attempt.Outcome)
+			assert.Equal(t, dispatch.OutcomeFailed, r.Outcome, "not retried: a dead letter at once")
+			assert.Equal(t, dispatch.OutcomeFailed, r.Attempt.Outcome)
 			assert.True(t, strings.HasPrefix(r.Attempt.Error, tc.want), r.Attempt.Error)
 			assert.Equal(t, r.Attempt.Error, r.Reason)
 			assert.Zero(t, r.Attempt.ResponseStatus)

@@ -82,7 +82,7 @@ func TestHungReceiversOfOneAccountLeaveWorkersForOthers(t *testing.T) {
 	d.Notify()
 	for range 4 {
 		r := q.next(t) // within seconds, while A's attempts hang for a minute
-		assert.Equal(t, "delivered", r.Outcome)
+		assert.Equal(t, dispatch.OutcomeDelivered, r.Outcome)
 		assert.Contains(t, r.DeliveryID, "b-")
 	}
 	assert.EqualValues(t, 4, fastHits.Load())

@@ -73,7 +73,7 @@ func TestADispatcherSurvivesPanicsAndKeepsDelivering(t *testing.T) {
 	d.Notify()
 	r := q.next(t)
 	assert.Equal(t, "ev-2", r.DeliveryID, "a later delivery is pushed and recorded")
-	assert.Equal(t, "delivered", r.Outcome)
+	assert.Equal(t, dispatch.OutcomeDelivered, r.Outcome)
 
 	out := logs.String()
 	assert.Contains(t, out, `msg="BUG: panic in the webhook dispatcher, recovered; it carries on" in="the claim loop" panic="claim exploded"`)
