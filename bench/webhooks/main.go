@@ -282,7 +282,12 @@ func startStore(c config, store string, step int) ([]*benchproc.Sandbox, func(),
 	}
 	for i := range replicas {
 		logPath := filepath.Join(c.logDir, fmt.Sprintf("%s-%d-%d.log", store, step, i))
-		s, err := benchproc.Serve(c.binary, logPath, "--store", storeArg, "--log-level", "warn")
+		// One app sends at every rate of the ladder, above the per-AppKey
+		// rate limit's default (1,000 a second), and a lagging store's
+		// backlog may pass the pending-deliveries quota: both are off, so
+		// that the bench measures the outbox, not the limits.
+		s, err := benchproc.Serve(c.binary, logPath, "--store", storeArg, "--log-level", "warn",
+			"--rate-limit", "0", "--max-pending-deliveries", "0")
 		if err != nil {
 			stop()
 			return nil, nil, err
