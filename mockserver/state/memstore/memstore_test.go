@@ -31,3 +31,12 @@ func BenchmarkClaim(b *testing.B) {
 		return s
 	})
 }
+
+// BenchmarkCountPending: the pending-deliveries quota check of every send.
+func BenchmarkCountPending(b *testing.B) {
+	storetest.BenchCountPending(b, []int{1000, 10000, 100000}, func(b *testing.B) state.Store {
+		s := memstore.New()
+		b.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}

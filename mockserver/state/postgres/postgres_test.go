@@ -140,3 +140,8 @@ func TestOrderedNamesCollateC(t *testing.T) {
 func BenchmarkClaim(b *testing.B) {
 	storetest.BenchClaim(b, storetest.ClaimSizes, func(b *testing.B) state.Store { return fresh(b) })
 }
+
+// BenchmarkCountPending: the pending-deliveries quota check of every send.
+func BenchmarkCountPending(b *testing.B) {
+	storetest.BenchCountPending(b, []int{1000, 10000, 100000}, func(b *testing.B) state.Store { return fresh(b) })
+}

@@ -461,6 +461,11 @@ func BenchmarkClaim(b *testing.B) {
 	storetest.BenchClaim(b, storetest.ClaimSizes, func(b *testing.B) state.Store { return openT(b, tempDB(b)) })
 }
 
+// BenchmarkCountPending: the pending-deliveries quota check of every send.
+func BenchmarkCountPending(b *testing.B) {
+	storetest.BenchCountPending(b, []int{1000, 10000, 100000}, func(b *testing.B) state.Store { return openT(b, tempDB(b)) })
+}
+
 // TestPruneWritesInSmallBatches: a retention pass over a large log must not
 // hold the only writer for its whole length (every send waits behind it),
 // so it removes at most pruneBatch rows per write transaction.

@@ -112,3 +112,37 @@ func benchClaim(b *testing.B, s state.Store, n int, exclude bool) {
 	}
 	b.ReportMetric(float64(claiming.Nanoseconds())/float64(claims), "ns/claim")
 }
+
+// BenchCountPending measures what a send's pending-deliveries quota check
+// costs (Store.CountOwned of state.ResourcePending), with n events pending
+// for the account: the check runs on every send while the quota is on.
+func BenchCountPending(b *testing.B, sizes []int, open func(b *testing.B) state.Store) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("pending=%d", n), func(b *testing.B) {
+			s := open(b)
+			ctx := context.Background()
+			must(b, s.CreateAccount(ctx, validAccount("IW0000001")))
+			must(b, s.CreateApp(ctx, validApp("IW0000001", "AppOne00000000001")))
+			base := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+			const batch = 2000
+			events := make([]state.Event, 0, batch)
+			for i := 0; i < n; i++ {
+				e := pendingEvent("ev"+strconv.Itoa(i), "IW0000001", "AppOne00000000001", base.Add(time.Duration(i)*time.Microsecond))
+				e.Chaos = nil
+				events = append(events, e)
+				if len(events) == batch || i == n-1 {
+					must(b, s.AddEvents(ctx, events))
+					events = events[:0]
+				}
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				got, err := s.CountOwned(ctx, "IW0000001", state.ResourcePending)
+				must(b, err)
+				if got != n {
+					b.Fatalf("counted %d pending, want %d", got, n)
+				}
+			}
+		})
+	}
+}
